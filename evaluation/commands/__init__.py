@@ -1,0 +1,1 @@
+"""One module per CLI command; each exposes ``command``. Heavy imports stay inside the bodies."""

@@ -1,0 +1,14 @@
+"""`evaluation simulate`."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("simulate", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def command(args: tuple[str, ...]) -> None:
+    """Not built yet."""
+    from ..errors import NotBuiltYet
+
+    raise NotBuiltYet("'evaluation simulate' is not built yet")

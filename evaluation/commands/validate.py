@@ -1,0 +1,14 @@
+"""`evaluation validate`."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("validate", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def command(args: tuple[str, ...]) -> None:
+    """Not built yet."""
+    from ..errors import NotBuiltYet
+
+    raise NotBuiltYet("'evaluation validate' is not built yet")

@@ -1,0 +1,171 @@
+"""The study file (``study.toml``): ties one study together.
+
+Example::
+
+    [study]
+    name = "Knock Knock, Aalborg"
+    raw = "raw"                       # raw extracts (with CPR), optional
+    warehouse = "warehouse"           # pseudonymised Parquet tables
+    key = "../secrets/pseudonym.key"  # pseudonymisation key, kept outside the warehouse
+    cohort = "cohorts/knock_knock.toml"
+    analyses = ["analyses/reoffending.toml", "analyses/education_job.toml",
+                "analyses/group_recruitment.toml"]
+    output = "output"                 # cohort/, results/ and report/ are written under it
+    data_end = "2026-09-30"           # end of data (as-of date); default: latest date in the data
+    seed = 20261125
+
+    [sources.charges]                 # optional: a source's own file and column names
+    file = "POLSAS_sigtelser.csv"
+    columns = { personnummer = "cpr", gerningsdato = "offence_date" }
+
+    [report]
+    quarter = "2026Q3"
+    languages = ["da", "en"]
+    formats = ["html"]
+    suppression_threshold = 5
+
+Relative paths are relative to the folder of the study file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .contract import SOURCE_NAMES
+from .errors import ConfigError
+
+DEFAULT_SUPPRESSION_THRESHOLD = 5
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Where a raw source lives and how its column names map onto ours."""
+
+    file: Path | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    quarter: str | None = None
+    languages: tuple[str, ...] = ("da", "en")
+    formats: tuple[str, ...] = ("html",)
+    suppression_threshold: int = DEFAULT_SUPPRESSION_THRESHOLD
+
+
+@dataclass(frozen=True)
+class Study:
+    path: Path
+    name: str
+    raw: Path | None
+    warehouse: Path
+    key: Path | None
+    cohort: Path
+    analyses: tuple[Path, ...]
+    output: Path
+    data_end: dt.date | None
+    seed: int
+    sources: dict[str, SourceSettings]
+    report: ReportSettings
+
+    @property
+    def cohort_dir(self) -> Path:
+        return self.output / "cohort"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.output / "results"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.output / "report"
+
+
+def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], file: Path, prefix: str, default: Any = ...):
+    if key not in table:
+        if default is ...:
+            raise ConfigError("is required but missing", file=str(file), key=f"{prefix}{key}")
+        return default
+    value = table[key]
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"must be {names}, got {value!r}", file=str(file), key=f"{prefix}{key}")
+    return value
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file; a syntax error becomes a :class:`ConfigError` naming file and line."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError("file not found", file=str(path))
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"is not valid TOML: {exc}", file=str(path)) from None
+
+
+def load_study(path: str | Path) -> Study:
+    """Load and check a study file."""
+    path = Path(path).resolve()
+    doc = load_toml(path)
+    base = path.parent
+    known_top = {"study", "sources", "report"}
+    for key in doc:
+        if key not in known_top:
+            raise ConfigError(f"unknown section (expected one of {sorted(known_top)})", file=str(path), key=key)
+    s = _get(doc, "study", dict, path, "")
+    known = {"name", "raw", "warehouse", "key", "cohort", "analyses", "output", "data_end", "seed"}
+    for key in s:
+        if key not in known:
+            raise ConfigError(f"unknown key (expected one of {sorted(known)})", file=str(path), key=f"study.{key}")
+
+    def rel(value: str | None) -> Path | None:
+        return None if value is None else (base / value).resolve()
+
+    data_end = _get(s, "data_end", (dt.date, str), path, "study.", None)
+    if isinstance(data_end, str):
+        try:
+            data_end = dt.date.fromisoformat(data_end)
+        except ValueError:
+            raise ConfigError(f"must be an ISO date, got {data_end!r}", file=str(path), key="study.data_end") from None
+
+    sources: dict[str, SourceSettings] = {}
+    for name, settings in _get(doc, "sources", dict, path, "", {}).items():
+        if name not in SOURCE_NAMES:
+            raise ConfigError(f"unknown source (expected one of {', '.join(SOURCE_NAMES)})", file=str(path), key=f"sources.{name}")
+        if not isinstance(settings, dict):
+            raise ConfigError("must be a table", file=str(path), key=f"sources.{name}")
+        file = _get(settings, "file", str, path, f"sources.{name}.", None)
+        columns = _get(settings, "columns", dict, path, f"sources.{name}.", {})
+        sources[name] = SourceSettings(file=rel(file), columns={str(k): str(v) for k, v in columns.items()})
+
+    r = _get(doc, "report", dict, path, "", {})
+    threshold = _get(r, "suppression_threshold", int, path, "report.", DEFAULT_SUPPRESSION_THRESHOLD)
+    if threshold < 1:
+        raise ConfigError("must be at least 1", file=str(path), key="report.suppression_threshold")
+    report = ReportSettings(
+        quarter=_get(r, "quarter", str, path, "report.", None),
+        languages=tuple(_get(r, "languages", list, path, "report.", ["da", "en"])),
+        formats=tuple(_get(r, "formats", list, path, "report.", ["html"])),
+        suppression_threshold=threshold,
+    )
+    analyses = _get(s, "analyses", list, path, "study.", [])
+    return Study(
+        path=path,
+        name=_get(s, "name", str, path, "study.", path.stem),
+        raw=rel(_get(s, "raw", str, path, "study.", None)),
+        warehouse=rel(_get(s, "warehouse", str, path, "study.")),
+        key=rel(_get(s, "key", str, path, "study.", None)),
+        cohort=rel(_get(s, "cohort", str, path, "study.")),
+        analyses=tuple(rel(a) for a in analyses),
+        output=rel(_get(s, "output", str, path, "study.", "output")),
+        data_end=data_end,
+        seed=_get(s, "seed", int, path, "study.", 20261125),
+        sources=sources,
+        report=report,
+    )
