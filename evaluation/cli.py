@@ -89,7 +89,7 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     from .progress import set_quiet
 
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    ctx.obj["debug"] = debug or ctx.obj.get("debug", False)
     set_quiet(quiet)
 
 
