@@ -1,16 +1,30 @@
-"""Reading source tables: CSV (UTF-8 or Latin-1, comma or semicolon), Parquet, Excel, SAS7BDAT.
+"""Reading source tables: CSV (UTF-8, UTF-16 or Latin-1, comma or semicolon), Parquet, Excel,
+SAS7BDAT.
 
-Readers return every column as text (``string[pyarrow]``), exactly as delivered, with the source's
-own column names mapped onto ours. Typing is a separate, explicit step (:func:`coerce`) so that
-validation can report the offending value as it stands in the file. Row numbers in messages are
-1-based data rows: the first record after a CSV header is row 1.
+Two ways to read a table:
+
+- :func:`read_raw_text` returns every column as text (``string[pyarrow]``), exactly as delivered,
+  with the source's own column names mapped onto ours. Typing is a separate, explicit step
+  (:func:`coerce`) so that validation can report the offending value as it stands in the file.
+- :func:`read_table` keeps the types a typed format carries (Parquet dates stay dates, numbers
+  stay numbers; CSV is text) and never raises on a ragged CSV row: it hands the rows it could not
+  read back to the caller. Validation uses it, so that a warehouse of millions of rows is checked
+  without a round trip through text.
+
+Row numbers in messages are 1-based data rows: the first record after a CSV header (or the first
+row under an Excel header) is row 1. No reader puts a cell's content in an error message: a cell
+may hold a CPR number.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -20,19 +34,57 @@ from .errors import InputError
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "ja", "j", "sand"}
 FALSE_WORDS = {"0", "false", "f", "no", "n", "nej", "falsk"}
 
+TEXT = pd.StringDtype("pyarrow")
+_CHUNK = 1 << 24
 
-def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
-    """'utf-8' if the file decodes as UTF-8 (a BOM is allowed), else 'latin-1'."""
+
+def detect_encoding(path: str | os.PathLike[str], sample_bytes: int | None = None) -> str:
+    """The text encoding of a CSV file: ``'utf-8'``, ``'utf-16'`` or ``'latin-1'``.
+
+    A file that starts with a UTF-16 byte-order mark is UTF-16. Otherwise the file is UTF-8 when
+    all of it decodes as UTF-8 (a BOM is allowed), and Latin-1 when it does not (Latin-1 decodes
+    any byte, which is how Danish exports from older systems come: "Århus" as byte 0xC5).
+    ``sample_bytes`` limits the check to the start of the file (default: the whole file).
+
+    Raises
+    ------
+    InputError
+        The file holds NUL bytes outside UTF-16, i.e. it is not a text file (for example an Excel
+        workbook named ``.csv``).
+    """
+    path = Path(path)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    read = 0
     with open(path, "rb") as fh:
-        head = fh.read(sample_bytes)
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the sample's end is still UTF-8.
-        if exc.start >= len(head) - 3 and len(head) == sample_bytes:
-            return "utf-8"
-        return "latin-1"
+        first = True
+        while True:
+            size = _CHUNK if sample_bytes is None else min(_CHUNK, sample_bytes - read)
+            chunk = fh.read(size) if size > 0 else b""
+            if first:
+                first = False
+                if chunk[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                    return "utf-16"
+            if not chunk:
+                break
+            read += len(chunk)
+            if b"\x00" in chunk:
+                raise InputError(
+                    "is not a text (CSV) file: it holds binary content; export it as CSV "
+                    "(UTF-8 or Latin-1) or give it its real extension (.xlsx, .parquet, .sas7bdat)",
+                    file=str(path),
+                )
+            if utf8:
+                try:
+                    decoder.decode(chunk, final=False)
+                except UnicodeDecodeError:
+                    utf8 = False
+        if utf8 and sample_bytes is None:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    return "utf-8" if utf8 else "latin-1"
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -40,70 +92,231 @@ def detect_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    import pyarrow.csv as pacsv
+@dataclass
+class BadRows:
+    """Rows of a CSV file that could not be read (wrong number of fields).
 
-    encoding = detect_encoding(path)
-    with open(path, encoding=encoding, errors="replace") as fh:
+    ``rows`` are 1-based data rows; ``expected``/``actual`` the number of fields.
+    """
+
+    rows: list[int] = field(default_factory=list)
+    expected: list[int] = field(default_factory=list)
+    actual: list[int] = field(default_factory=list)
+
+
+def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
         header = fh.readline().lstrip("\ufeff").rstrip("\r\n")
     if not header.strip():
         raise InputError("the file is empty or has no header row", file=str(path))
     delimiter = detect_delimiter(header)
-    names = [h.strip().strip('"') for h in header.split(delimiter)]
-    try:
-        table = pacsv.read_csv(
+    names = next(csv.reader([header], delimiter=delimiter))
+    return [h.strip() for h in names], delimiter
+
+
+def _read_csv(path: Path, bad_rows: BadRows | None = None) -> pd.DataFrame:
+    """Read a CSV file as text. Ragged rows raise, or are collected in ``bad_rows``."""
+    import pyarrow.csv as pacsv
+
+    encoding = detect_encoding(path)
+    names, delimiter = _read_header(path, encoding)
+    # The reader needs unique names; duplicates get a suffix here and are reported by the caller.
+    unique = _unique_names(names)
+
+    def read(use_threads: bool, handler) -> pa.Table:
+        return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
-                encoding=encoding, column_names=names, skip_rows=1, block_size=1 << 24
+                encoding=encoding,
+                column_names=unique,
+                skip_rows=1,
+                block_size=1 << 24,
+                use_threads=use_threads,
             ),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
+            ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
+                column_types={n: pa.string() for n in unique},
                 strings_can_be_null=True,
                 null_values=[""],
                 quoted_strings_can_be_null=True,
             ),
         )
+
+    found: list[tuple[int | None, int, int]] = []
+
+    def collect(row) -> str:
+        found.append((row.number, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    try:
+        table = read(True, collect)
+        if found:
+            # Physical row numbers are only known to a single-threaded reader: read again.
+            found.clear()
+            table = read(False, collect)
     except pa.ArrowInvalid as exc:
-        # pyarrow names the CSV line ("Row #N") for ragged rows; keep its words, name the file.
-        raise InputError(f"cannot be read as CSV: {exc}", file=str(path)) from None
-    return table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow"))
+        # pyarrow's message may quote a cell: say what went wrong without it.
+        kind = "invalid text in the file's encoding" if "UTF8" in str(exc) else "malformed CSV"
+        raise InputError(f"cannot be read as CSV ({kind})", file=str(path)) from None
+    frame = table.to_pandas(types_mapper=lambda t: TEXT if t == pa.string() else None)
+    # Record numbers counted by the reader include the header (record 1): data row = number - 1.
+    bad = sorted((n - 1 if n is not None else -1, e, a) for n, e, a in found)
+    if bad:
+        if bad_rows is None:
+            row, expected, actual = bad[0]
+            more = f" (and {len(bad) - 1} more such rows)" if len(bad) > 1 else ""
+            raise InputError(
+                f"has {actual} fields where the header has {expected}{more}",
+                file=str(path),
+                row=row if row > 0 else None,
+            )
+        bad_rows.rows.extend(r for r, _, _ in bad)
+        bad_rows.expected.extend(e for _, e, _ in bad)
+        bad_rows.actual.extend(a for _, _, a in bad)
+        kept = np.setdiff1d(np.arange(1, len(frame) + len(bad) + 1), [r for r, _, _ in bad])
+        frame.index = pd.RangeIndex(len(frame))
+        frame.attrs["row_numbers"] = kept[: len(frame)]
+    frame.columns = names
+    return frame
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f"{n}\x00{k + 1}")
+    return out
+
+
+def _arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """A pyarrow table to pandas, keeping types: strings as ``string[pyarrow]``, dates as
+    ``datetime64``, integers with nulls as ``Int64``."""
+
+    def mapper(t: pa.DataType):
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return TEXT
+        if pa.types.is_integer(t):
+            return pd.Int64Dtype()
+        if pa.types.is_boolean(t):
+            return pd.BooleanDtype()
+        return None
+
+    table = table.combine_chunks()
+    columns = []
+    for col in table.columns:
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        if pa.types.is_large_string(col.type):
+            col = col.cast(pa.string())
+        columns.append(col)
+    table = pa.table(columns, names=table.column_names)
+    return table.to_pandas(types_mapper=mapper, date_as_object=False, ignore_metadata=True)
+
+
+def _format_cell(v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, pd.Timestamp | np.datetime64):
+        v = pd.Timestamp(v)
+        if pd.isna(v):
+            return None
+        return v.strftime("%Y-%m-%d") if v == v.normalize() else v.isoformat(sep=" ")
+    if hasattr(v, "isoformat"):  # datetime.date / datetime.datetime
+        import datetime as dt
+
+        if isinstance(v, dt.datetime):
+            return v.strftime("%Y-%m-%d") if v.time() == dt.time(0) else v.isoformat(sep=" ")
+        return v.isoformat()
+    if isinstance(v, bool | np.bool_):
+        return "true" if v else "false"
+    if isinstance(v, float | np.floating):
+        if np.isnan(v):
+            return None
+        return f"{v:.0f}" if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+    if isinstance(v, bytes):
+        return v.decode("latin-1")
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def as_text(col: pd.Series) -> pd.Series:
+    """One column as text, the way a person would type it: dates as YYYY-MM-DD, 3.0 as "3"."""
+    if isinstance(col.dtype, pd.StringDtype):
+        return col.astype(TEXT)
+    if pd.api.types.is_datetime64_any_dtype(col):
+        values = pd.Series(col)
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        midnight = values.isna() | (values == values.dt.normalize())
+        text = values.dt.strftime("%Y-%m-%d")
+        if not bool(midnight.all()):
+            text = text.where(midnight, values.astype(str))
+        return text.astype(TEXT)
+    if pd.api.types.is_float_dtype(col) or pd.api.types.is_integer_dtype(col) or pd.api.types.is_bool_dtype(col):
+        arr = pa.array(col, from_pandas=True)
+        if pa.types.is_floating(arr.type):
+            arr = pa.array(np.where(np.isfinite(col.to_numpy(dtype="float64", na_value=np.nan)), col, np.nan), from_pandas=True)
+        return pd.Series(arr.cast(pa.string()), index=col.index).astype(TEXT)
+    return col.map(_format_cell, na_action=None).astype(TEXT)
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    out = {}
-    for name in frame.columns:
-        col = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(col):
-            text = col.dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_float_dtype(col):
-            # 3.0 -> "3", keep 2.5 as "2.5"
-            text = col.map(lambda v: None if pd.isna(v) else (f"{v:.0f}" if float(v).is_integer() else repr(float(v))))
-        else:
-            text = col.map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
-        out[str(name)] = text.astype(pd.StringDtype("pyarrow"))
-    return pd.DataFrame(out)
+    out = pd.DataFrame({str(name): as_text(frame[name]) for name in frame.columns}, index=frame.index)
+    out.attrs.update(frame.attrs)
+    return out
 
 
-def read_raw_text(path: str | os.PathLike[str], mapping: dict[str, str] | None = None) -> pd.DataFrame:
-    """Read one table file with every column as text, mapping its column names onto ours.
+def read_table(
+    path: str | os.PathLike[str],
+    mapping: dict[str, str] | None = None,
+    *,
+    bad_rows: BadRows | None = None,
+) -> pd.DataFrame:
+    """Read one table file, keeping the types its format carries.
 
-    ``mapping`` maps the file's own column names to canonical names (from the study file);
-    names it does not mention are kept as they are (after stripping surrounding blanks).
+    CSV and Excel come as text (``string[pyarrow]``); Parquet and SAS7BDAT keep their types
+    (dates as ``datetime64``, numbers as numbers, text as ``string[pyarrow]``). Column names are
+    stripped and mapped with ``mapping`` (their name -> our name). Duplicate column names are
+    kept, with ``frame.attrs["duplicate_columns"]`` listing them (the later copies are dropped
+    from the frame). When rows of a CSV file are skipped because they have the wrong number of
+    fields (only when ``bad_rows`` is given; otherwise that raises),
+    ``frame.attrs["row_numbers"]`` holds the 1-based data row of every row of the frame.
+
+    Raises
+    ------
+    InputError
+        The file is missing, of an unknown type, or cannot be read (named, without its content).
     """
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path))
+    if path.is_dir() and path.suffix.lower() != ".parquet":
+        raise InputError("is a folder, not a table file", file=str(path))
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = _read_csv(path)
+            frame = _read_csv(path, bad_rows)
         elif suffix == ".parquet":
-            frame = _as_text(pd.read_parquet(path))
+            import pyarrow.parquet as pq
+
+            frame = _arrow_to_frame(pq.read_table(path))
         elif suffix in (".xlsx", ".xls"):
             frame = _as_text(pd.read_excel(path, dtype=object))
         elif suffix == ".sas7bdat":
-            frame = _as_text(pd.read_sas(path, format="sas7bdat", encoding="latin-1"))
+            frame = pd.read_sas(path, format="sas7bdat", encoding="latin-1")
+            frame = pd.DataFrame(
+                {c: (frame[c].astype(TEXT) if frame[c].dtype == object else frame[c]) for c in frame.columns}
+            )
         else:
             raise InputError(
                 f"unknown file type '{suffix}' (expected one of {', '.join(RAW_EXTENSIONS)})",
@@ -111,66 +324,157 @@ def read_raw_text(path: str | os.PathLike[str], mapping: dict[str, str] | None =
             )
     except InputError:
         raise
+    except ImportError as exc:
+        raise InputError(
+            f"cannot be read: a package is missing ({exc}); save the table as .xlsx or CSV",
+            file=str(path),
+        ) from None
     except Exception as exc:  # a reader library's own error on a damaged file
-        raise InputError(f"cannot be read: {type(exc).__name__}: {exc}", file=str(path)) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+        raise InputError(
+            f"cannot be read as {suffix.lstrip('.')} ({type(exc).__name__}); is it damaged or of "
+            "another type?",
+            file=str(path),
+        ) from None
+    names = [str(c).strip() for c in frame.columns]
     if mapping:
-        frame = frame.rename(columns=mapping)
+        names = [mapping.get(n, n) for n in names]
+    frame.columns = range(len(names))
+    seen: set[str] = set()
+    keep, dups = [], []
+    for i, n in enumerate(names):
+        if n in seen:
+            dups.append(n)
+        else:
+            seen.add(n)
+            keep.append(i)
+    attrs = dict(frame.attrs)
+    frame = frame.iloc[:, keep]
+    frame.columns = [names[i] for i in keep]
+    frame.attrs.update(attrs)
+    frame.attrs["duplicate_columns"] = sorted(set(dups))
     return frame
 
 
+def read_raw_text(path: str | os.PathLike[str], mapping: dict[str, str] | None = None) -> pd.DataFrame:
+    """Read one table file with every column as text, mapping its column names onto ours.
+
+    ``mapping`` maps the file's own column names to canonical names (from the study file);
+    names it does not mention are kept as they are (after stripping surrounding blanks).
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, a CSV row has the wrong number of fields, or a column
+        name occurs twice (after mapping).
+    """
+    frame = read_table(path, mapping)
+    dups = frame.attrs.get("duplicate_columns") or []
+    if dups:
+        raise InputError("appears more than once in the header", file=str(path), column=dups[0])
+    out = _as_text(frame)
+    out.attrs.pop("duplicate_columns", None)
+    return out
+
+
 def find_table(folder: str | os.PathLike[str], name: str, extensions=RAW_EXTENSIONS) -> Path | None:
-    """The file of source ``name`` in ``folder`` (``<name>.<ext>``), or None."""
+    """The file of source ``name`` in ``folder`` (``<name>.<ext>``), or None.
+
+    The extension is matched without regard to case (``charges.CSV`` is found).
+    """
     folder = Path(folder)
     for ext in extensions:
         p = folder / f"{name}{ext}"
         if p.exists():
             return p
+    if folder.is_dir():
+        wanted = {e.lower() for e in extensions}
+        for p in sorted(folder.iterdir()):
+            if p.stem == name and p.suffix.lower() in wanted:
+                return p
     return None
 
 
+_ISO_DATE = r"\s*\d{4}-\d{2}-\d{2}\s*"
+
+
 def parse_dates(text: pd.Series) -> pd.Series:
-    """ISO dates (YYYY-MM-DD) to datetime64; anything else becomes NaT (validation reports it)."""
-    return pd.to_datetime(text.astype("object"), format="%Y-%m-%d", errors="coerce")
+    """ISO dates (YYYY-MM-DD) to datetime64; anything else becomes NaT (validation reports it).
+
+    A column that is already of a date type is returned as ``datetime64`` unchanged.
+    """
+    if pd.api.types.is_datetime64_any_dtype(text):
+        return pd.Series(text, copy=False)
+    s = text.astype(TEXT) if not isinstance(text.dtype, pd.StringDtype) else text
+    s = s.str.strip()
+    ok = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+    out = pd.to_datetime(s.where(ok).astype("object"), format="%Y-%m-%d", errors="coerce")
+    return pd.Series(out, index=text.index)
 
 
 def parse_months(text: pd.Series) -> pd.Series:
     """YYYY-MM months to the first day of the month (datetime64); anything else becomes NaT."""
-    return pd.to_datetime(text.astype("object"), format="%Y-%m", errors="coerce")
+    if pd.api.types.is_datetime64_any_dtype(text):
+        values = pd.Series(text, copy=False)
+        return values.where(values == values.dt.to_period("M").dt.start_time)
+    s = text.astype(TEXT) if not isinstance(text.dtype, pd.StringDtype) else text
+    s = s.str.strip()
+    ok = s.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False).astype(bool)
+    out = pd.to_datetime(s.where(ok).astype("object"), format="%Y-%m", errors="coerce")
+    return pd.Series(out, index=text.index)
 
 
 def parse_bools(text: pd.Series) -> pd.Series:
     """Yes/no words (Danish or English, 1/0, true/false) to a nullable boolean."""
-    low = text.astype("object").str.strip().str.lower()
+    if pd.api.types.is_bool_dtype(text):
+        return text.astype("boolean")
+    low = as_text(text).str.strip().str.lower()
     out = pd.Series(pd.NA, index=text.index, dtype="boolean")
-    out[low.isin(TRUE_WORDS)] = True
-    out[low.isin(FALSE_WORDS)] = False
+    out[low.isin(TRUE_WORDS).fillna(False).astype(bool)] = True
+    out[low.isin(FALSE_WORDS).fillna(False).astype(bool)] = False
     return out
 
 
+def parse_numbers(text: pd.Series) -> pd.Series:
+    """Numbers to float64; anything else becomes NaN.
+
+    A decimal comma is accepted when the value has no point ("7,5" = 7.5), as Danish
+    spreadsheets write it; thousands separators are not.
+    """
+    if pd.api.types.is_numeric_dtype(text) and not pd.api.types.is_bool_dtype(text):
+        return pd.Series(text, copy=False).astype("float64")
+    s = as_text(text).str.strip()
+    comma = s.str.fullmatch(r"[-+]?\d+,\d+").fillna(False).astype(bool)
+    s = s.where(~comma, s.str.replace(",", ".", regex=False))
+    return pd.to_numeric(s.astype("object"), errors="coerce").astype("float64")
+
+
 def coerce(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
-    """Type the contract's columns of a text frame: dates, months (kept as 'YYYY-MM' text),
+    """Type the contract's columns of a frame: dates, months (kept as 'YYYY-MM' text),
     booleans, numbers, categories and text. Unparseable values become missing; run
     validation first to report them. Columns outside the contract are left out.
+
+    Accepts text frames (:func:`read_raw_text`) and typed frames (:func:`read_table`) alike.
     """
     out = {}
     for col in source.columns:
         if col.name not in frame.columns:
             continue
-        text = frame[col.name]
+        values = frame[col.name]
         if col.type == "date":
-            out[col.name] = parse_dates(text)
+            out[col.name] = parse_dates(values)
         elif col.type == "month":
-            months = parse_months(text)
-            out[col.name] = months.dt.strftime("%Y-%m").astype(pd.StringDtype("pyarrow"))
+            months = parse_months(values)
+            out[col.name] = months.dt.strftime("%Y-%m").astype(TEXT)
         elif col.type == "bool":
-            out[col.name] = parse_bools(text)
+            out[col.name] = parse_bools(values)
         elif col.type == "int":
-            out[col.name] = pd.to_numeric(text.astype("object"), errors="coerce").astype("Int64")
+            nums = parse_numbers(values)
+            nums = nums.where(nums == np.round(nums))
+            out[col.name] = nums.astype("Int64")
         elif col.type == "float":
-            out[col.name] = pd.to_numeric(text.astype("object"), errors="coerce").astype("float64")
+            out[col.name] = parse_numbers(values)
         else:
-            out[col.name] = text.astype("object").str.strip().astype(pd.StringDtype("pyarrow"))
+            out[col.name] = as_text(values).str.strip().astype(TEXT)
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -179,10 +483,17 @@ def read_warehouse(folder: str | os.PathLike[str], name: str, columns: list[str]
     path = Path(folder) / f"{name}{WAREHOUSE_EXTENSION}"
     if not path.exists():
         raise InputError(f"warehouse table '{name}' not found", file=str(path))
-    return pd.read_parquet(path, columns=columns)
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"cannot be read as Parquet ({type(exc).__name__})", file=str(path)) from None
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"cannot be read: {exc}", file=str(path)) from None
 
 
 __all__ = [
+    "BadRows",
+    "as_text",
     "coerce",
     "detect_delimiter",
     "detect_encoding",
@@ -190,6 +501,8 @@ __all__ = [
     "parse_bools",
     "parse_dates",
     "parse_months",
+    "parse_numbers",
     "read_raw_text",
+    "read_table",
     "read_warehouse",
 ]

@@ -1,14 +1,21 @@
-"""`evaluation keygen`."""
+"""`evaluation keygen KEYFILE`: a new secret pseudonymisation key."""
 
 from __future__ import annotations
 
 import click
 
 
-@click.command("keygen", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> None:
-    """Not built yet."""
-    from ..errors import NotBuiltYet
+@click.command("keygen")
+@click.argument("keyfile", type=click.Path(dir_okay=False, path_type=str))
+def command(keyfile: str) -> None:
+    """Write a new random pseudonymisation key to KEYFILE (mode 0600).
 
-    raise NotBuiltYet("'evaluation keygen' is not built yet")
+    The key links the CPR numbers of every source to the same pseudonyms; keep it outside the
+    warehouse and never share it. An existing file is never overwritten: a new key would give
+    unrelated pseudonyms. The key itself is never printed.
+    """
+    from ..keys import KEY_BYTES, generate_key_file
+
+    path = generate_key_file(keyfile)
+    click.echo(f"wrote a new {KEY_BYTES * 8}-bit key to {path} (mode 0600); keep it outside the "
+               "warehouse and back it up securely")

@@ -1,14 +1,44 @@
-"""`evaluation pseudonymise`."""
+"""`evaluation pseudonymise RAW_DIR --key KEYFILE --out WAREHOUSE [--study STUDY.toml]`."""
 
 from __future__ import annotations
 
 import click
 
 
-@click.command("pseudonymise", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> None:
-    """Not built yet."""
-    from ..errors import NotBuiltYet
+@click.command("pseudonymise")
+@click.argument("raw_dir", type=click.Path(path_type=str))
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=str),
+              help="Key file (from 'evaluation keygen'); default: the study file's key.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Warehouse folder to write; default: the study file's warehouse.")
+@click.option("--study", "study_file", type=click.Path(dir_okay=False, path_type=str),
+              help="Study file whose [sources.X] give file names and column mappings.")
+def command(raw_dir: str, key_file: str | None, out_dir: str | None, study_file: str | None) -> None:
+    """Replace CPR numbers in the raw extracts in RAW_DIR by keyed pseudonyms.
 
-    raise NotBuiltYet("'evaluation pseudonymise' is not built yet")
+    \b
+    Writes, all at once (a failed run leaves no half-written warehouse):
+      WAREHOUSE/<source>.parquet  each source found, with person_id in place of cpr
+      WAREHOUSE/persons.parquet   person_id, birth_date, sex (from the CPR number)
+      WAREHOUSE/quarantine.parquet  rows that could not be pseudonymised or typed
+                                    (source, file, row, reason, column; never a value)
+      WAREHOUSE/linkage_report.json  rows read/written/quarantined and persons per source
+
+    person_id = HMAC-SHA256(key, CPR without hyphen), first 16 bytes as 32 hex characters.
+    """
+    from ..errors import ConfigError
+    from ..pseudonymise import pseudonymise, summary_lines
+    from ..study import load_study
+
+    study = load_study(study_file) if study_file else None
+    if key_file is None and study is not None and study.key is not None:
+        key_file = str(study.key)
+    if out_dir is None:
+        if study is None:
+            raise ConfigError("no warehouse folder given: use --out WAREHOUSE (or --study with a "
+                              "[study] warehouse)")
+        out_dir = str(study.warehouse)
+    report = pseudonymise(raw_dir, key_file, out_dir, study)
+    for line in summary_lines(report):
+        click.echo(line)
+    click.echo(f"warehouse written to {out_dir}")

@@ -1,0 +1,183 @@
+"""Reading the cohort folder and building the naive (unmatched) comparison population."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..contract import AALBORG_MUNICIPALITY
+from ..errors import InputError
+from ..io import read_warehouse
+
+COHORT_FILES = ("cohort.parquet", "cohort.json", "attrition.parquet", "balance.parquet", "propensity.parquet")
+
+
+@dataclass
+class CohortData:
+    """The cohort stage's output (``<output>/cohort/``)."""
+
+    folder: Path
+    cohort: pd.DataFrame
+    meta: dict[str, Any]
+    attrition: pd.DataFrame
+    balance: pd.DataFrame
+    propensity: pd.DataFrame
+
+    @property
+    def smd_max_after(self) -> float:
+        return _max_abs(self.balance, "smd_after")
+
+    @property
+    def smd_max_before(self) -> float:
+        return _max_abs(self.balance, "smd_before")
+
+    def overlap_share(self) -> float:
+        """Share of contacted youths whose propensity score lies within the range of the
+        comparison candidates' scores (all candidates, before matching)."""
+        p = self.propensity
+        if p.empty or "propensity_score" not in p:
+            return float("nan")
+        treated = p[p["arm"] == "contacted"]["propensity_score"].dropna()
+        control = p[p["arm"] != "contacted"]["propensity_score"].dropna()
+        if treated.empty or control.empty:
+            return float("nan")
+        inside = treated.between(control.min(), control.max())
+        return float(inside.mean())
+
+
+def _max_abs(frame: pd.DataFrame, col: str) -> float:
+    if frame.empty or col not in frame:
+        return float("nan")
+    values = pd.to_numeric(frame[col], errors="coerce").abs().dropna()
+    return float(values.max()) if len(values) else float("nan")
+
+
+def read_cohort(folder: str | Path) -> CohortData:
+    """Read ``cohort.parquet``, ``cohort.json`` and the attrition, balance and propensity tables.
+
+    Raises
+    ------
+    InputError
+        When the cohort has not been built (a file is missing) or lacks a needed column.
+    """
+    folder = Path(folder)
+    for name in COHORT_FILES:
+        if not (folder / name).exists():
+            raise InputError("the cohort has not been built: run `evaluation cohort build` first",
+                             file=str(folder / name))
+    cohort = pd.read_parquet(folder / "cohort.parquet")
+    for col in ("person_id", "set_id", "arm", "treated", "index_date", "end_date", "end_reason"):
+        if col not in cohort:
+            raise InputError("missing column", file=str(folder / "cohort.parquet"), column=col)
+    if "weight" not in cohort:
+        cohort["weight"] = 1.0
+    meta = json.loads((folder / "cohort.json").read_text(encoding="utf-8"))
+    return CohortData(
+        folder=folder, cohort=cohort, meta=meta,
+        attrition=pd.read_parquet(folder / "attrition.parquet"),
+        balance=pd.read_parquet(folder / "balance.parquet"),
+        propensity=pd.read_parquet(folder / "propensity.parquet"),
+    )
+
+
+def find_initiative_start(meta: dict[str, Any], cohort_definition: Path | None,
+                          contacts: pd.DataFrame) -> dt.date:
+    """The initiative's start date: ``cohort.json`` or the cohort definition (a key named
+    ``initiative_start`` at the top or in any table), else the first contact date."""
+    def search(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            if "initiative_start" in obj:
+                return obj["initiative_start"]
+            for v in obj.values():
+                found = search(v)
+                if found is not None:
+                    return found
+        return None
+
+    value = search(meta)
+    if value is None and cohort_definition is not None and cohort_definition.exists():
+        import tomllib
+
+        with open(cohort_definition, "rb") as fh:
+            value = search(tomllib.load(fh))
+    if value is not None:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return pd.to_datetime(contacts["contact_date"]).min().date()
+
+
+def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.date,
+                     data_end: pd.Timestamp, municipality: str = AALBORG_MUNICIPALITY) -> pd.DataFrame:
+    """Contacted cohort rows next to ALL non-contacted eligible residents (the naive contrast).
+
+    The comparison rows are every person who on ``index_date`` (the initiative start) is
+    resident in the study area, aged 14-25, alive, not emigrated, not in custody and not
+    contacted on or before that date. Their follow-up starts on ``index_date`` and ends at death,
+    emigration, their first contact or the data end (``end_reason`` as in the cohort). The
+    contacted rows are the matched cohort's contacted arm, unchanged. No matching and no
+    adjustment: this shows what a naive comparison would conclude.
+
+    Each row gets its own ``set_id`` (negative for the comparison rows): no clustering.
+    """
+    d0 = pd.Timestamp(index_date)
+    persons = read_warehouse(warehouse, "persons", ["person_id", "birth_date"])
+    persons["person_id"] = persons["person_id"].astype(str)
+    bd = pd.to_datetime(persons["birth_date"])
+    before_birthday = (bd.dt.month > d0.month) | ((bd.dt.month == d0.month) & (bd.dt.day > d0.day))
+    age = d0.year - bd.dt.year - before_birthday.astype(int)
+    ok = persons[(age >= 14) & (age <= 25)][["person_id"]]
+
+    res = read_warehouse(warehouse, "residence", ["person_id", "municipality_code", "from_date", "to_date"])
+    res["person_id"] = res["person_id"].astype(str)
+    fr, to = pd.to_datetime(res["from_date"]), pd.to_datetime(res["to_date"])
+    here = res[(res["municipality_code"].astype(str) == municipality) & (fr <= d0) & (to.isna() | (to >= d0))]
+    ok = ok[ok["person_id"].isin(set(here["person_id"]))]
+
+    vital = read_warehouse(warehouse, "vital", ["person_id", "death_date", "emigration_date"])
+    vital["person_id"] = vital["person_id"].astype(str)
+    death = vital.groupby("person_id")["death_date"].min()
+    emig = vital.groupby("person_id")["emigration_date"].min()
+    death = pd.to_datetime(ok["person_id"].map(death))
+    emig = pd.to_datetime(ok["person_id"].map(emig))
+    alive = (death.isna() | (death > d0)) & (emig.isna() | (emig > d0))
+    ok = ok[alive.to_numpy()]
+
+    cust = read_warehouse(warehouse, "custody", ["person_id", "start_date", "end_date"])
+    cust["person_id"] = cust["person_id"].astype(str)
+    cs, ce = pd.to_datetime(cust["start_date"]), pd.to_datetime(cust["end_date"])
+    inside = cust[(cs <= d0) & (ce.isna() | (ce >= d0))]
+    ok = ok[~ok["person_id"].isin(set(inside["person_id"]))]
+
+    contacts = read_warehouse(warehouse, "contacts", ["person_id", "contact_date"])
+    contacts["person_id"] = contacts["person_id"].astype(str)
+    cdate = pd.to_datetime(contacts["contact_date"])
+    ok = ok[~ok["person_id"].isin(set(contacts[cdate <= d0]["person_id"]))]
+    first_contact = contacts[cdate > d0].assign(d=cdate).groupby("person_id")["d"].min()
+
+    ends = pd.DataFrame({
+        "death": pd.to_datetime(ok["person_id"].map(vital.groupby("person_id")["death_date"].min())),
+        "emigration": pd.to_datetime(ok["person_id"].map(vital.groupby("person_id")["emigration_date"].min())),
+        "contacted": ok["person_id"].map(first_contact),
+        "end_of_data": pd.Series(data_end, index=ok.index),
+    }, index=ok.index).astype("datetime64[ns]")
+    order = ["death", "emigration", "contacted", "end_of_data"]
+    end_date = ends[order].min(axis=1)
+    reason = ends[order].idxmin(axis=1)
+    comp = pd.DataFrame({
+        "person_id": ok["person_id"].to_numpy(),
+        "set_id": -np.arange(1, len(ok) + 1),
+        "arm": "comparison", "treated": 0, "weight": 1.0,
+        "index_date": d0, "end_date": end_date.to_numpy(), "end_reason": reason.to_numpy(),
+    })
+    treated = contacted[contacted["treated"] == 1][
+        ["person_id", "set_id", "arm", "treated", "weight", "index_date", "end_date", "end_reason"]].copy()
+    treated["set_id"] = np.arange(1, len(treated) + 1)
+    out = pd.concat([treated, comp], ignore_index=True)
+    out["index_date"] = pd.to_datetime(out["index_date"]).astype("datetime64[ns]")
+    out["end_date"] = pd.to_datetime(out["end_date"]).astype("datetime64[ns]")
+    return out

@@ -1,0 +1,312 @@
+"""Analysis plans (``analyses/*.toml``): outcomes, horizons, models, sensitivity analyses, gates.
+
+A plan is written before the data are looked at, like a pre-registration. One plan covers one
+outcome family (``reoffending``, ``education_job``, ``group_recruitment``) and lists its outcome
+variants. Example (``analyses/reoffending.toml``)::
+
+    [analysis]
+    family = "reoffending"
+    horizons_months = [6, 12, 24]      # -> 183, 365, 730 days (evaluation.timeunits)
+    primary_horizon_months = 12
+    rmst_months = [12, 24]
+
+    [[outcomes]]
+    id = "reoffending_any"
+    definition = "first_charge"        # see DEFINITIONS
+    primary = true
+    direction = "lower_is_better"
+    label = { da = "Ny sigtelse", en = "New charge" }
+    count = true                       # also the rate ratio of the number of new charges
+
+    [models]                           # which estimators to report
+    fine_gray = true
+    rate_model = "poisson"             # or "negative_binomial"
+
+    [sensitivity]
+    naive = true                       # contacted vs all non-contacted eligible residents
+    custody_at_risk = true             # Cox without removing custody time
+
+    [gates]
+    max_smd = 0.1
+    min_events_per_arm = 20
+    min_ph_p = 0.01
+    min_overlap_share = 0.95
+
+Every problem is a :class:`~evaluation.errors.ConfigError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..contract import OFFENCE_CATEGORIES
+from ..errors import ConfigError
+from ..study import load_toml
+from ..timeunits import DEFAULT_HORIZON_MONTHS, months_to_days
+
+FAMILIES = ("reoffending", "education_job", "group_recruitment")
+DIRECTIONS = ("lower_is_better", "higher_is_better")
+
+#: Outcome definitions per family (see :mod:`evaluation.outcomes`).
+DEFINITIONS: dict[str, tuple[str, ...]] = {
+    "reoffending": ("first_charge", "first_guilty_decision"),
+    "education_job": ("first_education_or_job",),
+    "group_recruitment": ("first_registration", "first_cooffence_with_member"),
+}
+RATE_MODELS = ("poisson", "negative_binomial")
+
+
+@dataclass(frozen=True)
+class OutcomeSpec:
+    """One outcome of a plan.
+
+    Attributes
+    ----------
+    id : str
+        Identifier used in the results bundle (``[a-z0-9_]+``).
+    family : str
+        Outcome family (one of :data:`FAMILIES`).
+    definition : str
+        How the event is derived (one of :data:`DEFINITIONS` for the family).
+    primary : bool
+        The primary outcome of the family.
+    direction : str
+        ``lower_is_better`` or ``higher_is_better``.
+    label : dict
+        ``{"da": ..., "en": ...}``.
+    offence_categories : tuple of str
+        For charge-based outcomes: the categories counted (empty = all).
+    offence_window_days : int
+        For ``first_guilty_decision``: offences committed within this many days of index.
+    hours_threshold : float
+        For ``first_education_or_job``: hours in a month that count as a job.
+    count : bool
+        Also estimate the rate ratio of the number of new charges (charge-based outcomes).
+    remove_custody : bool
+        Hazard models use start-stop rows with custody spells removed from the time at risk.
+    """
+
+    id: str
+    family: str
+    definition: str
+    primary: bool
+    direction: str
+    label: dict[str, str]
+    offence_categories: tuple[str, ...] = ()
+    offence_window_days: int = 730
+    hours_threshold: float = 40.0
+    count: bool = False
+    remove_custody: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An analysis plan: one outcome family and its outcomes, models and gates."""
+
+    path: Path
+    family: str
+    label: dict[str, str]
+    outcomes: tuple[OutcomeSpec, ...]
+    horizons_days: tuple[int, ...]
+    primary_horizon_days: int
+    rmst_days: tuple[int, ...]
+    fine_gray: bool = True
+    cox_stratified: bool = True
+    rate_model: str = "poisson"
+    naive: bool = True
+    custody_at_risk: bool = True
+    weighted: bool = False
+    max_smd: float = 0.1
+    min_events_per_arm: int = 20
+    min_ph_p: float = 0.01
+    min_overlap_share: float = 0.95
+    sha256: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _err(path: Path, key: str, message: str) -> ConfigError:
+    return ConfigError(message, file=str(path), key=key)
+
+
+def _check_keys(table: dict[str, Any], known: set[str], path: Path, prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            raise _err(path, f"{prefix}{key}", f"unknown key (expected one of {sorted(known)})")
+
+
+def _typed(table: dict[str, Any], key: str, kind, path: Path, prefix: str, default: Any = ...) -> Any:
+    if key not in table:
+        if default is ...:
+            raise _err(path, f"{prefix}{key}", "is required but missing")
+        return default
+    value = table[key]
+    ok = isinstance(value, kind) and not (kind in (int, float, (int, float)) and isinstance(value, bool))
+    if not ok:
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _err(path, f"{prefix}{key}", f"must be {names}, got {value!r}")
+    return value
+
+
+def _label(table: dict[str, Any], key: str, path: Path, prefix: str, default: dict[str, str] | None = None) -> dict[str, str]:
+    if key not in table and default is not None:
+        return default
+    value = _typed(table, key, dict, path, prefix)
+    for lang in ("da", "en"):
+        if not isinstance(value.get(lang), str) or not value[lang].strip():
+            raise _err(path, f"{prefix}{key}.{lang}", "a label in Danish (da) and English (en) is required")
+    return {"da": value["da"], "en": value["en"]}
+
+
+def _months_list(table: dict[str, Any], key: str, path: Path, prefix: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    values = _typed(table, key, list, path, prefix, list(default))
+    if not values:
+        raise _err(path, f"{prefix}{key}", "must list at least one number of months")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise _err(path, f"{prefix}{key}", f"must be positive numbers of months, got {v!r}")
+        out.append(months_to_days(v))
+    if len(set(out)) != len(out):
+        raise _err(path, f"{prefix}{key}", "repeats a horizon")
+    return tuple(sorted(out))
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Load and check one analysis plan.
+
+    Parameters
+    ----------
+    path : str or Path
+        The plan's TOML file.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the key for every problem (unknown key, wrong type, unknown family,
+        definition or direction, no or several primary outcomes, repeated outcome ids).
+    """
+    import hashlib
+
+    path = Path(path)
+    doc = load_toml(path)
+    _check_keys(doc, {"analysis", "outcomes", "models", "sensitivity", "gates"}, path, "")
+    a = _typed(doc, "analysis", dict, path, "")
+    _check_keys(a, {"family", "label", "horizons_months", "primary_horizon_months", "rmst_months",
+                    "hours_threshold"}, path, "analysis.")
+    family = _typed(a, "family", str, path, "analysis.")
+    if family not in FAMILIES:
+        raise _err(path, "analysis.family", f"unknown family {family!r} (expected one of {', '.join(FAMILIES)})")
+    horizons = _months_list(a, "horizons_months", path, "analysis.", DEFAULT_HORIZON_MONTHS)
+    primary_months = _typed(a, "primary_horizon_months", (int, float), path, "analysis.", 12)
+    primary_h = months_to_days(primary_months)
+    if primary_h not in horizons:
+        raise _err(path, "analysis.primary_horizon_months", "must be one of horizons_months")
+    rmst = _months_list(a, "rmst_months", path, "analysis.", (12, 24))
+    default_hours = _typed(a, "hours_threshold", (int, float), path, "analysis.", 40.0)
+    family_label = _label(a, "label", path, "analysis.", default={"da": family, "en": family})
+
+    raw_outcomes = _typed(doc, "outcomes", list, path, "")
+    if not raw_outcomes:
+        raise _err(path, "outcomes", "must list at least one outcome")
+    outcomes: list[OutcomeSpec] = []
+    seen: set[str] = set()
+    known_o = {"id", "definition", "primary", "direction", "label", "offence_categories",
+               "offence_window_months", "hours_threshold", "count", "remove_custody"}
+    for i, o in enumerate(raw_outcomes):
+        prefix = f"outcomes[{i}]."
+        if not isinstance(o, dict):
+            raise _err(path, f"outcomes[{i}]", "must be a table ([[outcomes]])")
+        _check_keys(o, known_o, path, prefix)
+        oid = _typed(o, "id", str, path, prefix)
+        if not oid or not all(c.isalnum() and (c.islower() or c.isdigit()) or c == "_" for c in oid):
+            raise _err(path, f"{prefix}id", f"must be lower-case letters, digits and _, got {oid!r}")
+        if oid in seen:
+            raise _err(path, f"{prefix}id", f"repeats outcome id {oid!r}")
+        seen.add(oid)
+        definition = _typed(o, "definition", str, path, prefix)
+        if definition not in DEFINITIONS[family]:
+            raise _err(path, f"{prefix}definition",
+                       f"unknown definition {definition!r} for family {family} "
+                       f"(expected one of {', '.join(DEFINITIONS[family])})")
+        direction = _typed(o, "direction", str, path, prefix,
+                           "higher_is_better" if family == "education_job" else "lower_is_better")
+        if direction not in DIRECTIONS:
+            raise _err(path, f"{prefix}direction", f"must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+        cats = tuple(_typed(o, "offence_categories", list, path, prefix, []))
+        for c in cats:
+            if c not in OFFENCE_CATEGORIES:
+                raise _err(path, f"{prefix}offence_categories",
+                           f"unknown category {c!r} (expected some of {', '.join(OFFENCE_CATEGORIES)})")
+        window = months_to_days(_typed(o, "offence_window_months", (int, float), path, prefix, 24))
+        hours = float(_typed(o, "hours_threshold", (int, float), path, prefix, default_hours))
+        if hours < 0:
+            raise _err(path, f"{prefix}hours_threshold", "must not be negative")
+        charge_based = definition == "first_charge"
+        count = _typed(o, "count", bool, path, prefix, False)
+        if count and not charge_based:
+            raise _err(path, f"{prefix}count", "a count (rate ratio) needs definition = \"first_charge\"")
+        outcomes.append(OutcomeSpec(
+            id=oid, family=family, definition=definition,
+            primary=_typed(o, "primary", bool, path, prefix, False),
+            direction=direction, label=_label(o, "label", path, prefix),
+            offence_categories=cats, offence_window_days=window, hours_threshold=hours,
+            count=count,
+            remove_custody=_typed(o, "remove_custody", bool, path, prefix, family == "reoffending"),
+        ))
+    n_primary = sum(o.primary for o in outcomes)
+    if n_primary != 1:
+        raise _err(path, "outcomes", f"exactly one outcome must have primary = true (found {n_primary})")
+
+    m = _typed(doc, "models", dict, path, "", {})
+    _check_keys(m, {"fine_gray", "cox_stratified", "rate_model", "weighted"}, path, "models.")
+    rate_model = _typed(m, "rate_model", str, path, "models.", "poisson")
+    if rate_model not in RATE_MODELS:
+        raise _err(path, "models.rate_model", f"must be one of {', '.join(RATE_MODELS)}, got {rate_model!r}")
+    s = _typed(doc, "sensitivity", dict, path, "", {})
+    _check_keys(s, {"naive", "custody_at_risk"}, path, "sensitivity.")
+    g = _typed(doc, "gates", dict, path, "", {})
+    _check_keys(g, {"max_smd", "min_events_per_arm", "min_ph_p", "min_overlap_share"}, path, "gates.")
+    max_smd = float(_typed(g, "max_smd", (int, float), path, "gates.", 0.1))
+    min_events = _typed(g, "min_events_per_arm", int, path, "gates.", 20)
+    min_ph = float(_typed(g, "min_ph_p", (int, float), path, "gates.", 0.01))
+    min_overlap = float(_typed(g, "min_overlap_share", (int, float), path, "gates.", 0.95))
+    if max_smd <= 0:
+        raise _err(path, "gates.max_smd", "must be positive")
+    if min_events < 0:
+        raise _err(path, "gates.min_events_per_arm", "must not be negative")
+    if not 0 <= min_ph < 1:
+        raise _err(path, "gates.min_ph_p", "must be between 0 and 1")
+    if not 0 <= min_overlap <= 1:
+        raise _err(path, "gates.min_overlap_share", "must be between 0 and 1")
+    return Plan(
+        path=path, family=family, label=family_label, outcomes=tuple(outcomes),
+        horizons_days=horizons, primary_horizon_days=primary_h, rmst_days=rmst,
+        fine_gray=_typed(m, "fine_gray", bool, path, "models.", True),
+        cox_stratified=_typed(m, "cox_stratified", bool, path, "models.", True),
+        rate_model=rate_model,
+        naive=_typed(s, "naive", bool, path, "sensitivity.", True),
+        custody_at_risk=_typed(s, "custody_at_risk", bool, path, "sensitivity.", True),
+        weighted=_typed(m, "weighted", bool, path, "models.", False),
+        max_smd=max_smd, min_events_per_arm=min_events, min_ph_p=min_ph,
+        min_overlap_share=min_overlap,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+    )
+
+
+def load_plans(paths: list[Path] | tuple[Path, ...]) -> list[Plan]:
+    """Load several plans; outcome ids must be unique across them."""
+    plans = [load_plan(p) for p in paths]
+    seen: dict[str, Path] = {}
+    for plan in plans:
+        for i, o in enumerate(plan.outcomes):
+            if o.id in seen:
+                raise ConfigError(f"repeats outcome id {o.id!r} of {seen[o.id]}", file=str(plan.path),
+                                  key=f"outcomes[{i}].id")
+            seen[o.id] = plan.path
+    return plans

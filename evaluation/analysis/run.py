@@ -1,0 +1,577 @@
+"""`evaluation analyse`: outcomes, survival analyses, diagnostics, gates and the results bundle.
+
+For every outcome of every analysis plan, on the matched cohort:
+
+- Kaplan-Meier survival and Aalen-Johansen cumulative incidence per arm at each horizon, the risk
+  difference and risk ratio (contacted minus/over comparison) with 95% CIs;
+- Cox hazard ratio of contact with variance robust to the matched sets (clustered on
+  ``set_id``), and the Cox model stratified by matched set. For reoffending these hazard models
+  use counting-process rows with custody time removed from the time at risk (the model with
+  custody counted as time at risk is kept as the sensitivity analysis ``custody_at_risk``);
+- Fine-Gray subdistribution hazard ratio where a competing event (death, emigration) occurs;
+- restricted mean survival time per arm and its difference at the RMST horizons;
+- for count outcomes, the rate ratio of new charges (Poisson or negative binomial GLM, log
+  person-time offset, cluster-robust on ``set_id``) with custody time removed from person-time.
+
+Next to it, the naive estimate (``analysis = "naive"``): the contacted arm against ALL
+non-contacted eligible residents of the area, followed from the initiative start (see
+:func:`evaluation.analysis.cohortdata.naive_population`), without matching or adjustment.
+
+Weights: with 1:k matching the analyses are unweighted (every matched set has the same ratio
+except the few incomplete sets); plans may ask for the cohort's ``weight`` column
+(``[models] weighted = true``) and an IPTW design always uses it.
+
+Diagnostics with every estimate: events per arm, the global proportional-hazards test, the
+minimum detectable hazard ratio at 80% power, the E-value and the largest SMD after matching.
+Gates (balance, overlap, proportional hazards, enough events) decide whether the result may be
+shown as an estimate; failed gates are listed with reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .. import __version__
+from ..atomic import atomic_dir
+from ..errors import ConfigError, InputError
+from ..progress import info, step
+from ..study import Study
+from .cohortdata import CohortData, find_initiative_start, naive_population, read_cohort
+from .plan import OutcomeSpec, Plan, load_plans
+
+SCHEMA_VERSION = "1.0"
+TIDY_COLUMNS = ["model", "term", "group", "time", "estimate", "std_error", "conf_low", "conf_high",
+                "p_value", "hazard_ratio"]
+ARM_OF = {1: "contacted", 0: "comparison"}
+Z95 = float(stats.norm.ppf(0.975))
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+def _num(x: Any) -> float | None:
+    """A JSON-safe float (None for missing or not finite)."""
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _group(g: Any) -> str | None:
+    if g is None or (isinstance(g, float) and math.isnan(g)) or g == "":
+        return None
+    try:
+        return ARM_OF.get(int(g), str(g))
+    except (TypeError, ValueError):
+        return str(g)
+
+
+def tidy_records(tidy: pd.DataFrame, analysis: str) -> list[dict[str, Any]]:
+    """Tidy estimate rows as JSON records; ``group`` becomes the arm name (null for contrasts)."""
+    out = []
+    for r in tidy.to_dict("records"):
+        rec = {
+            "model": str(r.get("model")),
+            "term": None if r.get("term") in (None, "") or (isinstance(r.get("term"), float) and math.isnan(r["term"])) else str(r["term"]),
+            "group": _group(r.get("group")),
+            "time": _num(r.get("time")),
+        }
+        for c in ("estimate", "std_error", "conf_low", "conf_high", "p_value", "hazard_ratio"):
+            rec[c] = _num(r.get(c))
+        rec["analysis"] = analysis
+        out.append(rec)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _deep_get(d: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def min_detectable_hr(events: float, p_treated: float, power: float = 0.8, alpha: float = 0.05) -> float:
+    """Smallest hazard ratio below 1 detectable with ``power`` (Schoenfeld 1983).
+
+    MDHR = exp(-sqrt((z_power + z_{1-alpha/2})^2 / (events * p_t * (1 - p_t)))).
+    """
+    if events <= 0 or not 0 < p_treated < 1:
+        return float("nan")
+    z = stats.norm.ppf(power) + stats.norm.ppf(1 - alpha / 2)
+    return float(math.exp(-math.sqrt(z * z / (events * p_treated * (1 - p_treated)))))
+
+
+def e_value_hr(hr: float, low: float, high: float, rare: bool = True) -> dict[str, float | None]:
+    """E-value of a hazard ratio and of the CI limit closest to 1 (VanderWeele & Ding 2017).
+
+    With a common outcome (``rare`` False) the HR is first converted to an approximate risk ratio
+    (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR)).
+    """
+    def conv(x: float) -> float:
+        if rare:
+            return x
+        return (1 - 0.5 ** math.sqrt(x)) / (1 - 0.5 ** math.sqrt(1 / x))
+
+    def ev(rr: float) -> float:
+        rr = 1 / rr if rr < 1 else rr
+        return rr + math.sqrt(rr * (rr - 1))
+
+    if not all(v is not None and math.isfinite(v) and v > 0 for v in (hr, low, high)):
+        return {"point": None, "ci": None}
+    point = ev(conv(hr))
+    if low <= 1 <= high:
+        ci = 1.0
+    else:
+        ci = ev(conv(low if hr > 1 else high))
+    return {"point": point, "ci": ci}
+
+
+# ---------------------------------------------------------------------------------------------
+# survival engine calls
+
+def _spec(**kw):
+    from ..survival import SurvivalSpec
+
+    return SurvivalSpec(**kw)
+
+
+def fit_survival(frame: pd.DataFrame, plan: Plan, *, cluster: str | None, strata: str | None,
+                 entry: str | None = None, time: str = "time", weights: str | None = None):
+    """Fit every survival estimand of the engine on one outcome frame."""
+    from ..survival import fit_all
+
+    spec = _spec(time=time, event="status", treatment="treated", covariates=(), cluster=cluster,
+                 strata=strata, event_of_interest=1, horizons=tuple(plan.horizons_days),
+                 entry=entry, weights=weights)
+    return fit_all(frame, spec), spec
+
+
+def rate_ratio(counts: pd.DataFrame, model: str = "poisson", cluster: str | None = "set_id") -> pd.DataFrame:
+    """Rate ratio of new charges, contacted vs comparison, with a log person-time offset.
+
+    Poisson (or negative binomial) GLM of the number of new charges on treatment with offset
+    log(person-years at risk outside custody); the variance is cluster-robust on ``cluster``
+    (matched set) when given, else robust (HC0). Rows with no person-time are left out.
+
+    Returns tidy rows: ``rate`` per group (events per person-year) and ``rate_ratio``
+    (estimate = the rate ratio, CI on the ratio scale, std_error of the log rate ratio).
+    """
+    import statsmodels.api as sm
+
+    c = counts[counts["person_time"] > 0]
+    rows = []
+    for g, sub in c.groupby("treated"):
+        years = sub["person_time"].sum() / 365.25
+        rows.append({"model": "rate", "term": None, "group": g, "time": None,
+                     "estimate": sub["n_events"].sum() / years if years > 0 else np.nan,
+                     "std_error": np.nan, "conf_low": np.nan, "conf_high": np.nan,
+                     "p_value": np.nan, "hazard_ratio": np.nan})
+    if c["treated"].nunique() == 2 and c["n_events"].sum() > 0:
+        exog = sm.add_constant(c["treated"].astype(float).to_numpy())
+        family = sm.families.Poisson() if model == "poisson" else sm.families.NegativeBinomial()
+        glm = sm.GLM(c["n_events"].to_numpy(float), exog, family=family,
+                     offset=np.log(c["person_time"].to_numpy(float) / 365.25))
+        if cluster is not None:
+            fit = glm.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(c[cluster])[0]})
+        else:
+            fit = glm.fit(cov_type="HC0")
+        b, se = float(fit.params[1]), float(fit.bse[1])
+        rows.append({"model": "rate_ratio", "term": "treated", "group": None, "time": None,
+                     "estimate": math.exp(b), "std_error": se,
+                     "conf_low": math.exp(b - Z95 * se), "conf_high": math.exp(b + Z95 * se),
+                     "p_value": float(2 * stats.norm.sf(abs(b / se))) if se > 0 else np.nan,
+                     "hazard_ratio": np.nan})
+    return pd.DataFrame(rows, columns=TIDY_COLUMNS)
+
+
+def at_risk_table(frame: pd.DataFrame, horizons: tuple[int, ...]) -> pd.DataFrame:
+    """Numbers at risk per arm at day 0 and each horizon (rows with time >= t)."""
+    rows = []
+    for t in (0, *horizons):
+        for g, arm in ARM_OF.items():
+            sub = frame[frame["treated"] == g]
+            rows.append({"arm": arm, "time": float(t), "at_risk": int((sub["time"] >= t).sum())})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# one outcome
+
+@dataclass
+class OutcomeResult:
+    entry: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    forest: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _hazard_rows(tidy: pd.DataFrame, model: str) -> pd.DataFrame:
+    t = tidy[(tidy["model"] == model)]
+    if "term" in t:
+        t = t[t["term"].astype(str) == "treated"]
+    return t
+
+
+def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, naive: pd.DataFrame | None,
+                    threshold: int, weighted: bool) -> OutcomeResult:
+    """Derive one outcome, fit the matched and naive analyses, diagnostics and gates."""
+    from ..outcomes import derive_outcome
+    from ..survival import cif_curve
+
+    od = derive_outcome(cohort.cohort, spec, tables)
+    frame = od.frame
+    weights = "weight" if weighted else None
+    res, sspec = fit_survival(frame, plan, cluster="set_id", strata="set_id" if plan.cox_stratified else None,
+                              weights=weights)
+    tidy = res.tidy()
+    diag = res.diagnostics
+    hazard_source = "time"
+    notes: list[str] = [f"{k}: {v}" for k, v in (diag.get("failures") or {}).items()]
+    if od.start_stop is not None and len(od.start_stop):
+        ss = od.start_stop
+        res_cp, _ = fit_survival(ss, plan, cluster="set_id",
+                                 strata="set_id" if plan.cox_stratified else None,
+                                 entry="start", time="stop", weights=weights)
+        tidy_cp = res_cp.tidy()
+        notes += [f"{k} (custody removed): {v}" for k, v in (res_cp.diagnostics.get("failures") or {}).items()
+                  if k != "fine_gray"]
+        hazard_models = ["cox", "cox_stratified"]
+        keep_plain = tidy[~tidy["model"].isin(hazard_models)]
+        cp = tidy_cp[tidy_cp["model"].isin(hazard_models)]
+        sensitivity = tidy[tidy["model"].isin(hazard_models)]
+        tidy = pd.concat([keep_plain, cp], ignore_index=True)
+        diag = {**diag, "ph_test": res_cp.diagnostics.get("ph_test"),
+                "e_value": res_cp.diagnostics.get("e_value"),
+                "min_detectable_hr": res_cp.diagnostics.get("min_detectable_hr")}
+        hazard_source = "start_stop_custody_removed"
+    else:
+        sensitivity = None
+    if not plan.fine_gray:
+        tidy = tidy[tidy["model"] != "fine_gray"]
+    if not plan.cox_stratified:
+        tidy = tidy[tidy["model"] != "cox_stratified"]
+    estimates = tidy_records(tidy, "matched")
+    if sensitivity is not None and plan.custody_at_risk:
+        estimates += tidy_records(sensitivity, "custody_at_risk")
+    if od.counts is not None:
+        estimates += tidy_records(rate_ratio(od.counts, plan.rate_model, cluster="set_id"), "matched")
+
+    # naive: contacted vs all non-contacted eligible residents
+    naive_cox = None
+    if naive is not None:
+        nd = derive_outcome(naive, spec, tables)
+        nres, _ = fit_survival(nd.frame, plan, cluster=None, strata=None)
+        ntidy = nres.tidy()
+        ntidy = ntidy[ntidy["model"].isin(["kaplan_meier", "cumulative_incidence", "risk_difference",
+                                            "risk_ratio", "cox", "rmst", "rmst_difference"])]
+        estimates += tidy_records(ntidy, "naive")
+        if nd.counts is not None:
+            estimates += tidy_records(rate_ratio(nd.counts, plan.rate_model, cluster=None), "naive")
+        naive_cox = _hazard_rows(ntidy, "cox")
+
+    # diagnostics
+    events = {ARM_OF[g]: int(((frame["treated"] == g) & (frame["status"] == 1)).sum()) for g in (1, 0)}
+    n_t = int((frame["treated"] == 1).sum())
+    p_t = n_t / len(frame) if len(frame) else float("nan")
+    ph = diag.get("ph_test") if isinstance(diag, dict) else None
+    ph_p = None
+    if isinstance(ph, dict):
+        for key in ("global", "global_p", "p_global"):
+            v = ph.get(key)
+            if isinstance(v, dict):
+                v = v.get("p_value", v.get("p"))
+            if v is not None:
+                ph_p = _num(v)
+                break
+    elif ph is not None:
+        ph_p = _num(ph)
+    cox = _hazard_rows(tidy, "cox")
+    hr = lo = hi = None
+    if len(cox):
+        b, se = float(cox["estimate"].iloc[0]), float(cox["std_error"].iloc[0])
+        hr, lo, hi = math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se)
+    mdhr = diag.get("min_detectable_hr") if isinstance(diag, dict) else None
+    mdhr = _num(mdhr.get("hr", mdhr.get("point")) if isinstance(mdhr, dict) else mdhr)
+    if mdhr is None:
+        mdhr = _num(min_detectable_hr(sum(events.values()), p_t))
+    ev = diag.get("e_value") if isinstance(diag, dict) else None
+    if isinstance(ev, dict) and ("point" in ev or "ci" in ev):
+        e_value = {"point": _num(ev.get("point")), "ci": _num(ev.get("ci", ev.get("ci_limit")))}
+    else:
+        share = sum(events.values()) / len(frame) if len(frame) else 0
+        e_value = e_value_hr(hr, lo, hi, rare=share < 0.15) if hr is not None else {"point": None, "ci": None}
+    smd_after = _num(cohort.smd_max_after)
+    diagnostics = {
+        "events": events,
+        "ph_global_p": ph_p,
+        "min_detectable_hr": mdhr,
+        "e_value": e_value,
+        "smd_max_after": smd_after,
+        "hazard_model_time": hazard_source,
+        "n": {ARM_OF[g]: int((frame["treated"] == g).sum()) for g in (1, 0)},
+        "competing_events": {ARM_OF[g]: int(((frame["treated"] == g) & (frame["status"] == 2)).sum())
+                             for g in (1, 0)},
+        "notes": notes,
+    }
+    # gates
+    reasons = []
+    balance_ok = smd_after is not None and smd_after < plan.max_smd
+    if not balance_ok:
+        reasons.append(f"balance: largest SMD after matching {smd_after if smd_after is None else round(smd_after, 3)} "
+                       f"is not below {plan.max_smd}")
+    share = cohort.overlap_share()
+    overlap_ok = bool(math.isfinite(share) and share >= plan.min_overlap_share)
+    if not overlap_ok:
+        reasons.append(f"overlap: share of contacted within the comparison propensity range "
+                       f"{'unknown' if not math.isfinite(share) else round(share, 3)} is below {plan.min_overlap_share}")
+    ph_ok = ph_p is not None and ph_p >= plan.min_ph_p
+    if not ph_ok:
+        reasons.append(f"proportional hazards: global test p = {ph_p if ph_p is None else round(ph_p, 4)} "
+                       f"is below {plan.min_ph_p}" if ph_p is not None else
+                       "proportional hazards: the test could not be computed")
+    enough = all(v >= plan.min_events_per_arm for v in events.values())
+    if not enough:
+        reasons.append(f"events: {events['contacted']} contacted and {events['comparison']} comparison, "
+                       f"fewer than {plan.min_events_per_arm} in an arm")
+    gates = {"balance": bool(balance_ok), "overlap": overlap_ok, "proportional_hazards": bool(ph_ok),
+             "enough_events": bool(enough),
+             "passed": bool(balance_ok and overlap_ok and ph_ok and enough), "reasons": reasons}
+
+    # curve table and figure
+    curve = cif_curve(frame, sspec)
+    curve = curve.assign(arm=curve["group"].map(_group)).drop(columns=["group"])
+    curve = curve[["arm", "time", "estimate", "conf_low", "conf_high", "at_risk", "events"]]
+    curve = curve.sort_values(["arm", "time"], kind="mergesort").reset_index(drop=True)
+    risk = at_risk_table(frame, plan.horizons_days)
+    oid = spec.id
+    entry = {
+        "id": oid, "family": spec.family, "primary": spec.primary, "label": spec.label,
+        "direction": spec.direction,
+        "definition": spec.definition,
+        "population": od.population,
+        "horizons_days": list(plan.horizons_days), "primary_horizon_days": plan.primary_horizon_days,
+        "rmst_days": list(plan.rmst_days),
+        "estimates": estimates, "diagnostics": diagnostics, "gates": gates,
+        "tables": {"curve": f"tables/{oid}_curve.parquet", "at_risk": f"tables/{oid}_at_risk.parquet",
+                   "estimates": f"tables/{oid}_estimates.parquet"},
+        "figures": {"curve": f"figures/{oid}_curve.png"},
+    }
+    est_table = pd.DataFrame(estimates, columns=[*TIDY_COLUMNS, "analysis"])
+    out = OutcomeResult(entry=entry, tables={f"{oid}_curve": curve, f"{oid}_at_risk": risk,
+                                              f"{oid}_estimates": est_table})
+    out.figures[f"{oid}_curve"] = (curve, risk, spec.label["en"])
+    if hr is not None:
+        out.forest.append({"label": spec.label["en"], "analysis": "matched", "hazard_ratio": hr, "low": lo, "high": hi})
+    if naive_cox is not None and len(naive_cox):
+        b, se = float(naive_cox["estimate"].iloc[0]), float(naive_cox["std_error"].iloc[0])
+        out.forest.append({"label": spec.label["en"], "analysis": "naive", "hazard_ratio": math.exp(b),
+                           "low": math.exp(b - Z95 * se), "high": math.exp(b + Z95 * se)})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# contacts summary
+
+def contacts_summary(warehouse: Path, start: dt.date, data_end: dt.date, quarter: str) -> pd.DataFrame:
+    """Persons at their first contact since the initiative start: counts by period and dimension.
+
+    ``period`` is ``quarter`` (first contact in the report quarter) or ``cumulative`` (since
+    the initiative start up to the data end); dimensions: total, sex, age_band (age at first
+    contact: 14-17, 18-21, 22-25, other), contact_type, referred_to (of the first contact).
+    Unsuppressed: the report suppresses.
+    """
+    from ..io import read_warehouse
+
+    c = read_warehouse(warehouse, "contacts", ["person_id", "contact_date", "contact_type", "referred_to"])
+    c["person_id"] = c["person_id"].astype(str)
+    c["contact_date"] = pd.to_datetime(c["contact_date"])
+    c = c[(c["contact_date"] >= pd.Timestamp(start)) & (c["contact_date"] <= pd.Timestamp(data_end))]
+    c = c.sort_values(["person_id", "contact_date", "contact_type"], kind="mergesort")
+    first = c.drop_duplicates("person_id", keep="first").copy()
+    p = read_warehouse(warehouse, "persons", ["person_id", "birth_date", "sex"])
+    p["person_id"] = p["person_id"].astype(str)
+    first = first.merge(p, on="person_id", how="left")
+    bd = pd.to_datetime(first["birth_date"])
+    d = first["contact_date"]
+    before = (bd.dt.month > d.dt.month) | ((bd.dt.month == d.dt.month) & (bd.dt.day > d.dt.day))
+    age = d.dt.year - bd.dt.year - before.astype(int)
+    first["age_band"] = np.select([age.between(14, 17), age.between(18, 21), age.between(22, 25)],
+                                  ["14-17", "18-21", "22-25"], "other")
+    first["total"] = "all"
+    first["quarter"] = d.dt.year.astype(str) + "Q" + ((d.dt.month - 1) // 3 + 1).astype(str)
+    rows = []
+    for period, sub in (("quarter", first[first["quarter"] == quarter]), ("cumulative", first)):
+        for dim in ("total", "sex", "age_band", "contact_type", "referred_to"):
+            counts = sub[dim].astype(str).value_counts()
+            for cat, n in sorted(counts.items()):
+                rows.append({"period": period, "dimension": dim, "category": cat, "n": int(n)})
+            if dim == "total" and sub.empty:
+                rows.append({"period": period, "dimension": dim, "category": "all", "n": 0})
+    out = pd.DataFrame(rows, columns=["period", "dimension", "category", "n"])
+    out["n"] = out["n"].astype("int64")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole study
+
+def _package_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"evaluation": __version__}
+    for name in ("numpy", "pandas", "pyarrow", "duckdb", "lifelines", "statsmodels", "scipy", "matplotlib"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def analyse_study(study: Study) -> dict[str, Any]:
+    """Run every analysis plan of ``study`` and write the results bundle to ``study.results_dir``.
+
+    The bundle is written into a temporary folder and renamed into place whole.
+
+    Returns
+    -------
+    dict
+        The content of ``estimates.json``.
+    """
+    from ..outcomes import WarehouseTables
+    from . import figures as figs
+    from ..atomic import write_json, write_parquet
+    from ..io import read_warehouse
+    from ..pipeline import quarter_of
+
+    if not study.analyses:
+        raise ConfigError("lists no analysis plan", file=str(study.path), key="study.analyses")
+    plans = load_plans(study.analyses)
+    with step("reading the cohort"):
+        cohort = read_cohort(study.cohort_dir)
+    data_end = study.data_end or (dt.date.fromisoformat(str(cohort.meta["data_end"])[:10])
+                                  if cohort.meta.get("data_end") else None)
+    if data_end is None:
+        raise InputError("no data end date: set study.data_end", file=str(study.path))
+    with step("reading the warehouse"):
+        tables = WarehouseTables.read(study.warehouse, data_end)
+        contacts = read_warehouse(study.warehouse, "contacts", ["person_id", "contact_date"])
+    start = find_initiative_start(cohort.meta, study.cohort, contacts)
+    design = str(cohort.meta.get("design", "risk_set_matching"))
+    naive = None
+    if any(p.naive for p in plans):
+        with step("naive comparison population"):
+            naive = naive_population(study.warehouse, cohort.cohort, start, pd.Timestamp(data_end))
+            info(f"naive comparison: {int((naive['treated'] == 0).sum())} non-contacted eligible residents "
+                 f"followed from {start.isoformat()}")
+    threshold = study.report.suppression_threshold
+    results: list[OutcomeResult] = []
+    for plan in plans:
+        weighted = plan.weighted or design == "iptw"
+        for spec in plan.outcomes:
+            with step(f"outcome {spec.id}"):
+                results.append(analyse_outcome(spec, plan, cohort, tables, naive if plan.naive else None,
+                                               threshold, weighted))
+    quarter = study.report.quarter or quarter_of(data_end)
+    contacts_table = contacts_summary(study.warehouse, start, data_end, quarter)
+
+    c = cohort.cohort
+    ratio = cohort.meta.get("ratio")
+    share = cohort.overlap_share()
+    plan0 = plans[0]
+    estimates = {
+        "schema_version": SCHEMA_VERSION,
+        "study": {"name": study.name, "data_end": data_end.isoformat(), "design": design,
+                  "seed": study.seed, "initiative_start": start.isoformat(),
+                  "report_quarter": quarter,
+                  "naive_index_date": start.isoformat() if naive is not None else None},
+        "cohort": {"n_contacted": int((c["treated"] == 1).sum()), "n_comparison": int((c["treated"] == 0).sum()),
+                   "n_sets": int(c["set_id"].nunique()), "ratio": ratio,
+                   "smd_max_after": _num(cohort.smd_max_after), "smd_max_before": _num(cohort.smd_max_before),
+                   "overlap_ok": bool(math.isfinite(share) and share >= plan0.min_overlap_share),
+                   "overlap_share": _num(share)},
+        "outcomes": [r.entry for r in results],
+        "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
+                   "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},
+        "figures": {"balance": "figures/balance.png", "overlap": "figures/overlap.png",
+                    "forest": "figures/forest.png"},
+    }
+    inputs: dict[str, str] = {}
+    for f in sorted(Path(study.warehouse).glob("*.parquet")):
+        inputs[f"warehouse/{f.name}"] = _sha256(f)
+    for f in sorted(Path(study.cohort_dir).iterdir()):
+        if f.is_file() and not f.name.startswith("."):
+            inputs[f"cohort/{f.name}"] = _sha256(f)
+    configs = {"study": _sha256(study.path)}
+    if study.cohort.exists():
+        configs["cohort_definition"] = _sha256(study.cohort)
+    for p in plans:
+        configs[f"analysis/{p.path.name}"] = p.sha256
+    manifest = {"schema_version": SCHEMA_VERSION, "created_with": f"evaluation {__version__}",
+                "seed": study.seed, "inputs": inputs, "configs": configs,
+                "packages": _package_versions()}
+
+    with step("writing the results bundle"), atomic_dir(study.results_dir) as tmp:
+        tdir, fdir = tmp / "tables", tmp / "figures"
+        tdir.mkdir()
+        fdir.mkdir()
+        for r in results:
+            for name, table in r.tables.items():
+                write_parquet(tdir / f"{name}.parquet", table)
+            for stem, (curve, risk, title) in r.figures.items():
+                figs.save(figs.curve_figure(curve, risk, title, threshold), fdir, stem)
+        write_parquet(tdir / "attrition.parquet", cohort.attrition)
+        write_parquet(tdir / "balance.parquet", cohort.balance)
+        write_parquet(tdir / "propensity.parquet", cohort.propensity)
+        write_parquet(tdir / "contacts.parquet", contacts_table)
+        forest = pd.DataFrame([f for r in results for f in r.forest],
+                              columns=["label", "analysis", "hazard_ratio", "low", "high"])
+        write_parquet(tdir / "forest.parquet", forest)
+        estimates["tables"]["forest"] = "tables/forest.parquet"
+        figs.save(figs.forest_figure(forest), fdir, "forest")
+        figs.save(figs.balance_figure(cohort.balance, plan0.max_smd), fdir, "balance")
+        figs.save(figs.overlap_figure(cohort.propensity, threshold), fdir, "overlap")
+        write_json(tmp / "estimates.json", estimates)
+        write_json(tmp / "manifest.json", manifest)
+    return estimates
+
+
+def summary_lines(estimates: dict[str, Any]) -> list[str]:
+    """A short printed summary: per outcome the risk difference at the primary horizon, the
+    hazard ratio and whether the gates passed."""
+    lines = [f"results: {estimates['cohort']['n_contacted']} contacted, "
+             f"{estimates['cohort']['n_comparison']} comparison in {estimates['cohort']['n_sets']} matched sets"]
+    for o in estimates["outcomes"]:
+        h = o["primary_horizon_days"]
+        rd = next((e for e in o["estimates"] if e["model"] == "risk_difference" and e["analysis"] == "matched"
+                   and e["time"] == h), None)
+        cox = next((e for e in o["estimates"] if e["model"] == "cox" and e["analysis"] == "matched"), None)
+        parts = [f"{o['id']}{' (primary)' if o['primary'] else ''}:"]
+        if rd and rd["estimate"] is not None:
+            parts.append(f"RD@{h}d {rd['estimate']:+.3f} [{rd['conf_low']:+.3f}, {rd['conf_high']:+.3f}]")
+        if cox and cox["hazard_ratio"] is not None:
+            parts.append(f"HR {cox['hazard_ratio']:.2f}")
+        parts.append("gates passed" if o["gates"]["passed"] else "gates failed: " + "; ".join(o["gates"]["reasons"]))
+        lines.append(" ".join(parts))
+    return lines

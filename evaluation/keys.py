@@ -1,0 +1,214 @@
+"""The pseudonymisation key: creating it, checking it, and keyed pseudonyms (DESIGN.md section 5).
+
+A pseudonym is ``HMAC-SHA256(key, normalised CPR number)``, truncated to its first 16 bytes and
+written as 32 lowercase hexadecimal characters. The key is a secret kept outside the warehouse:
+the same key links all sources and all runs; without it, pseudonyms cannot be linked back to CPR
+numbers, and another key gives unrelated pseudonyms.
+
+Key file format
+---------------
+The key is the content of the key file with surrounding whitespace (a trailing newline) removed,
+used as raw bytes. It must be at least :data:`MIN_KEY_BYTES` bytes long. ``evaluation keygen``
+writes 32 random bytes from :mod:`secrets` as 64 hexadecimal characters and a newline, so the file
+can be copied and inspected as text; the 64 characters themselves are the HMAC key.
+
+A key file is refused (:class:`~evaluation.errors.KeyFileError`, naming the file, never its
+content) when it is missing, not a regular file, shorter than :data:`MIN_KEY_BYTES` bytes, readable
+or writable by group or others (``mode & 0o077``), or inside a folder it must stay out of (the
+warehouse being written).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from .errors import KeyFileError
+
+#: Random bytes in a key made by :func:`generate_key_file`.
+KEY_BYTES = 32
+#: Shortest accepted key (bytes of key material after stripping surrounding whitespace).
+MIN_KEY_BYTES = 32
+#: Length of a pseudonym in bytes (it is written as twice as many hexadecimal characters).
+PSEUDONYM_BYTES = 16
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def generate_key_file(path: str | os.PathLike[str]) -> Path:
+    """Create a new key file with :data:`KEY_BYTES` random bytes, readable by its owner only.
+
+    The file is created with ``O_CREAT | O_EXCL`` and mode ``0600``, so an existing file is never
+    overwritten and the key is never readable by others, not even for an instant. Nothing else is
+    created: the folder must exist.
+
+    Parameters
+    ----------
+    path
+        Where to write the key.
+
+    Returns
+    -------
+    Path
+        The absolute path of the new key file.
+
+    Raises
+    ------
+    KeyFileError
+        If the file exists already, its folder does not exist, or it cannot be written.
+    """
+    path = Path(path).absolute()
+    if path.exists() or path.is_symlink():
+        raise KeyFileError(f"key file {path} already exists; refusing to overwrite it "
+                           "(a new key would unlink every earlier pseudonym)")
+    if not path.parent.is_dir():
+        raise KeyFileError(f"cannot create key file {path}: folder {path.parent} does not exist "
+                           "(create it first, readable by you only: mkdir -m 700)")
+    content = (secrets.token_hex(KEY_BYTES) + "\n").encode("ascii")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyFileError(f"key file {path} already exists; refusing to overwrite it") from None
+    except OSError as exc:
+        raise KeyFileError(f"cannot create key file {path}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)  # independent of the umask
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException as exc:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise KeyFileError(f"cannot write key file {path}: {exc.strerror}") from None
+        raise
+    os.close(fd)
+    return path
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def load_key(
+    path: str | os.PathLike[str] | None,
+    *,
+    forbidden_dirs: Iterable[str | os.PathLike[str]] = (),
+) -> bytes:
+    """Read and check a key file; return the key material.
+
+    Parameters
+    ----------
+    path
+        The key file.
+    forbidden_dirs
+        Folders the key file must not be inside (after resolving symbolic links), typically the
+        warehouse about to be written: a key stored beside the pseudonyms undoes them.
+
+    Returns
+    -------
+    bytes
+        The file's content without surrounding whitespace.
+
+    Raises
+    ------
+    KeyFileError
+        Missing, not a regular file, open to group or others, too short, or inside a forbidden
+        folder. The message names the file and never shows its content.
+    """
+    if path is None:
+        raise KeyFileError("no key file given (use --key KEYFILE; create one with "
+                           "'evaluation keygen KEYFILE')")
+    given = Path(path)
+    resolved = given.resolve()
+    if not resolved.exists():
+        raise KeyFileError(f"key file {given} not found; create one with 'evaluation keygen {given}' "
+                           "(or give the study's existing key: a new key gives unrelated pseudonyms)")
+    for folder in forbidden_dirs:
+        folder = Path(folder).resolve()
+        if _inside(resolved, folder):
+            raise KeyFileError(f"key file {given} is inside the output folder {folder}; keep the key "
+                               "outside the warehouse")
+    st = resolved.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise KeyFileError(f"key file {given} is not a regular file")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o077:
+        raise KeyFileError(f"key file {given} has mode {mode:04o}: it must be readable by its owner "
+                           f"only (chmod 600 {given})")
+    try:
+        key = resolved.read_bytes().strip()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read key file {given}: {exc.strerror}") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise KeyFileError(f"key file {given} holds {len(key)} bytes; a key needs at least "
+                           f"{MIN_KEY_BYTES} (create one with 'evaluation keygen')")
+    return key
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short public label of a key (12 hex characters of an HMAC of a fixed text).
+
+    Two warehouses with the same fingerprint were made with the same key; the fingerprint reveals
+    nothing about the key or any pseudonym.
+    """
+    return hmac.digest(key, b"evaluation key fingerprint", "sha256")[:6].hex()
+
+
+def _hex_array(digests: bytes, n: int) -> pa.Array:
+    """``n`` packed 16-byte digests as an Arrow string array of 32 lowercase hex characters."""
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(n, PSEUDONYM_BYTES)
+    hexed = np.empty((n, 2 * PSEUDONYM_BYTES), dtype=np.uint8)
+    hexed[:, 0::2] = _HEX[raw >> 4]
+    hexed[:, 1::2] = _HEX[raw & 0x0F]
+    offsets = np.arange(0, 2 * PSEUDONYM_BYTES * n + 1, 2 * PSEUDONYM_BYTES, dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(hexed.tobytes())]
+    ).cast(pa.string())
+
+
+def pseudonyms(key: bytes, normalised_cprs: Sequence[str] | np.ndarray) -> pa.Array:
+    """Pseudonyms of normalised CPR numbers (10 digits, no hyphen), one per value, in order.
+
+    ``person_id = HMAC-SHA256(key, cpr)[:16]`` as 32 lowercase hexadecimal characters. Each value
+    costs one HMAC call (about 1-2 microseconds); callers with repeated values should pass the
+    distinct ones and map the result back.
+
+    Parameters
+    ----------
+    key
+        The key material from :func:`load_key`.
+    normalised_cprs
+        Normalised CPR numbers as text; none may be missing.
+
+    Returns
+    -------
+    pyarrow.Array
+        Strings of 32 lowercase hex characters, aligned with the input.
+    """
+    values = [v.encode("ascii") for v in normalised_cprs]
+    n = len(values)
+    if n == 0:
+        return pa.array([], type=pa.string())
+    digest = hmac.digest
+    packed = b"".join([digest(key, v, "sha256")[:PSEUDONYM_BYTES] for v in values])
+    return _hex_array(packed, n)
+
+
+__all__ = [
+    "KEY_BYTES",
+    "MIN_KEY_BYTES",
+    "PSEUDONYM_BYTES",
+    "generate_key_file",
+    "key_fingerprint",
+    "load_key",
+    "pseudonyms",
+]

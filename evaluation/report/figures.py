@@ -1,0 +1,112 @@
+"""Figures drawn from bundle tables (presentation only), with disclosure control.
+
+A curve table (``tables/<outcome>_curve.parquet``: arm, time in days, estimate = cumulative
+incidence, conf_low, conf_high, at_risk, events) becomes a step plot per arm with a row of numbers
+at risk underneath. Numbers at risk below the threshold are not printed and each arm's curve stops
+once fewer than ``threshold`` persons are at risk (:func:`evaluation.disclosure.curve_visible`).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .. import disclosure  # noqa: E402
+from .bundle import arm_of  # noqa: E402
+from .texts import text  # noqa: E402
+
+COLOURS = {"contacted": "#1b6ca8", "comparison": "#c8553d"}
+DAYS_PER_MONTH = 30.4375
+
+
+def _arms(curve: pd.DataFrame) -> pd.DataFrame:
+    frame = curve.copy()
+    if "arm" not in frame.columns:
+        frame["arm"] = [arm_of(g) for g in frame.get("group", pd.Series([None] * len(frame)))]
+    else:
+        frame["arm"] = [arm_of(a) or str(a) for a in frame["arm"]]
+    return frame.sort_values(["arm", "time"], kind="stable")
+
+
+def visible_curve(curve: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """The part of each arm's curve that may be drawn (at least ``threshold`` at risk)."""
+    frame = _arms(curve)
+    keep = np.zeros(len(frame), dtype=bool)
+    pos = 0
+    for _, part in frame.groupby("arm", sort=False):
+        keep[pos:pos + len(part)] = disclosure.curve_visible(part["at_risk"].to_numpy(), threshold)
+        pos += len(part)
+    return frame[keep]
+
+
+def at_risk_at(curve: pd.DataFrame, arm: str, day: float) -> float | None:
+    """Number at risk in ``arm`` at ``day``: that of the last step at or before ``day``."""
+    part = curve[(curve["arm"] == arm) & (curve["time"] <= day)]
+    if part.empty:
+        part = curve[curve["arm"] == arm].head(1)
+        if part.empty:
+            return None
+    return float(part["at_risk"].iloc[-1])
+
+
+def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
+                 max_days: float | None = None):
+    """Cumulative incidence by arm (percent) over months, with numbers at risk underneath.
+
+    Returns the matplotlib Figure (the caller displays and closes it).
+    """
+    full = _arms(curve)
+    shown = visible_curve(full, threshold)
+    fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=90)
+    last_day = 0.0
+    for arm in ("contacted", "comparison"):
+        part = shown[shown["arm"] == arm]
+        if part.empty:
+            continue
+        t = np.concatenate([[0.0], part["time"].to_numpy(dtype=float)]) / DAYS_PER_MONTH
+        y = 100 * np.concatenate([[0.0], part["estimate"].to_numpy(dtype=float)])
+        ax.step(t, y, where="post", color=COLOURS[arm], label=text(f"arm_{arm}", lang), lw=2)
+        if {"conf_low", "conf_high"} <= set(part.columns):
+            lo = 100 * np.concatenate([[0.0], part["conf_low"].to_numpy(dtype=float)])
+            hi = 100 * np.concatenate([[0.0], part["conf_high"].to_numpy(dtype=float)])
+            ax.fill_between(t, lo, hi, step="post", color=COLOURS[arm], alpha=0.15, lw=0)
+        last_day = max(last_day, float(part["time"].max()))
+    if max_days is not None:
+        last_day = min(last_day, max_days)
+    end_month = max(3, int(np.ceil(last_day / DAYS_PER_MONTH / 3.0) * 3))
+    ticks = np.arange(0, end_month + 1, 3 if end_month <= 24 else 6)
+    ax.set_xlim(0, end_month)
+    ax.set_xticks(ticks)
+    ax.set_xlabel(text("axis_time", lang))
+    ax.set_ylabel(text("axis_share", lang) + " (%)")
+    ax.set_title(label)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", frameon=False)
+    # numbers at risk, below the axis
+    ax.text(-0.02, -0.30, text("at_risk", lang), transform=ax.transAxes, ha="right", fontsize=8,
+            fontweight="bold")
+    for row, arm in enumerate(("contacted", "comparison")):
+        y = -0.37 - 0.07 * row
+        ax.text(-0.02, y, text(f"arm_{arm}", lang), transform=ax.transAxes, ha="right",
+                fontsize=8, color=COLOURS[arm])
+        for month in ticks:
+            n = at_risk_at(full, arm, month * DAYS_PER_MONTH)
+            ax.text(month / end_month, y, disclosure.at_risk_label(n, threshold),
+                    transform=ax.transAxes, ha="center", fontsize=8, color=COLOURS[arm])
+    fig.subplots_adjust(left=0.2, bottom=0.34, right=0.97, top=0.92)
+    return fig
+
+
+def figure_png(fig) -> bytes:
+    """A figure as PNG bytes (and closes it)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,70 @@
+"""Number and date formatting in Danish ("12,3 %", "1.530") and English ("12.3%", "1,530") style.
+
+Counts of persons are never formatted here: they go through :mod:`evaluation.disclosure`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from ..disclosure import format_percent
+from .texts import MONTHS, check_language
+
+MINUS = "\u2212"
+
+
+def _bad(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value: float | None, lang: str, digits: int = 2) -> str:
+    """A decimal number: ``number(0.72, "da") == "0,72"``, ``number(-1.5, "en", 1) == "−1.5"``."""
+    check_language(lang)
+    if _bad(value):
+        return "–"
+    rounded = round(float(value), digits)
+    text = f"{abs(rounded):,.{digits}f}"
+    if lang == "da":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return (MINUS if rounded < 0 else "") + text
+
+
+def percent(share: float | None, lang: str, digits: int = 1) -> str:
+    """A share (0-1) as a percentage: Danish ``"12,3 %"``, English ``"12.3%"``."""
+    check_language(lang)
+    if _bad(share):
+        return "–"
+    return format_percent(float(share), lang=lang, digits=digits)
+
+
+def points(share_difference: float | None, lang: str, digits: int = 1) -> str:
+    """A difference of shares in percentage points (number only): 0.041 -> "4,1" / "4.1"."""
+    if _bad(share_difference):
+        return "–"
+    return number(100.0 * float(share_difference), lang, digits)
+
+
+def p_value(p: float | None, lang: str) -> str:
+    """A p-value: 3 decimals, "<0,001" / "<0.001" below 0.001."""
+    if _bad(p):
+        return "–"
+    if float(p) < 0.001:
+        return "<" + number(0.001, lang, 3)
+    return number(float(p), lang, 3)
+
+
+def date(day: str | dt.date | None, lang: str) -> str:
+    """A date in words: "30. september 2026" / "30 September 2026"."""
+    check_language(lang)
+    if day is None or day == "":
+        return "–"
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day[:10])
+    month = MONTHS[lang][day.month - 1]
+    return f"{day.day}. {month} {day.year}" if lang == "da" else f"{day.day} {month} {day.year}"
+
+
+def months(days: float | int) -> int:
+    """Days to whole months (``round(days / 30.4375)``): 183 -> 6, 365 -> 12, 730 -> 24."""
+    return int(round(float(days) / 30.4375))

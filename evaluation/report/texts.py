@@ -1,0 +1,404 @@
+"""Every text shown in the reports, in Danish (default) and English.
+
+One dictionary per language with the same keys; placeholders are ``str.format`` fields. The
+templates in ``reports/`` hold no prose of their own: they ask for texts here by key, so that both
+languages come from the same template.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("da", "en")
+DEFAULT_LANGUAGE = "da"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "da": {
+        "title_quarterly": "Knock Knock og Taskforce: kvartalsrapport {quarter}",
+        "title_technical": "Knock Knock og Taskforce: teknisk bilag {quarter}",
+        "subtitle": "{study}. Data til og med {data_end}.",
+        "h_contacts": "Kontakter",
+        "contacts_intro": (
+            "I {quarter} fik {n_quarter} unge deres første kontakt. Siden indsatsen begyndte "
+            "({start}), har i alt {n_total} unge haft kontakt."
+        ),
+        "contacts_intro_nostart": (
+            "I {quarter} fik {n_quarter} unge deres første kontakt; i alt {n_total} unge har haft kontakt."
+        ),
+        "contacts_note": (
+            "Tal under {threshold} vises som \"<{threshold}\", og et ekstra lille tal skjules, så de "
+            "skjulte tal ikke kan regnes ud fra totalen."
+        ),
+        "h_findings": "Hvad viser tallene indtil nu?",
+        "findings_intro": (
+            "For hvert område sammenligner vi de unge, der har haft kontakt, med en "
+            "sammenligningsgruppe af lignende unge, der ikke havde haft kontakt på samme dato."
+        ),
+        "h_box": "Hvad disse resultater kan og ikke kan fortælle",
+        "box_can_1": "De sammenligner unge med kontakt med lignende unge uden kontakt på samme tidspunkt.",
+        "box_can_2": "De viser, hvor sikre tallene er (95 %-konfidensintervaller), og hvornår vi endnu ikke kan sige noget.",
+        "box_cannot_1": (
+            "De kan ikke helt udelukke, at forskelle skyldes forhold, som registrene ikke viser "
+            "(fx familie, venner, motivation)."
+        ),
+        "box_cannot_2": "De siger ikke noget om den enkelte unge, kun om grupper.",
+        "box_cannot_3": "Små tal skjules af hensyn til de unges privatliv.",
+        "h_figure": "Udviklingen over tid",
+        "figure_caption": (
+            "Andel med {label} efter første kontakt (eller tilsvarende dato i sammenligningsgruppen). "
+            "Tallene under figuren er antal unge, der stadig følges; tal under {threshold} vises ikke, "
+            "og kurven stopper, når færre end {threshold} følges."
+        ),
+        "h_comparison": "Sådan vælges sammenligningsgruppen",
+        "comparison_text": (
+            "Hver ung med kontakt sammenlignes med op til {ratio} unge, som på datoen for kontakten "
+            "boede i området, var i samme aldersgruppe, af samme køn og i samme kvartal, og som "
+            "lignede den unge i tidligere sigtelser, varetægt, uddannelse og job samt kontakt til "
+            "kriminelle grupper - men som ikke havde haft kontakt. Begge grupper følges fra samme "
+            "dato. Får en ung i sammenligningsgruppen senere kontakt, stopper opfølgningen af "
+            "vedkommende i sammenligningsgruppen."
+        ),
+        "h_asof": "Datagrundlag og hvornår vi kan vente svar",
+        "asof_text": "Rapporten bygger på data til og med {data_end}.",
+        "mde_text": (
+            "{label}: med de nuværende tal kan vi kun finde en effekt, hvis den mindst sænker "
+            "risikoen til {mde_pct} af sammenligningsgruppens (hazard ratio {mde}; 80 % styrke)."
+        ),
+        "mde_missing": "{label}: den mindste påviselige effekt kan endnu ikke beregnes.",
+        "mde_note": "Jo flere unge og hændelser, jo mindre effekter kan findes; tallet falder for hvert kvartal.",
+        # finding sentences
+        "within": "inden for {months} måneder",
+        "finding_not_yet": (
+            "{label} {within}: Vi kan endnu ikke sige, om kontakten gør en forskel, fordi {reasons}."
+        ),
+        "finding_no_difference": (
+            "{label} {within}: {pct_c} af de unge med kontakt og {pct_k} i sammenligningsgruppen; "
+            "forskellen ({rd} procentpoint, 95 %-konfidensinterval {lo} til {hi}) kan endnu ikke "
+            "skelnes fra tilfældigheder."
+        ),
+        "finding_fewer_good": (
+            "{label} {within}: færre blandt de unge med kontakt, {pct_c} mod {pct_k} i "
+            "sammenligningsgruppen ({rd} procentpoint færre, 95 %-konfidensinterval {lo} til {hi})."
+        ),
+        "finding_more_good": (
+            "{label} {within}: flere blandt de unge med kontakt, {pct_c} mod {pct_k} i "
+            "sammenligningsgruppen ({rd} procentpoint flere, 95 %-konfidensinterval {lo} til {hi})."
+        ),
+        "finding_more_harm": (
+            "{label} {within}: flere blandt de unge med kontakt, {pct_c} mod {pct_k} i "
+            "sammenligningsgruppen ({rd} procentpoint flere, 95 %-konfidensinterval {lo} til {hi}). "
+            "Det er et skadeligt resultat: kontakten hænger sammen med mere af det, den skulle mindske."
+        ),
+        "finding_fewer_harm": (
+            "{label} {within}: færre blandt de unge med kontakt, {pct_c} mod {pct_k} i "
+            "sammenligningsgruppen ({rd} procentpoint færre, 95 %-konfidensinterval {lo} til {hi}). "
+            "Det er et skadeligt resultat: kontakten hænger sammen med mindre af det, den skulle øge."
+        ),
+        "reason_balance": "grupperne endnu ikke ligner hinanden nok",
+        "reason_overlap": "grupperne overlapper for lidt i deres sandsynlighed for at få kontakt",
+        "reason_proportional_hazards": "forskellen mellem grupperne ændrer sig over tid på en måde, modellen ikke kan beskrive",
+        "reason_enough_events": "der endnu er for få hændelser",
+        "reason_estimate_missing": "estimatet mangler i resultaterne",
+        "reason_small_numbers": "tallene er så små, at de ikke må vises",
+        "reason_other": "en kontrol ikke er bestået ({name})",
+        "and": "og",
+        # tables
+        "col_category": "Kategori",
+        "col_quarter": "{quarter}",
+        "col_cumulative": "I alt siden start",
+        "col_n": "Antal",
+        "col_pct": "Andel",
+        "row_total": "I alt",
+        "dim_total": "Alle",
+        "dim_sex": "Køn",
+        "dim_age_band": "Alder",
+        "dim_contact_type": "Kontaktform",
+        "dim_referred_to": "Henvist til",
+        "arm_contacted": "Kontakt",
+        "arm_comparison": "Sammenligning",
+        "months": "{months} mdr.",
+        "axis_time": "Måneder efter første kontakt",
+        "axis_share": "Andel med hændelse",
+        "at_risk": "Antal fulgt",
+        # technical
+        "h_design": "Design",
+        "design_text": (
+            "Design: {design}. Kontaktede: {n_c}; sammenligning: {n_k}; matchede sæt: {n_sets}; "
+            "forhold 1:{ratio}. Største standardiserede forskel før matchning {smd_before}, efter {smd_after}."
+        ),
+        "h_attrition": "Frafald (hvem er med)",
+        "col_step": "Trin",
+        "col_reason": "Årsag",
+        "col_excluded": "Udelukket",
+        "row_start": "Før udvælgelse",
+        "row_end": "Med i analysen",
+        "h_balance": "Balance mellem grupperne",
+        "col_covariate": "Baggrundsvariabel",
+        "col_smd_before": "SMD før",
+        "col_smd_after": "SMD efter",
+        "col_mean_contacted": "Gns. kontakt",
+        "col_mean_comparison": "Gns. sammenligning",
+        "h_overlap": "Overlap i propensity score",
+        "col_arm": "Gruppe",
+        "col_matched": "Matchet",
+        "col_persons": "Personer",
+        "col_ps_p05": "P5",
+        "col_ps_median": "Median",
+        "col_ps_p95": "P95",
+        "yes": "ja",
+        "no": "nej",
+        "h_outcome": "{label}",
+        "h_curve": "Kumulativ incidens med antal fulgt",
+        "h_models": "Modeller (matchet og naiv)",
+        "col_model": "Model",
+        "col_term": "Led",
+        "col_group": "Gruppe",
+        "col_time": "Tid (dage)",
+        "col_estimate": "Estimat",
+        "col_ci": "95 %-KI",
+        "col_p": "p",
+        "col_hr": "HR",
+        "col_analysis": "Analyse",
+        "h_diagnostics": "Diagnostik og kontroller",
+        "col_check": "Kontrol",
+        "col_value": "Værdi",
+        "diag_population": "Personer i risiko ved start (kontakt / sammenligning)",
+        "diag_events": "Hændelser (kontakt / sammenligning)",
+        "diag_ph": "Proportionale hazards, global p (Schoenfeld)",
+        "diag_mde": "Mindste påviselige hazard ratio (80 % styrke)",
+        "diag_evalue": "E-værdi (punkt / KI-grænse)",
+        "diag_smd": "Største SMD efter matchning",
+        "diag_gates": "Kontroller bestået",
+        "gate_balance": "Balance",
+        "gate_overlap": "Overlap",
+        "gate_proportional_hazards": "Proportionale hazards",
+        "gate_enough_events": "Nok hændelser",
+        "gate_passed": "Alle bestået",
+        "h_naive": "Naiv mod matchet",
+        "col_outcome": "Udfald",
+        "col_hr_matched": "HR matchet (95 %-KI)",
+        "col_hr_naive": "HR naiv (95 %-KI)",
+        "col_rd_matched": "Risikoforskel matchet, pp",
+        "col_rd_naive": "Risikoforskel naiv, pp",
+        "h_forest": "Oversigt over estimater",
+        "h_figures": "Figurer fra resultatpakken",
+        "h_manifest": "Manifest (sporbarhed)",
+        "col_key": "Nøgle",
+        "missing_table": "(tabellen {name} findes ikke i resultatpakken)",
+    },
+    "en": {
+        "title_quarterly": "Knock Knock and Taskforce: quarterly report {quarter}",
+        "title_technical": "Knock Knock and Taskforce: technical appendix {quarter}",
+        "subtitle": "{study}. Data up to and including {data_end}.",
+        "h_contacts": "Contacts",
+        "contacts_intro": (
+            "In {quarter}, {n_quarter} young people had their first contact. Since the initiative "
+            "began ({start}), {n_total} young people in all have been contacted."
+        ),
+        "contacts_intro_nostart": (
+            "In {quarter}, {n_quarter} young people had their first contact; {n_total} in all have been contacted."
+        ),
+        "contacts_note": (
+            "Numbers below {threshold} are shown as \"<{threshold}\", and one more small number is "
+            "hidden so that hidden numbers cannot be worked out from the total."
+        ),
+        "h_findings": "What do the numbers show so far?",
+        "findings_intro": (
+            "For each area we compare the young people who were contacted with a comparison group "
+            "of similar young people who had not been contacted on the same date."
+        ),
+        "h_box": "What these results can and cannot tell you",
+        "box_can_1": "They compare contacted young people with similar young people not contacted at the same time.",
+        "box_can_2": "They show how certain the numbers are (95% confidence intervals), and when we cannot yet say anything.",
+        "box_cannot_1": (
+            "They cannot fully rule out that differences come from things the registers do not "
+            "show (for example family, friends, motivation)."
+        ),
+        "box_cannot_2": "They say nothing about any single young person, only about groups.",
+        "box_cannot_3": "Small numbers are hidden to protect the young people's privacy.",
+        "h_figure": "Over time",
+        "figure_caption": (
+            "Share with {label} after the first contact (or the same date in the comparison group). "
+            "The numbers below the figure are the young people still followed; numbers below "
+            "{threshold} are not shown, and the curve stops when fewer than {threshold} are followed."
+        ),
+        "h_comparison": "How the comparison group is chosen",
+        "comparison_text": (
+            "Each contacted young person is compared with up to {ratio} young people who, on the "
+            "date of the contact, lived in the area, were in the same age band, of the same sex and "
+            "in the same quarter, and were similar in earlier charges, custody, education and jobs "
+            "and links to criminal groups - but had not been contacted. Both groups are followed "
+            "from the same date. If a young person in the comparison group is contacted later, "
+            "their follow-up in the comparison group stops."
+        ),
+        "h_asof": "Data and when to expect an answer",
+        "asof_text": "This report uses data up to and including {data_end}.",
+        "mde_text": (
+            "{label}: with the present numbers we can only detect an effect that lowers the risk to "
+            "at most {mde_pct} of the comparison group's (hazard ratio {mde}; 80% power)."
+        ),
+        "mde_missing": "{label}: the minimum detectable effect cannot be computed yet.",
+        "mde_note": "The more young people and events, the smaller the effects that can be detected; the number falls every quarter.",
+        "within": "within {months} months",
+        "finding_not_yet": (
+            "{label} {within}: we cannot yet say whether contact makes a difference, because {reasons}."
+        ),
+        "finding_no_difference": (
+            "{label} {within}: {pct_c} of contacted young people and {pct_k} of the comparison group; "
+            "the difference ({rd} percentage points, 95% confidence interval {lo} to {hi}) cannot "
+            "yet be told from chance."
+        ),
+        "finding_fewer_good": (
+            "{label} {within}: fewer among contacted young people, {pct_c} against {pct_k} in the "
+            "comparison group ({rd} percentage points fewer, 95% confidence interval {lo} to {hi})."
+        ),
+        "finding_more_good": (
+            "{label} {within}: more among contacted young people, {pct_c} against {pct_k} in the "
+            "comparison group ({rd} percentage points more, 95% confidence interval {lo} to {hi})."
+        ),
+        "finding_more_harm": (
+            "{label} {within}: more among contacted young people, {pct_c} against {pct_k} in the "
+            "comparison group ({rd} percentage points more, 95% confidence interval {lo} to {hi}). "
+            "This is a harmful result: contact goes with more of what it should reduce."
+        ),
+        "finding_fewer_harm": (
+            "{label} {within}: fewer among contacted young people, {pct_c} against {pct_k} in the "
+            "comparison group ({rd} percentage points fewer, 95% confidence interval {lo} to {hi}). "
+            "This is a harmful result: contact goes with less of what it should increase."
+        ),
+        "reason_balance": "the groups are not yet similar enough",
+        "reason_overlap": "the groups overlap too little in their chance of being contacted",
+        "reason_proportional_hazards": "the difference between the groups changes over time in a way the model cannot describe",
+        "reason_enough_events": "there are too few events yet",
+        "reason_estimate_missing": "the estimate is missing from the results",
+        "reason_small_numbers": "the numbers are too small to be shown",
+        "reason_other": "a check has not passed ({name})",
+        "and": "and",
+        "col_category": "Category",
+        "col_quarter": "{quarter}",
+        "col_cumulative": "In all since start",
+        "col_n": "Number",
+        "col_pct": "Share",
+        "row_total": "Total",
+        "dim_total": "All",
+        "dim_sex": "Sex",
+        "dim_age_band": "Age",
+        "dim_contact_type": "Type of contact",
+        "dim_referred_to": "Referred to",
+        "arm_contacted": "Contacted",
+        "arm_comparison": "Comparison",
+        "months": "{months} mo.",
+        "axis_time": "Months after first contact",
+        "axis_share": "Share with event",
+        "at_risk": "Number followed",
+        "h_design": "Design",
+        "design_text": (
+            "Design: {design}. Contacted: {n_c}; comparison: {n_k}; matched sets: {n_sets}; "
+            "ratio 1:{ratio}. Largest standardised mean difference before matching {smd_before}, after {smd_after}."
+        ),
+        "h_attrition": "Attrition (who is in)",
+        "col_step": "Step",
+        "col_reason": "Reason",
+        "col_excluded": "Excluded",
+        "row_start": "Before selection",
+        "row_end": "In the analysis",
+        "h_balance": "Balance between the groups",
+        "col_covariate": "Covariate",
+        "col_smd_before": "SMD before",
+        "col_smd_after": "SMD after",
+        "col_mean_contacted": "Mean contacted",
+        "col_mean_comparison": "Mean comparison",
+        "h_overlap": "Propensity score overlap",
+        "col_arm": "Group",
+        "col_matched": "Matched",
+        "col_persons": "Persons",
+        "col_ps_p05": "P5",
+        "col_ps_median": "Median",
+        "col_ps_p95": "P95",
+        "yes": "yes",
+        "no": "no",
+        "h_outcome": "{label}",
+        "h_curve": "Cumulative incidence with numbers followed",
+        "h_models": "Models (matched and naive)",
+        "col_model": "Model",
+        "col_term": "Term",
+        "col_group": "Group",
+        "col_time": "Time (days)",
+        "col_estimate": "Estimate",
+        "col_ci": "95% CI",
+        "col_p": "p",
+        "col_hr": "HR",
+        "col_analysis": "Analysis",
+        "h_diagnostics": "Diagnostics and checks",
+        "col_check": "Check",
+        "col_value": "Value",
+        "diag_population": "Persons at risk at start (contacted / comparison)",
+        "diag_events": "Events (contacted / comparison)",
+        "diag_ph": "Proportional hazards, global p (Schoenfeld)",
+        "diag_mde": "Minimum detectable hazard ratio (80% power)",
+        "diag_evalue": "E-value (point / CI limit)",
+        "diag_smd": "Largest SMD after matching",
+        "diag_gates": "Checks passed",
+        "gate_balance": "Balance",
+        "gate_overlap": "Overlap",
+        "gate_proportional_hazards": "Proportional hazards",
+        "gate_enough_events": "Enough events",
+        "gate_passed": "All passed",
+        "h_naive": "Naive versus matched",
+        "col_outcome": "Outcome",
+        "col_hr_matched": "HR matched (95% CI)",
+        "col_hr_naive": "HR naive (95% CI)",
+        "col_rd_matched": "Risk difference matched, pp",
+        "col_rd_naive": "Risk difference naive, pp",
+        "h_forest": "Overview of estimates",
+        "h_figures": "Figures from the results bundle",
+        "h_manifest": "Manifest (traceability)",
+        "col_key": "Key",
+        "missing_table": "(the table {name} is not in the results bundle)",
+    },
+}
+
+#: Labels of category codes in the contacts table; unknown codes are shown as they are.
+CATEGORY_LABELS: dict[str, dict[str, str]] = {
+    "da": {
+        "all": "Alle", "M": "Mænd", "F": "Kvinder", "male": "Mænd", "female": "Kvinder",
+        "knock_knock": "Knock Knock", "taskforce_followup": "Opfølgning fra Taskforce",
+        "ssp": "SSP", "other": "Andet", "leisure": "Fritid", "education": "Uddannelse",
+        "employment": "Beskæftigelse", "treatment": "Behandling", "none": "Ingen henvisning",
+        "reoffending": "Ny kriminalitet", "education_job": "Uddannelse eller job",
+        "group_recruitment": "Rekruttering til kriminelle grupper",
+        "risk_set_matching": "sekventiel (risk-set) matchning", "iptw": "vægtning (IPTW)",
+    },
+    "en": {
+        "all": "All", "M": "Men", "F": "Women", "male": "Men", "female": "Women",
+        "knock_knock": "Knock Knock", "taskforce_followup": "Taskforce follow-up",
+        "ssp": "SSP", "other": "Other", "leisure": "Leisure", "education": "Education",
+        "employment": "Employment", "treatment": "Treatment", "none": "No referral",
+        "reoffending": "Reoffending", "education_job": "Education or job",
+        "group_recruitment": "Recruitment into criminal groups",
+        "risk_set_matching": "sequential (risk-set) matching", "iptw": "weighting (IPTW)",
+    },
+}
+
+MONTHS = {
+    "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
+           "oktober", "november", "december"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"],
+}
+
+
+def check_language(lang: str) -> str:
+    """Return ``lang`` when it is a report language; raise ``ValueError`` otherwise."""
+    if lang not in TEXTS:
+        raise ValueError(f"unknown report language {lang!r} (expected one of {', '.join(LANGUAGES)})")
+    return lang
+
+
+def text(key: str, lang: str, **fields: object) -> str:
+    """The text ``key`` in language ``lang`` with its placeholders filled in."""
+    return TEXTS[check_language(lang)][key].format(**fields)
+
+
+def category_label(code: object, lang: str) -> str:
+    """A readable label for a category code (sex, age band, contact type, referral...)."""
+    key = str(code)
+    return CATEGORY_LABELS[check_language(lang)].get(key, key)

@@ -1,0 +1,245 @@
+"""`evaluation analyse` on a small synthetic warehouse and cohort: bundle, determinism, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from evaluation.cli import cli
+
+DATA_END = pd.Timestamp("2026-09-30")
+START = pd.Timestamp("2023-09-01")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _days(rng, n, lo, hi):
+    return pd.to_datetime(rng.integers(lo.value // 86_400_000_000_000, hi.value // 86_400_000_000_000, n), unit="D")
+
+
+def make_study(folder: Path, persons: int = 2400, contacted: int = 240, seed: int = 5) -> Path:
+    """A small synthetic warehouse, a 1:3 matched cohort folder and a study file (no simulator
+    or cohort builder needed). Contact lowers the charge rate by a third."""
+    rng = np.random.default_rng(seed)
+    wh = folder / "warehouse"
+    wh.mkdir(parents=True)
+    pid = np.array([f"{i:032x}" for i in rng.choice(2**60, persons, replace=False)])
+    birth = _days(rng, persons, pd.Timestamp("1998-06-01"), pd.Timestamp("2009-06-01"))
+    pd.DataFrame({"person_id": pid, "birth_date": birth,
+                  "sex": rng.choice(["F", "M"], persons)}).to_parquet(wh / "persons.parquet")
+    pd.DataFrame({"person_id": pid, "municipality_code": "851", "from_date": pd.Timestamp("2000-01-01"),
+                  "to_date": pd.NaT}).to_parquet(wh / "residence.parquet")
+    death = pd.Series(pd.NaT, index=range(persons))
+    dies = rng.random(persons) < 0.03
+    death[dies] = _days(rng, dies.sum(), START, DATA_END)
+    emig = pd.Series(pd.NaT, index=range(persons))
+    em = rng.random(persons) < 0.03
+    emig[em] = _days(rng, em.sum(), START, DATA_END)
+    pd.DataFrame({"person_id": pid, "death_date": death.values, "emigration_date": emig.values}).to_parquet(
+        wh / "vital.parquet")
+    # contacts: the first `contacted` persons, some contacted twice
+    cdate = _days(rng, contacted, START, pd.Timestamp("2026-03-31"))
+    contacts = pd.DataFrame({"person_id": pid[:contacted], "contact_date": cdate,
+                             "contact_type": rng.choice(["knock_knock", "ssp"], contacted),
+                             "parents_present": True,
+                             "referred_to": rng.choice(["leisure", "education", "none"], contacted)})
+    again = contacts.sample(frac=0.2, random_state=1).assign(contact_date=lambda d: d.contact_date + pd.Timedelta(days=40))
+    pd.concat([contacts, again]).to_parquet(wh / "contacts.parquet")
+    contact_of = dict(zip(pid[:contacted], cdate))
+    # charges: yearly rate 0.5, a third lower after contact
+    n_ch = rng.poisson(0.5 * 10, persons)
+    who = np.repeat(np.arange(persons), n_ch)
+    odate = _days(rng, len(who), pd.Timestamp("2016-10-01"), DATA_END)
+    cd = pd.Series(pid[who]).map(contact_of)
+    drop = (cd.notna() & (odate > cd)).to_numpy() & (rng.random(len(who)) < 1 / 3)
+    who, odate = who[~drop], odate[~drop]
+    case = np.array([f"k{i}" for i in range(len(who))])
+    shared = rng.random(len(who)) < 0.1          # co-offences: copy the case to another person
+    partner = rng.integers(0, persons, shared.sum())
+    charges = pd.DataFrame({"person_id": np.concatenate([pid[who], pid[partner]]),
+                            "case_id": np.concatenate([case, case[shared]]),
+                            "offence_date": np.concatenate([odate, odate[shared]]),
+                            "offence_code": "100"})
+    charges["charge_date"] = charges["offence_date"] + pd.Timedelta(days=10)
+    charges["offence_category"] = rng.choice(["violence", "weapons", "property", "drugs"], len(charges))
+    charges = charges.drop_duplicates(["person_id", "case_id"])
+    charges.to_parquet(wh / "charges.parquet")
+    conv = charges.sample(frac=0.6, random_state=2)
+    pd.DataFrame({"person_id": conv.person_id, "case_id": conv.case_id,
+                  "decision_date": conv.offence_date + pd.to_timedelta(rng.integers(30, 400, len(conv)), unit="D"),
+                  "offence_date": conv.offence_date,
+                  "sanction": rng.choice(["fine", "custody", "acquittal"], len(conv))}).query(
+        "decision_date <= @DATA_END").to_parquet(wh / "convictions.parquet")
+    k = rng.random(persons) < 0.08
+    cs = _days(rng, k.sum(), pd.Timestamp("2020-01-01"), DATA_END)
+    pd.DataFrame({"person_id": pid[k], "start_date": cs,
+                  "end_date": cs + pd.to_timedelta(rng.integers(10, 200, k.sum()), unit="D"),
+                  "custody_type": "remand"}).to_parquet(wh / "custody.parquet")
+    e = rng.random(persons) < 0.5
+    es = _days(rng, e.sum(), pd.Timestamp("2022-01-01"), DATA_END)
+    pd.DataFrame({"person_id": pid[e], "start_date": es, "end_date": es + pd.Timedelta(days=300),
+                  "level": "fgu", "status": "completed"}).to_parquet(wh / "education.parquet")
+    j = rng.random(persons) < 0.4
+    jm = _days(rng, j.sum(), pd.Timestamp("2022-01-01"), DATA_END)
+    pd.DataFrame({"person_id": pid[j], "month": jm.strftime("%Y-%m"),
+                  "hours": rng.choice([20.0, 80.0], j.sum())}).to_parquet(wh / "employment.parquet")
+    g = rng.random(persons) < 0.12
+    pd.DataFrame({"person_id": pid[g], "group_id": "g1",
+                  "registered_date": _days(rng, g.sum(), pd.Timestamp("2020-01-01"), DATA_END),
+                  "deregistered_date": pd.NaT}).to_parquet(wh / "group_registrations.parquet")
+
+    # the cohort: contacted at first contact; 3 comparison persons per set from the rest
+    cdir = folder / "output" / "cohort"
+    cdir.mkdir(parents=True)
+    pool = pid[contacted:]
+    comp = rng.choice(pool, 3 * contacted, replace=True)
+    set_id = np.concatenate([np.arange(contacted), np.repeat(np.arange(contacted), 3)])
+    person = np.concatenate([pid[:contacted], comp])
+    treated = np.concatenate([np.ones(contacted, int), np.zeros(3 * contacted, int)])
+    index = np.concatenate([cdate, np.repeat(cdate, 3)])
+    cohort = pd.DataFrame({"person_id": person, "set_id": set_id, "treated": treated,
+                           "index_date": pd.to_datetime(index)})
+    cohort["arm"] = np.where(cohort.treated == 1, "contacted", "comparison")
+    cohort["weight"] = 1.0
+    pos = pd.Series(np.arange(persons), index=pid)
+    d = pd.to_datetime(death.values[pos[cohort.person_id].to_numpy()])
+    m = pd.to_datetime(emig.values[pos[cohort.person_id].to_numpy()])
+    ends = pd.DataFrame({"death": d, "emigration": m, "end_of_data": DATA_END}, index=cohort.index)
+    ends = ends.where(ends.ge(cohort["index_date"], axis=0))
+    cohort["end_date"] = ends.min(axis=1).fillna(DATA_END)
+    cohort["end_reason"] = ends.idxmin(axis=1).fillna("end_of_data")
+    cohort["propensity_score"] = rng.uniform(0.05, 0.3, len(cohort))
+    cohort["sex"] = "M"
+    cohort["age_band"] = "18-21"
+    cohort.to_parquet(cdir / "cohort.parquet")
+    (cdir / "cohort.json").write_text(json.dumps({"design": "risk_set_matching", "data_end": "2026-09-30",
+                                                  "ratio": 3, "caliper": 0.2, "initiative_start": "2023-09-01",
+                                                  "counts": {}, "covariates": {}}))
+    pd.DataFrame({"arm": ["contacted"], "step": [1], "reason": ["aged 14-25"], "n_excluded": [3],
+                  "n_remaining": [contacted]}).to_parquet(cdir / "attrition.parquet")
+    pd.DataFrame({"covariate": ["charges_12m", "custody_ever", "age_at_index"], "smd_before": [0.8, 0.3, 0.2],
+                  "smd_after": [0.04, -0.02, 0.01]}).to_parquet(cdir / "balance.parquet")
+    ps = pd.DataFrame({"arm": np.where(treated == 1, "contacted", "comparison"), "matched": True,
+                       "propensity_score": cohort["propensity_score"]})
+    ps.to_parquet(cdir / "propensity.parquet")
+    (folder / "cohort.toml").write_text("# made by the test\n")
+    analyses = ", ".join(f'"{p}"' for p in sorted((ROOT / "analyses").glob("*.toml")))
+    study = folder / "study.toml"
+    study.write_text(f'[study]\nname = "test"\nwarehouse = "warehouse"\ncohort = "cohort.toml"\n'
+                     f'analyses = [{analyses}]\noutput = "output"\ndata_end = "2026-09-30"\nseed = 7\n'
+                     f'[report]\nquarter = "2026Q3"\n')
+    return study
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("study")
+    study = make_study(folder)
+    result = CliRunner().invoke(cli, ["analyse", str(study)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return study, folder / "output" / "results", result
+
+
+def test_bundle_is_complete_and_matches_contract(analysed):
+    study, results, run = analysed
+    est = json.loads((results / "estimates.json").read_text())
+    assert est["schema_version"] == "1.0"
+    assert est["study"]["initiative_start"] == "2023-09-01"
+    assert est["cohort"]["n_contacted"] == 240 and est["cohort"]["n_comparison"] == 720
+    assert est["cohort"]["n_sets"] == 240 and est["cohort"]["ratio"] == 3
+    assert est["cohort"]["smd_max_after"] == pytest.approx(0.04)
+    ids = [o["id"] for o in est["outcomes"]]
+    assert {"reoffending_any", "reoffending_violence_weapons", "reoffending_conviction", "education_job",
+            "group_registration", "group_cooffence"} <= set(ids)
+    assert sum(o["primary"] for o in est["outcomes"]) == 3       # one per family
+    for o in est["outcomes"]:
+        assert o["family"] in ("reoffending", "education_job", "group_recruitment")
+        assert set(o["label"]) == {"da", "en"}
+        assert o["horizons_days"] == [183, 365, 730] and o["primary_horizon_days"] == 365
+        models = {(e["model"], e["analysis"]) for e in o["estimates"]}
+        for m in ("kaplan_meier", "cumulative_incidence", "risk_difference", "cox", "cox_stratified",
+                  "rmst_difference"):
+            assert (m, "matched") in models, (o["id"], m)
+        assert ("risk_difference", "naive") in models and ("cox", "naive") in models
+        rd = [e for e in o["estimates"] if e["model"] == "risk_difference" and e["analysis"] == "matched"]
+        assert sorted(e["time"] for e in rd) == [183, 365, 730]
+        for e in o["estimates"]:
+            assert set(e) == {"model", "term", "group", "time", "estimate", "std_error", "conf_low",
+                              "conf_high", "p_value", "hazard_ratio", "analysis"}
+        d = o["diagnostics"]
+        assert set(d["events"]) == {"contacted", "comparison"}
+        assert d["min_detectable_hr"] is not None and 0 < d["min_detectable_hr"] < 1
+        assert set(o["gates"]) >= {"balance", "overlap", "proportional_hazards", "enough_events", "passed", "reasons"}
+        assert o["gates"]["passed"] == (len(o["gates"]["reasons"]) == 0)
+        for path in [*o["tables"].values()]:
+            assert (results / path).exists()
+        for path in o["figures"].values():
+            assert (results / path).exists() and (results / path).with_suffix(".svg").exists()
+        curve = pd.read_parquet(results / o["tables"]["curve"])
+        assert list(curve.columns) == ["arm", "time", "estimate", "conf_low", "conf_high", "at_risk", "events"]
+        assert set(curve["arm"]) == {"contacted", "comparison"}
+        assert curve["estimate"].between(0, 1).all()
+    rr = [o for o in est["outcomes"] if o["id"] == "reoffending_any"][0]
+    assert any(e["model"] == "rate_ratio" for e in rr["estimates"])
+    assert any(e["model"] == "fine_gray" for e in rr["estimates"])
+    assert any(e["analysis"] == "custody_at_risk" for e in rr["estimates"])
+    for name in ("attrition", "balance", "propensity", "contacts"):
+        assert (results / est["tables"][name]).exists()
+    for name in ("balance", "overlap", "forest"):
+        assert (results / est["figures"][name]).exists()
+    contacts = pd.read_parquet(results / "tables" / "contacts.parquet")
+    assert list(contacts.columns) == ["period", "dimension", "category", "n"]
+    cum_total = contacts.query("period == 'cumulative' and dimension == 'total'")["n"].item()
+    assert cum_total == 240
+    assert contacts.query("period == 'cumulative' and dimension == 'sex'")["n"].sum() == 240
+    man = json.loads((results / "manifest.json").read_text())
+    assert man["seed"] == 7 and "warehouse/charges.parquet" in man["inputs"]
+    assert "lifelines" in man["packages"]
+    assert "reoffending_any" in run.output
+
+
+def test_effect_is_recovered_in_direction(analysed):
+    """Contact lowers the charge rate by a third in the synthetic data: HR and rate ratio < 1."""
+    _, results, _ = analysed
+    est = json.loads((results / "estimates.json").read_text())
+    o = [o for o in est["outcomes"] if o["id"] == "reoffending_any"][0]
+    rr = [e for e in o["estimates"] if e["model"] == "rate_ratio" and e["analysis"] == "matched"][0]
+    assert rr["conf_low"] < 0.67 < rr["conf_high"]
+    assert rr["estimate"] < 0.9
+
+
+def test_same_inputs_same_bundle(analysed, tmp_path):
+    study, results, _ = analysed
+    first = {p.relative_to(results): p.read_bytes() for p in results.rglob("*") if p.is_file()}
+    result = CliRunner().invoke(cli, ["analyse", str(study)], catch_exceptions=False)
+    assert result.exit_code == 0
+    second = {p.relative_to(results): p.read_bytes() for p in results.rglob("*") if p.is_file()}
+    assert first.keys() == second.keys()
+    for k in first:
+        assert first[k] == second[k], f"{k} differs between two runs"
+
+
+def test_cohort_not_built(tmp_path):
+    study = make_study(tmp_path, persons=300, contacted=30)
+    (tmp_path / "output" / "cohort" / "cohort.parquet").unlink()
+    result = CliRunner().invoke(cli, ["analyse", str(study)])
+    assert result.exit_code != 0
+    assert "run `evaluation cohort build` first" in result.output
+    assert not (tmp_path / "output" / "results").exists()
+
+
+def test_bad_plan_names_file_and_key(tmp_path):
+    study = make_study(tmp_path, persons=300, contacted=30)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[analysis]\nfamily = "reoffending"\n[[outcomes]]\nid = "x"\ndefinition = "first_charge"\n'
+                   'primary = true\nlabel = { da = "a", en = "b" }\ndirection = "sideways"\n')
+    text = study.read_text().replace('analyses = [', f'analyses = ["{bad}", ')
+    study.write_text(text)
+    result = CliRunner().invoke(cli, ["analyse", str(study)])
+    assert result.exit_code != 0
+    assert "bad.toml" in result.output and "outcomes[0].direction" in result.output
+    assert "Traceback" not in result.output
