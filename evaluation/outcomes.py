@@ -75,7 +75,7 @@ class WarehouseTables:
             for c in cols:
                 frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
             frame["person_id"] = frame["person_id"].astype(str)
-            return frame
+            return frame.reset_index(drop=True)
 
         charges = dates(read_warehouse(folder, "charges", ["person_id", "case_id", "offence_date",
                                                            "offence_category"]), ["offence_date"])
@@ -89,7 +89,7 @@ class WarehouseTables:
                         ["start_date", "end_date"])
         edu = dates(read_warehouse(folder, "education", ["person_id", "start_date", "end_date"]),
                     ["start_date", "end_date"])
-        emp = read_warehouse(folder, "employment", ["person_id", "month", "hours"])
+        emp = read_warehouse(folder, "employment", ["person_id", "month", "hours"]).reset_index(drop=True)
         emp["person_id"] = emp["person_id"].astype(str)
         month = emp["month"]
         if not pd.api.types.is_datetime64_any_dtype(month):

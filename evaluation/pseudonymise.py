@@ -86,14 +86,15 @@ class SourceResult:
     """One source after pseudonymisation.
 
     ``table`` is the warehouse-form Arrow table (rows that passed), ``quarantine`` the rows that
-    did not (``row`` 1-based, ``reason``, ``column``), ``persons`` one row per person in ``table``.
+    did not (``source``, ``file``, ``row`` 1-based, ``reason``, ``column``), ``persons``
+    (``person_id``, ``birth_date``, ``sex``) one row per person in ``table``.
     """
 
     name: str
     file: str
     table: pa.Table
-    quarantine: pd.DataFrame
-    persons: pd.DataFrame
+    quarantine: pa.Table
+    persons: pa.Table
     rows_read: int
     dropped_columns: list[str] = field(default_factory=list)
 
@@ -103,13 +104,45 @@ class SourceResult:
 
     @property
     def rows_quarantined(self) -> int:
-        return len(self.quarantine)
+        return self.quarantine.num_rows
 
 
-def _factorize(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes (-1 for missing) and distinct values of a text column."""
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+@dataclass
+class CprPseudonyms:
+    """Pseudonyms of a column of CPR numbers (see :func:`pseudonymise_cprs`).
+
+    ``person_id`` and ``reason`` have one entry per input row; ``person_code`` is each row's
+    index into ``persons`` (-1 where the CPR number is unusable); ``persons`` holds
+    ``person_id``, ``birth_date`` (date32) and ``sex`` once per distinct normalised CPR number.
+    """
+
+    person_id: pa.Array
+    reason: np.ndarray
+    person_code: np.ndarray
+    persons: pa.Table
+
+
+def _arrow_text(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A text column as one Arrow string array (zero-copy for Arrow-backed pandas columns)."""
+    if isinstance(values, pd.Series):
+        values = pa.array(values.array) if hasattr(values.array, "__arrow_array__") else \
+            pa.array(values.astype(object).where(values.notna(), None).to_numpy(dtype=object),
+                     type=pa.string(), from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.type == pa.null():
+        values = values.cast(pa.string())
+    return values if values.type == pa.string() else values.cast(pa.string())
+
+
+def _encode(values: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Codes (-1 for null) and distinct values of an Arrow array."""
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(values)
+    codes = np.asarray(enc.indices.fill_null(-1), dtype=np.int64) if len(enc) else \
+        np.zeros(0, dtype=np.int64)
+    return codes, enc.dictionary
 
 
 def _take(values: pa.Array, codes: np.ndarray) -> pa.Array:
@@ -120,8 +153,77 @@ def _take(values: pa.Array, codes: np.ndarray) -> pa.Array:
     return values.take(idx)
 
 
-def pseudonymise_cprs(key: bytes, text: pd.Series) -> tuple[pa.Array, np.ndarray, pd.DataFrame]:
+# The blanks Python's ``str.isspace`` knows (what :func:`evaluation.cpr.normalise` removes with
+# ``\s``), written for RE2, plus the hyphen.
+_BLANKS_AND_HYPHEN = r"[\t\n\x{0B}\f\r\x{1C}-\x{1F}\x{85}\p{Z}\-]"
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def parse_cprs(values: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """Normalise and check CPR numbers: the rules of :func:`evaluation.cpr.parse`, in Arrow/numpy.
+
+    Blanks and hyphens are removed; ten ASCII digits are required (else ``MALFORMED``, or
+    ``MISSING`` when nothing is left); digits 1-6 with the century from digit 7
+    (:func:`evaluation.cpr.century`) must be a real date (else ``INVALID_DATE``). The modulus-11
+    check is not applied. The same results as :func:`evaluation.cpr.parse` (checked in the tests),
+    about ten times faster, since this runs on every distinct value of every extract.
+
+    Parameters
+    ----------
+    values
+        CPR numbers as text (nulls allowed).
+
+    Returns
+    -------
+    normalised : pyarrow.Array
+        The normalised text, null where missing.
+    reason : numpy.ndarray
+        Object array: None where usable, else the reason label of :mod:`evaluation.cpr`.
+    birth_date : numpy.ndarray
+        ``datetime64[D]``, NaT where unusable.
+    sex : numpy.ndarray
+        Object array: ``M``/``F``, None where unusable.
+    """
+    import pyarrow.compute as pc
+
+    values = values.cast(pa.string()) if values.type != pa.string() else values
+    norm = pc.replace_substring_regex(values, _BLANKS_AND_HYPHEN, "")
+    n = len(norm)
+    missing = np.asarray(pc.fill_null(pc.equal(pc.utf8_length(norm), 0), True), dtype=bool)
+    well = np.asarray(pc.fill_null(pc.match_substring_regex(norm, r"^[0-9]{10}$"), False), dtype=bool)
+    reason = np.full(n, None, dtype=object)
+    reason[missing] = cpr.MISSING
+    reason[~missing & ~well] = cpr.MALFORMED
+    birth = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    sex = np.full(n, None, dtype=object)
+    idx = np.flatnonzero(well)
+    if len(idx):
+        ten = pc.filter(norm, pa.array(well))
+        ten = ten.cast(pa.large_string()) if ten.type != pa.large_string() else ten
+        offsets = np.frombuffer(ten.buffers()[1], dtype=np.int64)[ten.offset: ten.offset + len(ten) + 1]
+        data = np.frombuffer(ten.buffers()[2], dtype=np.uint8)
+        digits = data[offsets[0]: offsets[-1]].reshape(-1, 10).astype(np.int64) - 48
+        dd = digits[:, 0] * 10 + digits[:, 1]
+        mm = digits[:, 2] * 10 + digits[:, 3]
+        yy = digits[:, 4] * 10 + digits[:, 5]
+        year = cpr.century(yy, digits[:, 6]).astype(np.int64) + yy
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        valid_month = (mm >= 1) & (mm <= 12)
+        last_day = _DAYS_IN_MONTH[np.where(valid_month, mm, 0)] + ((mm == 2) & leap)
+        real = valid_month & (dd >= 1) & (dd <= last_day)
+        reason[idx[~real]] = cpr.INVALID_DATE
+        good = idx[real]
+        months = (year[real] - 1970) * 12 + (mm[real] - 1)
+        birth[good] = months.astype("datetime64[M]").astype("datetime64[D]") + (dd[real] - 1)
+        sex[good] = np.where(digits[real, 9] % 2 == 1, "M", "F")
+    return norm, reason, birth, sex
+
+
+def pseudonymise_cprs(key: bytes, text: pd.Series | pa.Array) -> CprPseudonyms:
     """Pseudonyms for a column of raw CPR text, with the reason where none can be given.
+
+    Distinct spellings are checked once (:func:`parse_cprs`) and distinct normalised numbers
+    hashed once (:func:`evaluation.keys.pseudonyms`); results are mapped back to rows by code.
 
     Parameters
     ----------
@@ -132,32 +234,32 @@ def pseudonymise_cprs(key: bytes, text: pd.Series) -> tuple[pa.Array, np.ndarray
 
     Returns
     -------
-    person_id : pyarrow.Array
-        32-character pseudonym per row, null where the CPR number is unusable.
-    reason : numpy.ndarray
-        Object array per row: None, or :data:`evaluation.cpr.MISSING`, ``MALFORMED`` or
-        ``INVALID_DATE``.
-    persons : pandas.DataFrame
-        ``person_id``, ``birth_date``, ``sex`` for every distinct usable CPR number in ``text``.
+    CprPseudonyms
+        Per row the pseudonym (null where unusable) and the reason (None, or
+        :data:`evaluation.cpr.MISSING`, ``MALFORMED`` or ``INVALID_DATE``); per person the
+        birth date and sex.
     """
-    codes, uniques = _factorize(text)
-    parsed = cpr.parse(uniques.to_numpy(dtype=object))
-    ok = parsed["reason"].isna().to_numpy()
+    import pyarrow.compute as pc
+
+    codes, spellings = _encode(_arrow_text(text))
+    norm, reason_spelling, birth, sex = parse_cprs(spellings)
+    ok = np.equal(reason_spelling, None)
     # Several spellings (hyphen or not) of one number: hash each normalised number once.
-    norm_codes, norm_uniques = _factorize(parsed["cpr"].where(ok, None))
-    ids_norm = pseudonyms(key, norm_uniques.to_numpy(dtype=object))
-    ids_unique = _take(ids_norm, norm_codes)
-    person_id = _take(ids_unique, codes)
-    reason_unique = np.append(parsed["reason"].to_numpy(dtype=object), cpr.MISSING)
-    reason = reason_unique[codes]  # code -1 picks the appended MISSING
+    usable = pc.if_else(pa.array(ok, type=pa.bool_()), norm, pa.scalar(None, pa.string()))
+    norm_codes, numbers = _encode(usable)
+    ids = pseudonyms(key, numbers)
+    person_code = np.append(norm_codes, -1)[codes]  # code -1 (missing) picks the appended -1
+    reason = np.append(reason_spelling, cpr.MISSING)[codes]
     first = pd.Series(norm_codes).drop_duplicates()
     first = first[first >= 0]
-    persons = pd.DataFrame({
-        "person_id": ids_norm.to_pandas().to_numpy(dtype=object)[first.to_numpy()],
-        "birth_date": parsed["birth_date"].to_numpy()[first.index.to_numpy()],
-        "sex": parsed["sex"].to_numpy(dtype=object)[first.index.to_numpy()],
+    order = np.empty(len(numbers), dtype=np.int64)
+    order[first.to_numpy()] = first.index.to_numpy()  # a spelling of each normalised number
+    persons = pa.table({
+        "person_id": ids,
+        "birth_date": pa.array(birth[order], type=pa.date32()),
+        "sex": pa.array(sex[order], type=pa.string()),
     })
-    return person_id, reason, persons
+    return CprPseudonyms(_take(ids, person_code), reason, person_code, persons)
 
 
 def _arrow_type(col: Column) -> pa.DataType:
@@ -169,10 +271,12 @@ def _arrow_type(col: Column) -> pa.DataType:
     }.get(col.type, pa.string())
 
 
-def type_column(text: pd.Series, col: Column) -> tuple[pa.Array, np.ndarray]:
-    """Type one text column as :func:`evaluation.io.coerce` does, value by distinct value.
+def type_column(text: pd.Series | pa.Array, col: Column) -> tuple[pa.Array, np.ndarray]:
+    """Type one text column as :func:`evaluation.io.coerce` does.
 
-    Surrounding blanks are removed first and an empty value counts as missing.
+    Surrounding blanks are removed first and an empty value counts as missing. Dates, months,
+    booleans and numbers are typed by :func:`evaluation.io.coerce` once per distinct value and
+    mapped back; text and category columns stay text.
 
     Returns
     -------
@@ -182,22 +286,26 @@ def type_column(text: pd.Series, col: Column) -> tuple[pa.Array, np.ndarray]:
         Boolean per row: a value was given but cannot be typed (only for date, month, bool,
         int and float columns).
     """
-    codes, uniques = _factorize(text)
-    stripped = uniques.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-    stripped = stripped.where(stripped.astype(bool), None)  # '' -> missing
+    import pyarrow.compute as pc
+
+    arr = pc.utf8_trim_whitespace(_arrow_text(text))
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    if col.type not in _TYPED:
+        return arr, np.zeros(len(arr), dtype=bool)
+    codes, distinct = _encode(arr)
     one = Source("one", "", (col,), key=())
-    typed = coerce(pd.DataFrame({col.name: stripped.astype(pd.StringDtype("pyarrow"))}), one)[col.name]
-    if col.type in _TYPED:
-        bad_unique = (stripped.notna() & typed.isna()).to_numpy(dtype=bool)
-        unparseable = np.append(bad_unique, False)[codes]
-    else:
-        unparseable = np.zeros(len(codes), dtype=bool)
+    given = pd.Series(pd.arrays.ArrowStringArray(distinct)) if len(distinct) else \
+        pd.Series([], dtype=pd.StringDtype("pyarrow"))
+    typed = coerce(pd.DataFrame({col.name: given}), one)[col.name]
+    bad_distinct = typed.isna().to_numpy(dtype=bool)
+    unparseable = np.append(bad_distinct, False)[codes]
     if col.type == "date":
-        arr = pa.array(typed.dt.date.where(typed.notna(), None).to_numpy(dtype=object), type=pa.date32())
+        days = typed.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        typed_arr = pa.array(days, type=pa.date32(), mask=np.isnat(days))
     else:
-        arr = pa.array(typed.astype(object).where(typed.notna(), None).to_numpy(dtype=object),
-                       type=_arrow_type(col), from_pandas=True)
-    return _take(arr, codes), unparseable
+        typed_arr = pa.array(typed.astype(object).where(typed.notna(), None).to_numpy(dtype=object),
+                             type=_arrow_type(col), from_pandas=True)
+    return _take(typed_arr, codes), unparseable
 
 
 def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) -> SourceResult:
@@ -230,7 +338,7 @@ def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) ->
     wh = contract.source(name, "warehouse")
     dropped = [redact(str(c)) for c in frame.columns if c not in src.column_names]
     n = len(frame)
-    person_id, cpr_reason, persons = pseudonymise_cprs(key, frame["cpr"])
+    ids = pseudonymise_cprs(key, frame["cpr"])
 
     reasons: list[str] = []
     columns: list[str] = []
@@ -238,8 +346,8 @@ def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) ->
     for label in (cpr.MISSING, cpr.MALFORMED, cpr.INVALID_DATE):
         reasons.append(label)
         columns.append("cpr")
-        code[(code == 0) & (cpr_reason == label)] = len(reasons)
-    arrays = {"person_id": person_id}
+        code[(code == 0) & (ids.reason == label)] = len(reasons)
+    arrays = {"person_id": ids.person_id}
     for col in wh.columns[1:]:
         arr, bad = type_column(frame[col.name], col)
         arrays[col.name] = arr
@@ -252,18 +360,19 @@ def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) ->
     if not keep.all():
         table = table.filter(pa.array(keep))
     quarantined = np.flatnonzero(~keep)
-    qcode = code[quarantined] - 1
-    quarantine = pd.DataFrame({
-        "source": pd.Series([name] * len(quarantined), dtype=object),
-        "file": pd.Series([file] * len(quarantined), dtype=object),
-        "row": (quarantined + 1).astype(np.int64),
-        "reason": np.asarray(reasons, dtype=object)[qcode] if len(qcode) else np.array([], dtype=object),
-        "column": np.asarray(columns, dtype=object)[qcode] if len(qcode) else np.array([], dtype=object),
+    qcode = (code[quarantined] - 1).astype(np.int64)
+    quarantine = pa.table({
+        "source": pa.array(np.full(len(quarantined), name, dtype=object), type=pa.string()),
+        "file": pa.array(np.full(len(quarantined), file, dtype=object), type=pa.string()),
+        "row": pa.array(quarantined + 1, type=pa.int64()),
+        "reason": pa.array(np.asarray(reasons, dtype=object)[qcode], type=pa.string()),
+        "column": pa.array(np.asarray(columns, dtype=object)[qcode], type=pa.string()),
     })
     # Persons of the written rows only: every person in the warehouse has a persons row, and
     # every persons row belongs to someone in a warehouse table.
-    written_ids = pd.unique(table.column("person_id").to_pandas())
-    persons = persons[persons["person_id"].isin(written_ids)].reset_index(drop=True)
+    present = np.zeros(ids.persons.num_rows, dtype=bool)
+    present[ids.person_code[keep]] = True
+    persons = ids.persons.filter(pa.array(present))
     result = SourceResult(name, file, table, quarantine, persons, n, dropped)
     if result.rows_written + result.rows_quarantined != result.rows_read:  # pragma: no cover
         raise AssertionError(f"{name}: rows read != rows written + rows quarantined")
@@ -363,35 +472,36 @@ def pseudonymise(
             results.append(pseudonymise_frame(frame, name, key, path.name))
             del frame
 
-    persons = pd.concat([r.persons for r in results], ignore_index=True)
-    persons = persons.drop_duplicates(ignore_index=True)
-    if persons["person_id"].duplicated().any():  # pragma: no cover - an HMAC collision
-        raise EvaluationError("two different birth dates or sexes for one pseudonym")
-    persons = persons.sort_values("person_id", ignore_index=True)
-    persons_table = pa.table({
-        "person_id": pa.array(persons["person_id"].to_numpy(dtype=object), type=pa.string()),
-        "birth_date": pa.array(pd.to_datetime(persons["birth_date"]).dt.date.to_numpy(dtype=object),
-                               type=pa.date32()),
-        "sex": pa.array(persons["sex"].to_numpy(dtype=object), type=pa.string()),
-    })
+    import pyarrow.compute as pc
 
-    population: pd.Index | None = None
+    all_persons = pa.concat_tables([r.persons for r in results])
+    persons_table = all_persons.group_by("person_id", use_threads=False).aggregate(
+        [("birth_date", "min"), ("birth_date", "max"), ("sex", "min"), ("sex", "max")])
+    if not (pc.all(pc.equal(persons_table["birth_date_min"], persons_table["birth_date_max"])).as_py()
+            and pc.all(pc.equal(persons_table["sex_min"], persons_table["sex_max"])).as_py()):
+        raise EvaluationError("two different birth dates or sexes for one pseudonym")  # pragma: no cover
+    persons_table = pa.table({
+        "person_id": persons_table["person_id"],
+        "birth_date": persons_table["birth_date_min"],
+        "sex": persons_table["sex_min"],
+    }).sort_by("person_id")
+
     pop_sources = [r for r in results if r.name in POPULATION_SOURCES]
-    if pop_sources:
-        population = pd.Index(pd.unique(pd.concat(
-            [r.table.column("person_id").to_pandas() for r in pop_sources], ignore_index=True)))
+    population = (pa.concat_arrays([r.persons["person_id"].combine_chunks() for r in pop_sources])
+                  if pop_sources else None)
 
     sources_report: dict[str, Any] = {}
     for r in results:
-        ids = pd.Index(pd.unique(r.table.column("person_id").to_pandas()))
-        in_pop = int(ids.isin(population).sum()) if population is not None else None
-        by_reason = {str(k): int(v) for k, v in r.quarantine["reason"].value_counts().sort_index().items()}
+        ids = r.persons["person_id"]
+        in_pop = (int(pc.sum(pc.is_in(ids, value_set=population)).as_py() or 0)
+                  if population is not None else None)
+        reasons = r.quarantine["reason"].to_pandas().value_counts().sort_index()
         entry = {
             "file": r.file,
             "rows_read": r.rows_read,
             "rows_written": r.rows_written,
             "rows_quarantined": r.rows_quarantined,
-            "quarantined_by_reason": by_reason,
+            "quarantined_by_reason": {str(k): int(v) for k, v in reasons.items()},
             "persons": int(len(ids)),
             "persons_in_population": in_pop,
             "share_in_population": _share(in_pop, len(ids)) if in_pop is not None else None,
@@ -400,14 +510,7 @@ def pseudonymise(
         assert entry["rows_read"] == entry["rows_written"] + entry["rows_quarantined"]
         sources_report[r.name] = entry
 
-    quarantine = pd.concat([r.quarantine for r in results], ignore_index=True)
-    q_table = pa.table({
-        "source": pa.array(quarantine["source"].to_numpy(dtype=object), type=pa.string()),
-        "file": pa.array(quarantine["file"].to_numpy(dtype=object), type=pa.string()),
-        "row": pa.array(quarantine["row"].to_numpy(dtype=np.int64), type=pa.int64()),
-        "reason": pa.array(quarantine["reason"].to_numpy(dtype=object), type=pa.string()),
-        "column": pa.array(quarantine["column"].to_numpy(dtype=object), type=pa.string()),
-    })
+    q_table = pa.concat_tables([r.quarantine for r in results])
     totals = {
         "rows_read": sum(e["rows_read"] for e in sources_report.values()),
         "rows_written": sum(e["rows_written"] for e in sources_report.values()),

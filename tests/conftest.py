@@ -12,3 +12,61 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+# --- reports: a factory results bundle rendered once per session (both languages) ---------------
+@pytest.fixture(scope="session")
+def rendered_reports(tmp_path_factory):
+    """A study with a factory results bundle, rendered by `evaluation report` (da and en).
+
+    Returns a dict with ``study`` (the study file), ``dir`` (report folder of 2026Q3), ``stdout``
+    and ``paths`` {(lang, doc): Path}.
+    """
+    import sys
+
+    from click.testing import CliRunner
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from bundle_factory import make_study
+
+    from evaluation.cli import cli
+
+    study = make_study(tmp_path_factory.mktemp("report_study"))
+    result = CliRunner().invoke(cli, ["--quiet", "report", str(study), "--quarter", "2026Q3"])
+    assert result.exit_code == 0, result.output
+    out = study.parent / "output" / "report" / "2026Q3"
+    paths = {(lang, doc): out / lang / f"{doc}.html"
+             for lang in ("da", "en") for doc in ("quarterly", "technical")}
+    return {"study": study, "dir": out, "stdout": result.output, "paths": paths}
+
+
+# --- simulated data (evaluation simulate) -------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def simulated_warehouse(tmp_path_factory) -> Path:
+    """A simulated warehouse: 20,000 persons, seed 11 (Parquet with person_id, truth.json)."""
+    from evaluation.progress import set_quiet
+    from evaluation.simulate import simulate
+
+    out = tmp_path_factory.mktemp("simulated") / "warehouse"
+    set_quiet(True)
+    try:
+        simulate(out, 20000, 11, form="warehouse")
+    finally:
+        set_quiet(False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def simulated_raw(tmp_path_factory) -> Path:
+    """Simulated raw extracts: 5,000 persons, seed 12 (CSV with CPR numbers, truth.json)."""
+    from evaluation.progress import set_quiet
+    from evaluation.simulate import simulate
+
+    out = tmp_path_factory.mktemp("simulated") / "raw"
+    set_quiet(True)
+    try:
+        simulate(out, 5000, 12, form="raw")
+    finally:
+        set_quiet(False)
+    return out

@@ -71,7 +71,7 @@ def read_cohort(folder: str | Path) -> CohortData:
         if not (folder / name).exists():
             raise InputError("the cohort has not been built: run `evaluation cohort build` first",
                              file=str(folder / name))
-    cohort = pd.read_parquet(folder / "cohort.parquet")
+    cohort = pd.read_parquet(folder / "cohort.parquet").reset_index(drop=True)
     for col in ("person_id", "set_id", "arm", "treated", "index_date", "end_date", "end_reason"):
         if col not in cohort:
             raise InputError("missing column", file=str(folder / "cohort.parquet"), column=col)
@@ -125,20 +125,20 @@ def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.da
     Each row gets its own ``set_id`` (negative for the comparison rows): no clustering.
     """
     d0 = pd.Timestamp(index_date)
-    persons = read_warehouse(warehouse, "persons", ["person_id", "birth_date"])
+    persons = read_warehouse(warehouse, "persons", ["person_id", "birth_date"]).reset_index(drop=True)
     persons["person_id"] = persons["person_id"].astype(str)
     bd = pd.to_datetime(persons["birth_date"])
     before_birthday = (bd.dt.month > d0.month) | ((bd.dt.month == d0.month) & (bd.dt.day > d0.day))
     age = d0.year - bd.dt.year - before_birthday.astype(int)
     ok = persons[(age >= 14) & (age <= 25)][["person_id"]]
 
-    res = read_warehouse(warehouse, "residence", ["person_id", "municipality_code", "from_date", "to_date"])
+    res = read_warehouse(warehouse, "residence", ["person_id", "municipality_code", "from_date", "to_date"]).reset_index(drop=True)
     res["person_id"] = res["person_id"].astype(str)
     fr, to = pd.to_datetime(res["from_date"]), pd.to_datetime(res["to_date"])
     here = res[(res["municipality_code"].astype(str) == municipality) & (fr <= d0) & (to.isna() | (to >= d0))]
     ok = ok[ok["person_id"].isin(set(here["person_id"]))]
 
-    vital = read_warehouse(warehouse, "vital", ["person_id", "death_date", "emigration_date"])
+    vital = read_warehouse(warehouse, "vital", ["person_id", "death_date", "emigration_date"]).reset_index(drop=True)
     vital["person_id"] = vital["person_id"].astype(str)
     death = vital.groupby("person_id")["death_date"].min()
     emig = vital.groupby("person_id")["emigration_date"].min()
@@ -147,17 +147,18 @@ def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.da
     alive = (death.isna() | (death > d0)) & (emig.isna() | (emig > d0))
     ok = ok[alive.to_numpy()]
 
-    cust = read_warehouse(warehouse, "custody", ["person_id", "start_date", "end_date"])
+    cust = read_warehouse(warehouse, "custody", ["person_id", "start_date", "end_date"]).reset_index(drop=True)
     cust["person_id"] = cust["person_id"].astype(str)
     cs, ce = pd.to_datetime(cust["start_date"]), pd.to_datetime(cust["end_date"])
     inside = cust[(cs <= d0) & (ce.isna() | (ce >= d0))]
     ok = ok[~ok["person_id"].isin(set(inside["person_id"]))]
 
-    contacts = read_warehouse(warehouse, "contacts", ["person_id", "contact_date"])
+    contacts = read_warehouse(warehouse, "contacts", ["person_id", "contact_date"]).reset_index(drop=True)
     contacts["person_id"] = contacts["person_id"].astype(str)
     cdate = pd.to_datetime(contacts["contact_date"])
     ok = ok[~ok["person_id"].isin(set(contacts[cdate <= d0]["person_id"]))]
-    first_contact = contacts[cdate > d0].assign(d=cdate).groupby("person_id")["d"].min()
+    contacts["d"] = cdate.to_numpy()
+    first_contact = contacts[contacts["d"] > d0].groupby("person_id")["d"].min()
 
     ends = pd.DataFrame({
         "death": pd.to_datetime(ok["person_id"].map(vital.groupby("person_id")["death_date"].min())),

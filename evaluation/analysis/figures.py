@@ -101,6 +101,14 @@ def forest_figure(rows: pd.DataFrame):
         ax.plot([r["hazard_ratio"]], [yi], "s", color=col)
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+
+    lo = float(np.nanmin(rows["low"])) if len(rows) else 0.5
+    hi = float(np.nanmax(rows["high"])) if len(rows) else 2.0
+    ticks = [t for t in (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 10.0) if lo / 1.5 <= t <= hi * 1.5]
+    ax.xaxis.set_major_locator(FixedLocator(ticks or [1.0]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
     ax.set_yticks(y)
     ax.set_yticklabels([f"{lbl} ({a})" for lbl, a in zip(rows["label"], rows["analysis"])], fontsize=8)
     ax.set_xlabel("Hazard ratio, contacted vs comparison (log scale)")

@@ -70,17 +70,24 @@ def _num(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _group(g: Any) -> str | None:
+def _group(g: Any) -> int | str | None:
+    """The treatment value of a tidy row's group (1 contacted, 0 comparison; None for contrasts)."""
     if g is None or (isinstance(g, float) and math.isnan(g)) or g == "":
         return None
     try:
-        return ARM_OF.get(int(g), str(g))
+        return int(g)
     except (TypeError, ValueError):
         return str(g)
 
 
+def _arm(g: Any) -> str | None:
+    v = _group(g)
+    return ARM_OF.get(v, None if v is None else str(v)) if isinstance(v, int) else v
+
+
 def tidy_records(tidy: pd.DataFrame, analysis: str) -> list[dict[str, Any]]:
-    """Tidy estimate rows as JSON records; ``group`` becomes the arm name (null for contrasts)."""
+    """Tidy estimate rows as JSON records; ``group`` is the treatment value (1 contacted,
+    0 comparison) and null for contrasts between the arms."""
     out = []
     for r in tidy.to_dict("records"):
         rec = {
@@ -168,6 +175,25 @@ def fit_survival(frame: pd.DataFrame, plan: Plan, *, cluster: str | None, strata
     return fit_all(frame, spec), spec
 
 
+def safe_fit(frame: pd.DataFrame, plan: Plan, **kw) -> tuple[pd.DataFrame, dict[str, Any], Any]:
+    """:func:`fit_survival`, but an outcome whose models cannot be fitted at all (no rows, an
+    arm without anyone at risk, no events in an arm) gives no estimates and a failure note
+    instead of stopping the whole analysis.
+
+    Returns
+    -------
+    (tidy estimates, diagnostics, spec)
+    """
+    try:
+        res, spec = fit_survival(frame, plan, **kw)
+        return res.tidy(), dict(res.diagnostics), spec
+    except Exception as exc:  # noqa: BLE001 - recorded in the diagnostics, the gates then fail
+        spec = _spec(time=kw.get("time", "time"), event="status", treatment="treated",
+                     horizons=tuple(plan.horizons_days), entry=kw.get("entry"))
+        return (pd.DataFrame(columns=TIDY_COLUMNS), {"failures": {"all models": f"{type(exc).__name__}: {exc}"}},
+                spec)
+
+
 def rate_ratio(counts: pd.DataFrame, model: str = "poisson", cluster: str | None = "set_id") -> pd.DataFrame:
     """Rate ratio of new charges, contacted vs comparison, with a log person-time offset.
 
@@ -243,31 +269,29 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     od = derive_outcome(cohort.cohort, spec, tables)
     frame = od.frame
     weights = "weight" if weighted else None
-    res, sspec = fit_survival(frame, plan, cluster="set_id", strata="set_id" if plan.cox_stratified else None,
-                              weights=weights)
-    tidy = res.tidy()
-    diag = res.diagnostics
+    counting = od.start_stop is not None and len(od.start_stop) > 0
+    # with counting-process rows the plain hazard models are only the sensitivity analysis:
+    # the (slow) stratified model is fitted on the counting-process rows alone
+    tidy, diag, sspec = safe_fit(frame, plan, cluster="set_id",
+                                 strata="set_id" if plan.cox_stratified and not counting else None,
+                                 weights=weights)
     hazard_source = "time"
     notes: list[str] = [f"{k}: {v}" for k, v in (diag.get("failures") or {}).items()]
-    if od.start_stop is not None and len(od.start_stop):
-        ss = od.start_stop
-        res_cp, _ = fit_survival(ss, plan, cluster="set_id",
-                                 strata="set_id" if plan.cox_stratified else None,
-                                 entry="start", time="stop", weights=weights)
-        tidy_cp = res_cp.tidy()
-        notes += [f"{k} (custody removed): {v}" for k, v in (res_cp.diagnostics.get("failures") or {}).items()
+    sensitivity = None
+    if counting:
+        tidy_cp, diag_cp, _ = safe_fit(od.start_stop, plan, cluster="set_id",
+                                       strata="set_id" if plan.cox_stratified else None,
+                                       entry="start", time="stop", weights=weights)
+        notes += [f"{k} (custody removed): {v}" for k, v in (diag_cp.get("failures") or {}).items()
                   if k != "fine_gray"]
         hazard_models = ["cox", "cox_stratified"]
         keep_plain = tidy[~tidy["model"].isin(hazard_models)]
         cp = tidy_cp[tidy_cp["model"].isin(hazard_models)]
         sensitivity = tidy[tidy["model"].isin(hazard_models)]
         tidy = pd.concat([keep_plain, cp], ignore_index=True)
-        diag = {**diag, "ph_test": res_cp.diagnostics.get("ph_test"),
-                "e_value": res_cp.diagnostics.get("e_value"),
-                "min_detectable_hr": res_cp.diagnostics.get("min_detectable_hr")}
+        diag = {**diag, "ph_test": diag_cp.get("ph_test"), "e_value": diag_cp.get("e_value"),
+                "min_detectable_hr": diag_cp.get("min_detectable_hr")}
         hazard_source = "start_stop_custody_removed"
-    else:
-        sensitivity = None
     if not plan.fine_gray:
         tidy = tidy[tidy["model"] != "fine_gray"]
     if not plan.cox_stratified:
@@ -282,8 +306,8 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     naive_cox = None
     if naive is not None:
         nd = derive_outcome(naive, spec, tables)
-        nres, _ = fit_survival(nd.frame, plan, cluster=None, strata=None)
-        ntidy = nres.tidy()
+        ntidy, ndiag, _ = safe_fit(nd.frame, plan, cluster=None, strata=None)
+        notes += [f"naive {k}: {v}" for k, v in (ndiag.get("failures") or {}).items()]
         ntidy = ntidy[ntidy["model"].isin(["kaplan_meier", "cumulative_incidence", "risk_difference",
                                             "risk_ratio", "cox", "rmst", "rmst_difference"])]
         estimates += tidy_records(ntidy, "naive")
@@ -355,13 +379,20 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     if not enough:
         reasons.append(f"events: {events['contacted']} contacted and {events['comparison']} comparison, "
                        f"fewer than {plan.min_events_per_arm} in an arm")
+    fitted = not tidy.empty
+    if not fitted:
+        reasons.append("the models could not be fitted: " + "; ".join(notes))
     gates = {"balance": bool(balance_ok), "overlap": overlap_ok, "proportional_hazards": bool(ph_ok),
              "enough_events": bool(enough),
-             "passed": bool(balance_ok and overlap_ok and ph_ok and enough), "reasons": reasons}
+             "passed": bool(fitted and balance_ok and overlap_ok and ph_ok and enough), "reasons": reasons}
 
     # curve table and figure
-    curve = cif_curve(frame, sspec)
-    curve = curve.assign(arm=curve["group"].map(_group)).drop(columns=["group"])
+    try:
+        curve = cif_curve(frame, sspec)
+    except Exception as exc:  # noqa: BLE001 - an empty curve table and a note instead
+        notes.append(f"curve: {type(exc).__name__}: {exc}")
+        curve = pd.DataFrame(columns=["group", "time", "estimate", "conf_low", "conf_high", "at_risk", "events"])
+    curve = curve.assign(arm=curve["group"].map(_arm)).drop(columns=["group"])
     curve = curve[["arm", "time", "estimate", "conf_low", "conf_high", "at_risk", "events"]]
     curve = curve.sort_values(["arm", "time"], kind="mergesort").reset_index(drop=True)
     risk = at_risk_table(frame, plan.horizons_days)
@@ -405,12 +436,13 @@ def contacts_summary(warehouse: Path, start: dt.date, data_end: dt.date, quarter
     from ..io import read_warehouse
 
     c = read_warehouse(warehouse, "contacts", ["person_id", "contact_date", "contact_type", "referred_to"])
+    c = c.reset_index(drop=True)
     c["person_id"] = c["person_id"].astype(str)
     c["contact_date"] = pd.to_datetime(c["contact_date"])
     c = c[(c["contact_date"] >= pd.Timestamp(start)) & (c["contact_date"] <= pd.Timestamp(data_end))]
     c = c.sort_values(["person_id", "contact_date", "contact_type"], kind="mergesort")
     first = c.drop_duplicates("person_id", keep="first").copy()
-    p = read_warehouse(warehouse, "persons", ["person_id", "birth_date", "sex"])
+    p = read_warehouse(warehouse, "persons", ["person_id", "birth_date", "sex"]).reset_index(drop=True)
     p["person_id"] = p["person_id"].astype(str)
     first = first.merge(p, on="person_id", how="left")
     bd = pd.to_datetime(first["birth_date"])
@@ -510,7 +542,9 @@ def analyse_study(study: Study) -> dict[str, Any]:
                    "n_sets": int(c["set_id"].nunique()), "ratio": ratio,
                    "smd_max_after": _num(cohort.smd_max_after), "smd_max_before": _num(cohort.smd_max_before),
                    "overlap_ok": bool(math.isfinite(share) and share >= plan0.min_overlap_share),
-                   "overlap_share": _num(share)},
+                   "overlap_share": _num(share),
+                   "covariates": cohort.meta.get("covariates", {}),
+                   "counts": cohort.meta.get("counts", {})},
         "outcomes": [r.entry for r in results],
         "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
                    "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},

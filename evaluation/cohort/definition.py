@@ -8,7 +8,8 @@ A definition states
   emigrated, not in custody, no earlier contact);
 * the comparison design (``risk_set_matching``, the default, or ``iptw``);
 * the matching specification (exact variables, propensity covariates, caliper in SD of the
-  logit of the propensity score, ratio 1:k, candidates sampled per risk set);
+  logit of the propensity score, ratio 1:k, candidates sampled per risk set, optionally enriched
+  for recently charged candidates);
 * the covariates, each with its kind and look-back window;
 * the censoring rules.
 
@@ -31,6 +32,7 @@ from ..study import load_toml
 
 DESIGNS = ("risk_set_matching", "iptw")
 EXACT_VARIABLES = ("sex", "age_band", "index_quarter")
+DISTANCES = ("mahalanobis", "propensity")
 
 #: Covariate kinds and the options each accepts (besides ``kind`` and ``label``).
 COVARIATE_KINDS: dict[str, tuple[str, ...]] = {
@@ -90,6 +92,9 @@ class CohortDefinition:
     ratio: int
     caliper: float
     candidates_per_contacted: int
+    enrich_window_months: int
+    enrich_share: float
+    distance: str
     propensity_covariates: tuple[str, ...]
     propensity_age: bool
     censor_death: bool
@@ -238,7 +243,8 @@ def load_definition(path: str | Path) -> CohortDefinition:
         de.fail("type", f"unknown design {design!r} (expected one of {', '.join(DESIGNS)})")
 
     ma = _Reader(path, top.get("matching", dict, {}), "matching.",
-                 {"exact", "ratio", "caliper", "candidates_per_contacted"})
+                 {"exact", "ratio", "caliper", "candidates_per_contacted", "enrich_window_months",
+                  "enrich_share", "distance"})
     exact = ma.strings("exact", list(EXACT_VARIABLES), allowed=EXACT_VARIABLES, nonempty=False)
     ratio = ma.get("ratio", int, 3)
     if not 1 <= ratio <= 20:
@@ -249,6 +255,16 @@ def load_definition(path: str | Path) -> CohortDefinition:
     per = ma.get("candidates_per_contacted", int, 20)
     if per < ratio:
         ma.fail("candidates_per_contacted", f"must be at least matching.ratio ({ratio}), got {per}")
+    enrich_window = ma.get("enrich_window_months", int, 0)
+    if not 0 <= enrich_window <= MAX_WINDOW_MONTHS:
+        ma.fail("enrich_window_months", f"must be from 0 (no enrichment) to {MAX_WINDOW_MONTHS}, "
+                f"got {enrich_window}")
+    distance = ma.get("distance", str, "propensity")
+    if distance not in DISTANCES:
+        ma.fail("distance", f"unknown distance {distance!r} (expected one of {', '.join(DISTANCES)})")
+    enrich_share = ma.get("enrich_share", float, 0.5)
+    if not 0 < enrich_share < 1:
+        ma.fail("enrich_share", f"must be strictly between 0 and 1, got {enrich_share}")
 
     covariates = _covariates(path, top.get("covariates", dict))
 
@@ -275,7 +291,8 @@ def load_definition(path: str | Path) -> CohortDefinition:
         resident_in_area=flags["resident_in_area"], alive=flags["alive"],
         not_emigrated=flags["not_emigrated"], not_in_custody=flags["not_in_custody"],
         no_prior_contact=flags["no_prior_contact"], design=design, exact=exact, ratio=ratio,
-        caliper=caliper, candidates_per_contacted=per, propensity_covariates=ps_covs,
+        caliper=caliper, candidates_per_contacted=per, enrich_window_months=enrich_window,
+        enrich_share=enrich_share, distance=distance, propensity_covariates=ps_covs,
         propensity_age=ps_age, censor_death=ce.get("death", bool, True),
         censor_emigration=ce.get("emigration", bool, True),
         censor_contacted=ce.get("contacted", bool, True),

@@ -1,14 +1,94 @@
-"""`evaluation report`."""
+"""`evaluation report`: the council report and the technical appendix from a results bundle."""
 
 from __future__ import annotations
 
 import click
 
 
-@click.command("report", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> None:
-    """Not built yet."""
-    from ..errors import NotBuiltYet
+@click.command("report")
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--quarter", help="Report quarter, e.g. 2026Q3 (default: the study's [report] "
+              "quarter, else the quarter of the data end date).")
+@click.option("--lang", "langs", type=click.Choice(["da", "en"]), multiple=True,
+              help="Language (repeatable; default: the study's [report] languages, Danish first).")
+@click.option("--format", "formats", type=click.Choice(["html", "pdf"]), multiple=True,
+              help="Output format (repeatable; default: the study's [report] formats). "
+                   "PDF needs Quarto.")
+def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
+            formats: tuple[str, ...]) -> None:
+    """Render quarterly.html (council) and technical.html (evaluators) for STUDY_FILE.
 
-    raise NotBuiltYet("'evaluation report' is not built yet")
+    \b
+    Reads the results bundle <output>/results/ written by `evaluation analyse` and writes
+    <output>/report/<quarter>/<lang>/quarterly.html and technical.html (and .pdf with Quarto).
+    Renders with Quarto when `quarto` is on PATH; otherwise the same templates are executed with
+    a Jupyter kernel and converted to self-contained HTML (PDF then needs Quarto).
+    """
+    import re
+    import time
+
+    from ..errors import ConfigError, EvaluationError
+    from ..pipeline import quarter_of
+    from ..progress import info
+    from ..report.bundle import Bundle
+    from ..report.render import DOCUMENTS, TEMPLATES, quarto_available, render_fallback, render_quarto
+    from ..report.texts import LANGUAGES, text
+    from ..study import load_study
+
+    study = load_study(study_file)
+    bundle = Bundle.open(study.results_dir)  # a clear message when `evaluation analyse` has not run
+    if quarter is None:
+        quarter = study.report.quarter
+    if quarter is None:
+        end = study.data_end or bundle.study.get("data_end")
+        if end:
+            import datetime as dt
+
+            quarter = quarter_of(dt.date.fromisoformat(str(end)[:10]))
+    if not quarter or not re.fullmatch(r"\d{4}Q[1-4]", quarter):
+        raise ConfigError(f"the report quarter must look like 2026Q3, got {quarter!r}",
+                          file=str(study.path), key="report.quarter")
+    langs = langs or study.report.languages
+    for lang in langs:
+        if lang not in LANGUAGES:
+            raise ConfigError(f"unknown language {lang!r} (expected da or en)", file=str(study.path),
+                              key="report.languages")
+    explicit_pdf = "pdf" in formats
+    formats = formats or study.report.formats
+    for f in formats:
+        if f not in ("html", "pdf"):
+            raise ConfigError(f"unknown format {f!r} (expected html or pdf)", file=str(study.path),
+                              key="report.formats")
+
+    use_quarto = quarto_available()
+    renderer = "Quarto" if use_quarto else "built-in renderer (nbclient + nbconvert; Quarto not found)"
+    info(f"rendering reports for {quarter} with {renderer}")
+    pdf_skipped = False
+    written = []
+    for lang in langs:
+        out_dir = study.report_dir / quarter / lang
+        for fmt in formats:
+            if fmt == "pdf" and not use_quarto:
+                pdf_skipped = True
+                continue
+            for doc in DOCUMENTS:
+                target = out_dir / f"{doc}.{fmt}"
+                params = {"bundle": str(bundle.path), "quarter": quarter, "lang": lang,
+                          "threshold": study.report.suppression_threshold, "output": fmt}
+                start = time.perf_counter()
+                if use_quarto:
+                    render_quarto(TEMPLATES / f"{doc}.qmd", params, target, fmt, lang)
+                else:
+                    render_fallback(TEMPLATES / f"{doc}.qmd", params, target, lang=lang,
+                                    title=text(f"title_{doc}", lang, quarter=quarter))
+                info(f"  {target} ({time.perf_counter() - start:.1f} s)")
+                written.append(target)
+    click.echo(f"renderer: {renderer}")
+    for path in written:
+        click.echo(f"report: {path}")
+    if pdf_skipped:
+        message = ("PDF needs Quarto (https://quarto.org, or `pip install quarto-cli` where there is "
+                   "internet access); HTML was written")
+        if explicit_pdf:
+            raise EvaluationError(message)
+        info(f"note: {message}")

@@ -27,6 +27,7 @@ def read_table(path: str):
     from pathlib import Path
 
     import pandas as pd
+    import pyarrow as pa
 
     from ..errors import InputError
 
@@ -42,8 +43,10 @@ def read_table(path: str):
             try:
                 raw.decode("utf-8")
                 encoding = "utf-8-sig"
-            except UnicodeDecodeError:
-                encoding = "latin-1"
+            except UnicodeDecodeError as exc:
+                # a character cut at the end of the sample is still UTF-8
+                cut = exc.start >= len(raw) - 3 and len(raw) == 1 << 16
+                encoding = "utf-8-sig" if cut else "latin-1"
             header = raw.decode(encoding, errors="replace").splitlines()[0] if raw else ""
             if not header.strip():
                 raise InputError("the file is empty or has no header row", file=str(p))
@@ -51,7 +54,8 @@ def read_table(path: str):
             return pd.read_csv(p, sep=sep, encoding=encoding, low_memory=False)
     except InputError:
         raise
-    except Exception as exc:  # a damaged file: name it, keep the reader's first line
+    except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as exc:
+        # a damaged file: name it, keep the reader's first line
         raise InputError(f"cannot be read: {str(exc).splitlines()[0]}", file=str(p)) from None
     raise InputError("unsupported file type (use .csv or .parquet)", file=str(p))
 
@@ -59,18 +63,31 @@ def read_table(path: str):
 @click.command("survival")
 @click.argument("table", type=click.Path(dir_okay=False))
 @click.option("--time", "time_col", required=True, help="Follow-up time column (days).")
-@click.option("--event", "event_col", required=True,
-              help="Status column: 0 censored, the event of interest, other codes competing.")
+@click.option(
+    "--event",
+    "event_col",
+    required=True,
+    help="Status column: 0 censored, the event of interest, other codes competing.",
+)
 @click.option("--treatment", required=True, help="Treatment column with two values (0/1).")
 @click.option("--covariates", default=None, help="Comma-separated adjustment covariates.")
 @click.option("--cluster", default=None, help="Column to cluster robust standard errors on.")
 @click.option("--strata", default=None, help="Column to stratify a second Cox model by.")
 @click.option("--entry", default=None, help="Entry (left-truncation) time column.")
 @click.option("--weights", default=None, help="Case weight column (e.g. IPTW).")
-@click.option("--event-of-interest", default=1, show_default=True, type=int,
-              help="Status code of the event of interest.")
-@click.option("--horizons", default="183,365,730", show_default=True,
-              help="Comma-separated horizons in the table's time unit.")
+@click.option(
+    "--event-of-interest",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Status code of the event of interest.",
+)
+@click.option(
+    "--horizons",
+    default="183,365,730",
+    show_default=True,
+    help="Comma-separated horizons in the table's time unit.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def command(
     table: str,
@@ -117,11 +134,17 @@ def command(
         document = {
             "table": str(table),
             "spec": {
-                "time": spec.time, "event": spec.event, "treatment": spec.treatment,
-                "covariates": list(spec.covariates), "cluster": spec.cluster,
-                "strata": spec.strata, "entry": spec.entry, "weights": spec.weights,
-                "event_of_interest": spec.event_of_interest, "horizons": list(spec.horizons),
-            },  # fmt: skip
+                "time": spec.time,
+                "event": spec.event,
+                "treatment": spec.treatment,
+                "covariates": list(spec.covariates),
+                "cluster": spec.cluster,
+                "strata": spec.strata,
+                "entry": spec.entry,
+                "weights": spec.weights,
+                "event_of_interest": spec.event_of_interest,
+                "horizons": list(spec.horizons),
+            },
             **result.to_dict(),
         }
         click.echo(json.dumps(document, indent=2, allow_nan=False))

@@ -8,17 +8,15 @@ once fewer than ``threshold`` persons are at risk (:func:`evaluation.disclosure.
 
 from __future__ import annotations
 
-import matplotlib
+import io
 
-matplotlib.use("Agg")
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .. import disclosure  # noqa: E402
-from .bundle import arm_of  # noqa: E402
-from .texts import text  # noqa: E402
+from .. import disclosure
+from .bundle import arm_of
+from .texts import text
 
 COLOURS = {"contacted": "#1b6ca8", "comparison": "#c8553d"}
 DAYS_PER_MONTH = 30.4375
@@ -58,11 +56,12 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
                  max_days: float | None = None):
     """Cumulative incidence by arm (percent) over months, with numbers at risk underneath.
 
-    Returns the matplotlib Figure (the caller displays and closes it).
+    Returns a matplotlib Figure (not managed by pyplot; see :func:`figure_png`).
     """
     full = _arms(curve)
     shown = visible_curve(full, threshold)
-    fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=90)
+    fig = Figure(figsize=(7.0, 4.2), dpi=90)
+    ax = fig.subplots()
     last_day = 0.0
     for arm in ("contacted", "comparison"):
         part = shown[shown["arm"] == arm]
@@ -88,11 +87,11 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", frameon=False)
     # numbers at risk, below the axis
-    ax.text(-0.02, -0.30, text("at_risk", lang), transform=ax.transAxes, ha="right", fontsize=8,
+    ax.text(-0.07, -0.30, text("at_risk", lang), transform=ax.transAxes, ha="right", fontsize=8,
             fontweight="bold")
     for row, arm in enumerate(("contacted", "comparison")):
         y = -0.37 - 0.07 * row
-        ax.text(-0.02, y, text(f"arm_{arm}", lang), transform=ax.transAxes, ha="right",
+        ax.text(-0.07, y, text(f"arm_{arm}", lang), transform=ax.transAxes, ha="right",
                 fontsize=8, color=COLOURS[arm])
         for month in ticks:
             n = at_risk_at(full, arm, month * DAYS_PER_MONTH)
@@ -102,11 +101,8 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
     return fig
 
 
-def figure_png(fig) -> bytes:
-    """A figure as PNG bytes (and closes it)."""
-    import io
-
+def figure_png(fig: Figure) -> bytes:
+    """A figure as PNG bytes."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()

@@ -15,7 +15,12 @@ MINUS = "\u2212"
 
 
 def _bad(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    if value is None:
+        return True
+    try:
+        return bool(math.isnan(float(value)))  # NaN, pandas NA
+    except (TypeError, ValueError):
+        return False
 
 
 def number(value: float | None, lang: str, digits: int = 2) -> str:

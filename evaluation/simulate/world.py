@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..contract import AALBORG_MUNICIPALITY, OFFENCE_CATEGORIES
+from ..contract import AALBORG_MUNICIPALITY
 
 DATA_START = np.datetime64("2016-10-01", "D")
 DATA_END = np.datetime64("2026-09-30", "D")
@@ -121,11 +121,6 @@ def in_spells(sp_pid, sp_start, sp_end, q_pid, q_t) -> np.ndarray:
     ok = idx >= 0
     res[ok] = cm[idx[ok]] >= q_t[ok]
     return res
-
-
-def _segments(n: int) -> np.ndarray:
-    """Position of each element within its run, for ``np.repeat``-built arrays."""
-    return np.arange(n)
 
 
 def _within(pid: np.ndarray) -> np.ndarray:
@@ -298,7 +293,7 @@ def _residence(rng: np.random.Generator, share: float, w: dict) -> None:
     end = np.where(nxt_same, np.r_[start[1:], 0] - 1, np.where(w["exit"][pid] <= END_DAY,
                                                               w["exit"][pid], INF))
     codes = np.where(muni < 0, AALBORG_MUNICIPALITY, others[np.maximum(muni, 0)])
-    w["res"] = dict(pid=pid, start=start, end=end, code=codes)
+    w["res"] = {"pid": pid, "start": start, "end": end, "code": codes}
     w["linked"] = linked
 
 
@@ -318,7 +313,7 @@ def _charges_world0(rng: np.random.Generator, rng_c: np.random.Generator, effect
     c0 = int(w["cohort"].min())
     ncoh = int(w["cohort"].max()) - c0 + 1
     w["c0"] = c0
-    base = 0.20  # charges per year at the peak of the age curve for frailty 1
+    base = 0.30  # charges per year at the peak of the age curve for frailty 1
 
     def rate(age, t):
         return base * age_crime(age) * calendar_factor(t)
@@ -351,11 +346,11 @@ def _charges_world0(rng: np.random.Generator, rng_c: np.random.Generator, effect
     sanction = np.where(violent & (rng_c.random(m) < 0.12), 0, sanction)
     prison_wait = rng_c.integers(14, 121, m)
     prison_len = rng_c.integers(30, 366, m)
-    w["arr"] = dict(
-        pid=pid, S=S, t0=t0, cat=cat, code_no=code_no, charge_delay=charge_delay,
-        remand=remand, remand_len=remand_len, decided=decided, decision_delay=decision_delay,
-        sanction=sanction, prison_wait=prison_wait, prison_len=prison_len,
-    )
+    w["arr"] = {
+        "pid": pid, "S": S, "t0": t0, "cat": cat, "code_no": code_no, "charge_delay": charge_delay,
+        "remand": remand, "remand_len": remand_len, "decided": decided, "decision_delay": decision_delay,
+        "sanction": sanction, "prison_wait": prison_wait, "prison_len": prison_len,
+    }
     w["cat_names"] = np.array(cat_names)
     w["arr"]["kept0"] = _thin(w, pid, t0)
 
@@ -384,10 +379,9 @@ def _thin(w: dict, pid: np.ndarray, t: np.ndarray, a: dict | None = None) -> np.
     day = np.floor(np.minimum(t, INF))
     valid = (t >= 0) & (day < w["exit"][pid]) & (t < SIM_DAY)
     sp = _custody_spells(a, pid, day)
-    sel = valid[np.isin(np.arange(len(pid)), np.arange(len(pid)))]
-    inside = in_spells(sp[0][_valid_sp(a, valid)], sp[1][_valid_sp(a, valid)],
-                       sp[2][_valid_sp(a, valid)], pid, day)
-    return sel & ~inside
+    vs = _valid_sp(a, valid)
+    inside = in_spells(sp[0][vs], sp[1][vs], sp[2][vs], pid, day)
+    return valid & ~inside
 
 
 def _valid_sp(a: dict, valid: np.ndarray) -> np.ndarray:
@@ -468,7 +462,7 @@ def _group_hazard_matrix(w: dict, pids: np.ndarray, boost: np.ndarray | None) ->
     age = (mid[None, :] - w["birth"][pids][:, None]) / 365.25
     h = w["g0"] * w["z"][pids][:, None] * _group_rate(age) * length[None, :] / 365.25
     if boost is not None:
-        h = h * (1.0 + 6.0 * boost)
+        h = h * (1.0 + boost)
     return h
 
 
@@ -486,6 +480,15 @@ def _boost_matrix(w: dict, pids: np.ndarray, flag: np.ndarray) -> np.ndarray:
     for lag in range(12):
         np.add.at(mark, (row, np.clip(m + lag, 0, nm + 12)), 1.0)
     return (mark[:, :nm] > 0).astype(np.float64)
+
+
+def _group_boost(w: dict, pids: np.ndarray, member_flag: np.ndarray | None) -> np.ndarray:
+    """Relative increase of the registration hazard by month: +8 (x9) within a year after any
+    charge (untreated world), a further +12 within a year after a co-offence with a member."""
+    b = 8.0 * _boost_matrix(w, pids, w["arr"]["kept0"])
+    if member_flag is not None:
+        b += 12.0 * _boost_matrix(w, pids, member_flag)
+    return b
 
 
 def _registration_times(w: dict, pids: np.ndarray, E: np.ndarray, boost, tau=None, hr=1.0):
@@ -525,7 +528,7 @@ def _invert_rows(cum: np.ndarray, ms: np.ndarray, E: np.ndarray) -> np.ndarray:
 def _groups(rng: np.random.Generator, w: dict) -> None:
     n = w["n"]
     z = w["z"]
-    w["g0"] = 0.010
+    w["g0"] = 0.004
     E = rng.exponential(1.0, n)
     dereg_len = np.where(rng.random(n) < 0.3, INF, rng.exponential(4 * 365.25, n))
     w["g_E"], w["g_dereg_len"] = E, dereg_len
@@ -544,9 +547,10 @@ def _groups(rng: np.random.Generator, w: dict) -> None:
         if boosted:
             dereg_tmp = reg + dereg_len
             flag = _cooffence_member_flag(w, reg, dereg_tmp)
+            w["g_flag_pass"] = flag
         for lo in range(0, len(everyone), 50000):
             ch = everyone[lo:lo + 50000]
-            b = _boost_matrix(w, ch, flag) if boosted else None
+            b = _group_boost(w, ch, flag if boosted else None)
             new_reg[ch] = _registration_times(w, ch, E[ch], b)
         reg = np.where(initial, init_reg, np.where(new_reg <= SIM_DAY, np.floor(new_reg), INF))
         reg = np.where(reg < w["exit"], reg, INF)
@@ -558,16 +562,16 @@ def _groups(rng: np.random.Generator, w: dict) -> None:
 def _education_draws(rng: np.random.Generator, w: dict, n_ep: int = 10) -> None:
     n = w["n"]
     z = w["z"]
-    d = dict(
-        E=rng.exponential(1.0, (n, n_ep)),
-        u_type=rng.random((n, n_ep)),
-        u_level=rng.random((n, n_ep)),
-        u_drop=rng.random((n, n_ep)),
-        u_frac=rng.random((n, n_ep)),
-        u_dur=rng.random((n, n_ep)),
-        job_months=1 + rng.geometric(1 / 14.0, (n, n_ep)),
-        side=rng.random(n) < 0.35,
-    )
+    d = {
+        "E": rng.exponential(1.0, (n, n_ep)),
+        "u_type": rng.random((n, n_ep)),
+        "u_level": rng.random((n, n_ep)),
+        "u_drop": rng.random((n, n_ep)),
+        "u_frac": rng.random((n, n_ep)),
+        "u_dur": rng.random((n, n_ep)),
+        "job_months": 1 + rng.geometric(1 / 14.0, (n, n_ep)),
+        "side": rng.random(n) < 0.25,
+    }
     d["gap_rate"] = 1.0 / ((2.0 + 6.0 * np.minimum(z, 8)) * 30.4375)  # per day
     w["edu_draws"] = d
     byear = (DATA_START + w["birth"].astype(np.int64).astype("timedelta64[D]")).astype(
@@ -589,7 +593,7 @@ def _education_chain(w: dict, pids: np.ndarray, tau: np.ndarray | None, hr: floa
     n_ep = d["E"].shape[1]
     k = len(pids)
     rate = d["gap_rate"][pids]
-    g = w["prim"][1][pids].copy()
+    g = w["prim"][1][pids] + 1
     age_birth = w["birth"][pids]
     youth_done = np.zeros(k, dtype=bool)
     out = {f: np.full((k, n_ep), np.nan) for f in ("g", "T", "start", "end")}
@@ -618,8 +622,8 @@ def _education_chain(w: dict, pids: np.ndarray, tau: np.ndarray | None, hr: floa
         job_start = month_ceil(T)
         jm = d["job_months"][pids, e]
         jm_end = _add_months(job_start, jm)
-        start = np.where(is_edu, np.floor(T), job_start)
-        end = np.where(is_edu, np.floor(T + edu_len), jm_end)
+        start = np.where(is_edu, np.ceil(T), job_start)
+        end = np.where(is_edu, np.ceil(T + edu_len), jm_end)
         out["g"][:, e] = g
         out["T"][:, e] = T
         out["start"][:, e] = start
@@ -635,14 +639,6 @@ def _add_months(day: np.ndarray, months: np.ndarray) -> np.ndarray:
     d = DATA_START + np.minimum(day, 1e6).astype(np.int64).astype("timedelta64[D]")
     m = d.astype("datetime64[M]") + months.astype(np.int64)
     return (m.astype("datetime64[D]") - DATA_START).astype(np.float64)
-
-
-def in_neither(w: dict, chain: dict, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Whether chain rows are "in neither education nor job" at time t (after primary)."""
-    after_primary = t >= w["prim"][1][w["_chain_pid"][rows]] if "_chain_pid" in w else True
-    g = chain["g"][rows]
-    s = chain["start"][rows]
-    return after_primary & np.any((g <= t[:, None]) & (t[:, None] < s), axis=1)
 
 
 def _contacts(rng: np.random.Generator, w: dict) -> None:
@@ -673,7 +669,7 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     member = (w["g_reg0"][tp] <= cdate) & (cdate < w["g_reg0"][tp] + w["g_dereg_len"][tp])
     eligible = ((cdate >= INIT_DAY) & (cdate <= END_DAY) & (age >= 14) & (age < 26)
                 & (muni == AALBORG_MUNICIPALITY) & (cdate < w["exit"][tp]))
-    lin = (-3.3 + 0.30 * np.minimum(cnt12[t_idx], 8) + 0.7 * viol[t_idx] + 1.6 * flag[t_idx]
+    lin = (-1.0 + 0.30 * np.minimum(cnt12[t_idx], 8) + 0.7 * viol[t_idx] + 1.6 * flag[t_idx]
            + 0.6 * neither + 0.5 * member)
     hit = eligible & (rng.random(len(t_idx)) < expit(lin))
     first = np.full(n, INF)
@@ -705,8 +701,8 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     pp = rng.random(len(c_pid)) < np.where(age_c < 18, 0.7, 0.2)
     pp_null = rng.random(len(c_pid)) < 0.04
     ref = rng.choice(5, len(c_pid), p=[0.3, 0.25, 0.15, 0.1, 0.2])
-    w["contacts"] = dict(pid=c_pid, day=c_day, type=ctype, parents=pp, parents_null=pp_null,
-                         ref=ref)
+    w["contacts"] = {"pid": c_pid, "day": c_day, "type": ctype, "parents": pp, "parents_null": pp_null,
+                         "ref": ref}
 
 
 def _treated_world(effects: Effects, w: dict) -> None:
@@ -733,8 +729,7 @@ def _treated_world(effects: Effects, w: dict) -> None:
     reg0 = w["g_reg0"]
     at_risk = cont[reg0[cont] > tau[cont]]
     if len(at_risk):
-        flag = w["g_flag"]
-        b = _boost_matrix(w, at_risk, flag)
+        b = _group_boost(w, at_risk, w["g_flag_pass"])
         r0 = _registration_times(w, at_risk, w["g_E"][at_risk], b)
         r1 = _registration_times(w, at_risk, w["g_E"][at_risk], b, tau=tau[at_risk],
                                  hr=effects.group_recruitment)
@@ -755,7 +750,6 @@ def _treated_world(effects: Effects, w: dict) -> None:
 def _assemble(rng: np.random.Generator, w: dict) -> dict[str, pd.DataFrame]:
     """The realised tables, cut at the end of the data (integer days; dates added later)."""
     tables: dict[str, pd.DataFrame] = {}
-    n = w["n"]
     exit_ = w["exit"]
     # residence
     r = w["res"]
@@ -800,7 +794,7 @@ def _assemble(rng: np.random.Generator, w: dict) -> dict[str, pd.DataFrame]:
     })
     # convictions and custody for kept arrivals (decision dates from the own offence day)
     dec = orig_day + a["charge_delay"] + a["decision_delay"]
-    cidx = np.flatnonzero(in_data & a["decided"] & (dec <= END_DAY))
+    cidx = np.flatnonzero(in_data & a["decided"] & (dec <= END_DAY) & (dec < exit_[a["pid"]]))
     sanction_names = np.array(["custody", "suspended", "community_service", "fine", "acquittal",
                                "withdrawn"])
     tables["convictions"] = pd.DataFrame({
@@ -812,7 +806,8 @@ def _assemble(rng: np.random.Generator, w: dict) -> dict[str, pd.DataFrame]:
     p_start = dec + a["prison_wait"]
     p_end = p_start + a["prison_len"]
     ri = np.flatnonzero(in_data & a["remand"] & (r_start <= END_DAY))
-    pi = np.flatnonzero(in_data & a["decided"] & (a["sanction"] == 0) & (p_start <= END_DAY))
+    pi = np.flatnonzero(in_data & a["decided"] & (a["sanction"] == 0) & (p_start <= END_DAY)
+                        & (dec < exit_[a["pid"]]))
     cp = np.r_[a["pid"][ri], a["pid"][pi]]
     cs = np.r_[r_start[ri], p_start[pi]]
     ce = np.r_[r_end[ri], p_end[pi]]
@@ -856,8 +851,8 @@ def _education_tables(rng: np.random.Generator, w: dict) -> dict[str, pd.DataFra
     exit_ = w["exit"]
     ch = {k: v.copy() for k, v in w["edu0"].items()}
     cont = w["contacted"]
-    for k in ch:
-        ch[k][cont] = w["edu1"][k]
+    for k, arr in ch.items():
+        arr[cont] = w["edu1"][k]
     n_ep = ch["g"].shape[1]
     levels = np.array(["", "youth_general", "youth_vocational", "fgu", "higher"])
     # primary school
@@ -925,7 +920,9 @@ def _education_tables(rng: np.random.Generator, w: dict) -> dict[str, pd.DataFra
     eh = np.r_[hours, shours]
     age_m = (ms[np.minimum(em, len(ms) - 1)] - w["birth"][ep]) / 365.25
     ok = (em <= end_m) & (ms[np.minimum(em, len(ms) - 1)] < exit_[ep]) & (age_m >= 15)
-    emp = pd.DataFrame({"pid": ep[ok], "month_index": em[ok], "hours": eh[ok]})
-    emp = emp.sort_values(["pid", "month_index"], kind="stable").drop_duplicates(
-        ["pid", "month_index"])
+    ep, em, eh = ep[ok].astype(np.int32), em[ok].astype(np.int32), eh[ok]
+    order = np.lexsort((em, ep))  # stable: job months come before side jobs in the same month
+    ep, em, eh = ep[order], em[order], eh[order]
+    first = np.r_[True, (ep[1:] != ep[:-1]) | (em[1:] != em[:-1])]
+    emp = pd.DataFrame({"pid": ep[first], "month_index": em[first], "hours": eh[first]})
     return {"education": education, "employment": emp}

@@ -15,9 +15,9 @@ from .api import SurvivalSpec, cif_curve, fit_all, km_curve, prepare
 from .results import TIDY_COLUMNS, SurvivalResults
 
 __all__ = [
-    "SurvivalSpec",
-    "SurvivalResults",
     "TIDY_COLUMNS",
+    "SurvivalResults",
+    "SurvivalSpec",
     "cif_curve",
     "fit_all",
     "km_curve",

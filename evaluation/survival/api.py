@@ -90,7 +90,9 @@ def _numeric(frame: pd.DataFrame, column: str, source: str | None, what: str) ->
         raise InputError(f"{what} is not a number", file=source, row=_first_bad(bad), column=column)
     arr = values.to_numpy(dtype=float)
     if not np.isfinite(arr).all():
-        raise InputError(f"{what} is not finite", file=source, row=_first_bad(~np.isfinite(arr)), column=column)
+        raise InputError(
+            f"{what} is not finite", file=source, row=_first_bad(~np.isfinite(arr)), column=column
+        )
     return arr
 
 
@@ -119,17 +121,28 @@ def prepare(frame: pd.DataFrame, spec: SurvivalSpec, source: str | None = None) 
             raise InputError("column not found", file=source, column=column)
     time = _numeric(frame, spec.time, source, "time")
     if (time < 0).any():
-        raise InputError("time is negative", file=source, row=_first_bad(time < 0), column=spec.time)
+        raise InputError(
+            "time is negative", file=source, row=_first_bad(time < 0), column=spec.time
+        )
     status = _numeric(frame, spec.event, source, "status")
     not_int = status != np.round(status)
     if not_int.any():
-        raise InputError("status is not an integer code", file=source, row=_first_bad(not_int), column=spec.event)
+        raise InputError(
+            "status is not an integer code", file=source, row=_first_bad(not_int), column=spec.event
+        )
     status = status.astype(int)
     if (status < 0).any():
-        raise InputError("status code is negative", file=source, row=_first_bad(status < 0), column=spec.event)
+        raise InputError(
+            "status code is negative", file=source, row=_first_bad(status < 0), column=spec.event
+        )
     treat = frame[spec.treatment]
     if treat.isna().any():
-        raise InputError("treatment is missing", file=source, row=_first_bad(treat.isna().to_numpy()), column=spec.treatment)
+        raise InputError(
+            "treatment is missing",
+            file=source,
+            row=_first_bad(treat.isna().to_numpy()),
+            column=spec.treatment,
+        )
     values = pd.unique(treat)
     if len(values) != 2:
         raise InputError(
@@ -166,7 +179,10 @@ def prepare(frame: pd.DataFrame, spec: SurvivalSpec, source: str | None = None) 
         bad = (entry < 0) | (entry >= time)
         if bad.any():
             raise InputError(
-                "entry time must be >= 0 and before the time", file=source, row=_first_bad(bad), column=spec.entry
+                "entry time must be >= 0 and before the time",
+                file=source,
+                row=_first_bad(bad),
+                column=spec.entry,
             )
         data["_entry"] = entry
     else:
@@ -174,15 +190,30 @@ def prepare(frame: pd.DataFrame, spec: SurvivalSpec, source: str | None = None) 
     if spec.weights is not None:
         weight = _numeric(frame, spec.weights, source, "weight")
         if (weight <= 0).any():
-            raise InputError("weight must be positive", file=source, row=_first_bad(weight <= 0), column=spec.weights)
+            raise InputError(
+                "weight must be positive",
+                file=source,
+                row=_first_bad(weight <= 0),
+                column=spec.weights,
+            )
         data["_weight"] = weight
     else:
         data["_weight"] = 1.0
     return _Prepared(data, groups, spec.weights is not None, spec.entry is not None)
 
 
-def _row(model, term, group=None, time=None, estimate=np.nan, std_error=np.nan, conf_low=np.nan,
-         conf_high=np.nan, p_value=np.nan, hazard_ratio=np.nan) -> dict[str, Any]:
+def _row(
+    model,
+    term,
+    group=None,
+    time=None,
+    estimate=np.nan,
+    std_error=np.nan,
+    conf_low=np.nan,
+    conf_high=np.nan,
+    p_value=np.nan,
+    hazard_ratio=np.nan,
+) -> dict[str, Any]:
     return {
         "model": model, "term": term, "group": group, "time": time, "estimate": estimate,
         "std_error": std_error, "conf_low": conf_low, "conf_high": conf_high,
@@ -208,16 +239,39 @@ def _nonparametric_rows(prep: _Prepared, spec: SurvivalSpec, diagnostics: dict) 
         max_time = float(t.max()) if len(t) else -np.inf
         km = value_at(kaplan_meier(t, s, spec.event_of_interest, e, w), horizons, max_time)
         for r in km.itertuples(index=False):
-            rows.append(_row("kaplan_meier", "survival", group, r.time, r.estimate, r.std_error,
-                             r.conf_low, r.conf_high))
+            rows.append(
+                _row(
+                    "kaplan_meier",
+                    "survival",
+                    group,
+                    r.time,
+                    r.estimate,
+                    r.std_error,
+                    r.conf_low,
+                    r.conf_high,
+                )
+            )
         cif = value_at(aalen_johansen(t, s, spec.event_of_interest, e, w), horizons, max_time)
         cif_at[arm] = cif
         for r in cif.itertuples(index=False):
-            rows.append(_row("cumulative_incidence", "cumulative_incidence", group, r.time,
-                             r.estimate, r.std_error, r.conf_low, r.conf_high))
-        n_risk = at_risk_at(horizons, t, np.zeros_like(t) if e is None else e,
-                            np.ones_like(t))
-        at_risk += [{"group": group, "time": float(h), "n": float(n)} for h, n in zip(horizons, n_risk)]
+            rows.append(
+                _row(
+                    "cumulative_incidence",
+                    "cumulative_incidence",
+                    group,
+                    r.time,
+                    r.estimate,
+                    r.std_error,
+                    r.conf_low,
+                    r.conf_high,
+                )
+            )
+        n_risk = at_risk_at(
+            horizons, t, np.full_like(t, -np.inf) if e is None else e, np.ones_like(t)
+        )
+        at_risk += [
+            {"group": group, "time": float(h), "n": float(n)} for h, n in zip(horizons, n_risk)
+        ]
     diagnostics["at_risk"] = at_risk
     # risk difference and ratio (delta method, independent arms)
     f1, f0 = cif_at[1], cif_at[0]
@@ -227,15 +281,36 @@ def _nonparametric_rows(prep: _Prepared, spec: SurvivalSpec, diagnostics: dict) 
         rd = p1 - p0
         se_rd = float(np.hypot(s1, s0))
         p_rd = 2 * stats.norm.sf(abs(rd) / se_rd) if se_rd > 0 else np.nan
-        rows.append(_row("risk_difference", spec.treatment, None, float(h), rd, se_rd,
-                         rd - Z95 * se_rd, rd + Z95 * se_rd, p_rd))
+        rows.append(
+            _row(
+                "risk_difference",
+                spec.treatment,
+                None,
+                float(h),
+                rd,
+                se_rd,
+                rd - Z95 * se_rd,
+                rd + Z95 * se_rd,
+                p_rd,
+            )
+        )
         if p1 > 0 and p0 > 0:
             log_rr = np.log(p1 / p0)
             se_log = float(np.sqrt((s1 / p1) ** 2 + (s0 / p0) ** 2))
             p_rr = 2 * stats.norm.sf(abs(log_rr) / se_log) if se_log > 0 else np.nan
-            rows.append(_row("risk_ratio", spec.treatment, None, float(h), float(np.exp(log_rr)),
-                             float(np.exp(log_rr)) * se_log, float(np.exp(log_rr - Z95 * se_log)),
-                             float(np.exp(log_rr + Z95 * se_log)), p_rr))
+            rows.append(
+                _row(
+                    "risk_ratio",
+                    spec.treatment,
+                    None,
+                    float(h),
+                    float(np.exp(log_rr)),
+                    float(np.exp(log_rr)) * se_log,
+                    float(np.exp(log_rr - Z95 * se_log)),
+                    float(np.exp(log_rr + Z95 * se_log)),
+                    p_rr,
+                )
+            )
         else:
             rows.append(_row("risk_ratio", spec.treatment, None, float(h)))
     # restricted mean survival time (event-free time, competing events censored)
@@ -248,26 +323,59 @@ def _nonparametric_rows(prep: _Prepared, spec: SurvivalSpec, diagnostics: dict) 
             else:
                 values[arm] = rmst(t, s, float(h), spec.event_of_interest, e, w)
             est, se = values[arm]
-            rows.append(_row("rmst", "rmst", prep.groups[arm], float(h), est, se,
-                             est - Z95 * se, est + Z95 * se))
+            rows.append(
+                _row(
+                    "rmst",
+                    "rmst",
+                    prep.groups[arm],
+                    float(h),
+                    est,
+                    se,
+                    est - Z95 * se,
+                    est + Z95 * se,
+                )
+            )
         diff = values[1][0] - values[0][0]
         se_d = float(np.hypot(values[1][1], values[0][1]))
         p_d = 2 * stats.norm.sf(abs(diff) / se_d) if se_d > 0 else np.nan
-        rows.append(_row("rmst_difference", spec.treatment, None, float(h), diff, se_d,
-                         diff - Z95 * se_d, diff + Z95 * se_d, p_d))
+        rows.append(
+            _row(
+                "rmst_difference",
+                spec.treatment,
+                None,
+                float(h),
+                diff,
+                se_d,
+                diff - Z95 * se_d,
+                diff + Z95 * se_d,
+                p_d,
+            )
+        )
     return rows
 
 
 def _hazard_rows(model: str, fit) -> list[dict]:
     table = fit.table()
     return [
-        _row(model, r.term, None, None, r.estimate, r.std_error, r.conf_low, r.conf_high,
-             r.p_value, r.hazard_ratio)
+        _row(
+            model,
+            r.term,
+            None,
+            None,
+            r.estimate,
+            r.std_error,
+            r.conf_low,
+            r.conf_high,
+            r.p_value,
+            r.hazard_ratio,
+        )
         for r in table.itertuples(index=False)
     ]
 
 
-def fit_all(frame: pd.DataFrame, spec: SurvivalSpec, *, source: str | None = None) -> SurvivalResults:
+def fit_all(
+    frame: pd.DataFrame, spec: SurvivalSpec, *, source: str | None = None
+) -> SurvivalResults:
     """Run every survival estimator of the evaluation on one outcome.
 
     Parameters
@@ -301,11 +409,14 @@ def fit_all(frame: pd.DataFrame, spec: SurvivalSpec, *, source: str | None = Non
     competing = (data["_status"] != 0) & (data["_event"] == 0)
     by_arm = data.groupby("_treated")
     diagnostics: dict[str, Any] = {
-        "n": int(len(data)),
+        "n": len(data),
         "n_by_group": {str(prep.groups[int(a)]): int(n) for a, n in by_arm.size().items()},
-        "n_events_by_group": {str(prep.groups[int(a)]): int(n) for a, n in by_arm["_event"].sum().items()},
+        "n_events_by_group": {
+            str(prep.groups[int(a)]): int(n) for a, n in by_arm["_event"].sum().items()
+        },
         "n_competing_by_group": {
-            str(prep.groups[int(a)]): int(n) for a, n in competing.groupby(data["_treated"]).sum().items()
+            str(prep.groups[int(a)]): int(n)
+            for a, n in competing.groupby(data["_treated"]).sum().items()
         },
         "event_of_interest": spec.event_of_interest,
         "robust_se": bool(spec.cluster is not None or prep.weighted),
@@ -320,18 +431,31 @@ def fit_all(frame: pd.DataFrame, spec: SurvivalSpec, *, source: str | None = Non
 
     cox_fit = None
     try:
-        cox_fit = fit_cox(model_frame, duration="_time", event="_event", terms=terms,
-                          cluster="_cluster" if spec.cluster else None, entry=entry_col,
-                          weights=weight_col)
+        cox_fit = fit_cox(
+            model_frame,
+            duration="_time",
+            event="_event",
+            terms=terms,
+            cluster="_cluster" if spec.cluster else None,
+            entry=entry_col,
+            weights=weight_col,
+        )
         rows += _hazard_rows("cox", cox_fit)
         diagnostics["notes"] += [f"cox: {n}" for n in cox_fit.notes]
     except ModelFailed as exc:
         diagnostics["failures"]["cox"] = str(exc)
     if spec.strata is not None:
         try:
-            strat = fit_cox(model_frame, duration="_time", event="_event", terms=terms,
-                            cluster="_cluster" if spec.cluster else None, strata="_strata",
-                            entry=entry_col, weights=weight_col)
+            strat = fit_cox(
+                model_frame,
+                duration="_time",
+                event="_event",
+                terms=terms,
+                cluster="_cluster" if spec.cluster else None,
+                strata="_strata",
+                entry=entry_col,
+                weights=weight_col,
+            )
             rows += _hazard_rows("cox_stratified", strat)
             diagnostics["notes"] += [f"cox_stratified: {n}" for n in strat.notes]
         except ModelFailed as exc:
@@ -341,10 +465,14 @@ def fit_all(frame: pd.DataFrame, spec: SurvivalSpec, *, source: str | None = Non
             diagnostics["failures"]["fine_gray"] = "not available with left-truncated (entry) data"
         else:
             try:
-                fg = fit_fine_gray(data["_time"].to_numpy(), data["_status"].to_numpy(),
-                                   model_frame[terms], event_of_interest=spec.event_of_interest,
-                                   weights=data["_weight"].to_numpy() if prep.weighted else None,
-                                   cluster=data["_cluster"].to_numpy() if spec.cluster else None)
+                fg = fit_fine_gray(
+                    data["_time"].to_numpy(),
+                    data["_status"].to_numpy(),
+                    model_frame[terms],
+                    event_of_interest=spec.event_of_interest,
+                    weights=data["_weight"].to_numpy() if prep.weighted else None,
+                    cluster=data["_cluster"].to_numpy() if spec.cluster else None,
+                )
                 rows += _hazard_rows("fine_gray", fg)
             except ModelFailed as exc:
                 diagnostics["failures"]["fine_gray"] = str(exc)
@@ -352,9 +480,13 @@ def fit_all(frame: pd.DataFrame, spec: SurvivalSpec, *, source: str | None = Non
     # diagnostics
     try:
         diagnostics["ph_test"] = ph_test(
-            data["_time"].to_numpy(), data["_event"].to_numpy(), model_frame[terms].to_numpy(float),
-            terms, entry=data["_entry"].to_numpy() if prep.has_entry else None,
-            weights=data["_weight"].to_numpy() if prep.weighted else None)
+            data["_time"].to_numpy(),
+            data["_event"].to_numpy(),
+            model_frame[terms].to_numpy(float),
+            terms,
+            entry=data["_entry"].to_numpy() if prep.has_entry else None,
+            weights=data["_weight"].to_numpy() if prep.weighted else None,
+        )
     except (ModelFailed, np.linalg.LinAlgError) as exc:
         diagnostics["ph_test"] = None
         diagnostics["failures"]["ph_test"] = str(exc)
@@ -362,14 +494,22 @@ def fit_all(frame: pd.DataFrame, spec: SurvivalSpec, *, source: str | None = Non
     low, high = min_detectable_hr(float(data["_event"].sum()), share_treated)
     diagnostics["min_detectable_hr"] = low
     diagnostics["min_detectable_hr_increase"] = high
-    pooled = aalen_johansen(data["_time"], data["_status"], spec.event_of_interest,
-                            data["_entry"] if prep.has_entry else None,
-                            data["_weight"] if prep.weighted else None)
+    pooled = aalen_johansen(
+        data["_time"],
+        data["_status"],
+        spec.event_of_interest,
+        data["_entry"] if prep.has_entry else None,
+        data["_weight"] if prep.weighted else None,
+    )
     outcome_risk = float(pooled["estimate"].iloc[-1]) if len(pooled) else 0.0
     if cox_fit is not None:
         t = cox_fit.table().iloc[0]
-        diagnostics["e_value"] = e_value(float(t.hazard_ratio), float(np.exp(t.conf_low)),
-                                         float(np.exp(t.conf_high)), outcome_risk)
+        diagnostics["e_value"] = e_value(
+            float(t.hazard_ratio),
+            float(np.exp(t.conf_low)),
+            float(np.exp(t.conf_high)),
+            outcome_risk,
+        )
     else:
         diagnostics["e_value"] = None
     estimates = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
@@ -393,8 +533,16 @@ def _curve(frame: pd.DataFrame, spec: SurvivalSpec, kind: str) -> pd.DataFrame:
         # at risk at the start: rows followed from time 0 (entry 0)
         w_all = w if w is not None else np.ones_like(t)
         n0 = float(w_all.sum() if e is None else w_all[e == 0].sum())
-        first = pd.DataFrame({"time": [0.0], "estimate": [start_value], "conf_low": [start_value],
-                              "conf_high": [start_value], "at_risk": [n0], "events": [0.0]})
+        first = pd.DataFrame(
+            {
+                "time": [0.0],
+                "estimate": [start_value],
+                "conf_low": [start_value],
+                "conf_high": [start_value],
+                "at_risk": [n0],
+                "events": [0.0],
+            }
+        )
         body = curve[["time", "estimate", "conf_low", "conf_high", "at_risk", "events"]]
         part = pd.concat([first, body], ignore_index=True)
         part.insert(0, "group", prep.groups[arm])

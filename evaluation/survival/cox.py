@@ -108,7 +108,9 @@ def fit_cox(
     for extra in (cluster, strata, entry, weights):
         if extra is not None and extra not in columns:
             columns.append(extra)
-    frame = data[columns].copy()
+    # lifelines' sandwich variance depends on the row order within tied times: sort on every
+    # model column so the result does not depend on how the table happens to be ordered
+    frame = data[columns].sort_values(columns, kind="mergesort").reset_index(drop=True)
     events = float(frame[event].sum())
     if events == 0:
         raise ModelFailed("no events")
@@ -188,7 +190,7 @@ def finegray_data(
     base = pd.DataFrame(
         {
             "row": np.arange(n),
-            "start": 0.0,
+            "start": -np.inf,  # at risk from the start (also for events at time 0)
             "stop": time,
             "status": is_event.astype(int),
             "weight": weights,
@@ -201,7 +203,7 @@ def finegray_data(
     ctimes, cinv = np.unique(time[is_cens], return_inverse=True)
     dc = np.bincount(cinv, weights=weights[is_cens], minlength=len(ctimes))
     # at risk for censoring at c: time >= c minus those with an event (any cause) at c
-    n_ge = at_risk_at(ctimes, time, np.zeros(n), weights)
+    n_ge = at_risk_at(ctimes, time, np.full(n, -np.inf), weights)
     ev_time, ev_inv = np.unique(time[~is_cens], return_inverse=True)
     ev_w = np.bincount(ev_inv, weights=weights[~is_cens], minlength=len(ev_time))
     pos = np.searchsorted(ev_time, ctimes)
@@ -225,7 +227,9 @@ def finegray_data(
     cut = np.concatenate([ctimes, [last_event]])
     stop = cut[k]
     start = np.where(offset == 0, t_i[person], cut[np.maximum(k - 1, 0)])
-    g_start = np.where(offset == 0, g_before_ti[person], g_after[np.maximum(k - 1, 0)] if len(ctimes) else 1.0)
+    g_start = np.where(
+        offset == 0, g_before_ti[person], g_after[np.maximum(k - 1, 0)] if len(ctimes) else 1.0
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         cw = g_start / g_before_ti[person]
     extra = pd.DataFrame(
@@ -259,7 +263,7 @@ def _breslow_cox(
     score residuals (as R's ``coxph(..., weights, cluster)``). Vectorised with cumulative sums
     over the sorted event times.
     """
-    n, p = x.shape
+    p = x.shape[1]
     ev = status == 1
     utimes, uinv = np.unique(stop[ev], return_inverse=True)
     d_w = np.bincount(uinv, weights=weights[ev], minlength=len(utimes))
@@ -273,7 +277,9 @@ def _breslow_cox(
     def risk_sum(values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` (n x m) over each risk set {start < u <= stop}."""
         cs_stop = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values[order_stop], axis=0)])
-        cs_start = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values[order_start], axis=0)])
+        cs_start = np.vstack(
+            [np.zeros((1, values.shape[1])), np.cumsum(values[order_start], axis=0)]
+        )
         tot = cs_stop[-1]
         return (tot - cs_stop[i_stop]) - (tot - cs_start[i_start])
 
@@ -288,7 +294,9 @@ def _breslow_cox(
         xbar = s1 / s0[:, None]
         loglik = float(np.sum(weights[ev] * eta[ev]) - np.sum(d_w * (np.log(s0) + eta.max())))
         score = (weights[ev][:, None] * x[ev]).sum(axis=0) - (d_w[:, None] * xbar).sum(axis=0)
-        info = np.einsum("k,kab->ab", d_w, s2 / s0[:, None, None] - xbar[:, :, None] * xbar[:, None, :])
+        info = np.einsum(
+            "k,kab->ab", d_w, s2 / s0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
+        )
         return loglik, score, info, r, s0, xbar
 
     beta = np.zeros(p)
@@ -391,5 +399,7 @@ def fit_fine_gray(
         model_std_error=np.sqrt(np.diag(cov)),
         robust=True,
         n=len(time),
-        events=float(np.sum(np.where(status == event_of_interest, 1.0 if weights is None else weights, 0.0))),
+        events=float(
+            np.sum(np.where(status == event_of_interest, 1.0 if weights is None else weights, 0.0))
+        ),
     )

@@ -64,7 +64,7 @@ def ph_test(
     n = len(time)
     x = np.asarray(x, dtype=float).reshape(n, -1)
     x = x - x.mean(axis=0)
-    start = np.zeros(n) if entry is None else np.asarray(entry, dtype=float)
+    start = np.full(n, -np.inf) if entry is None else np.asarray(entry, dtype=float)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if event.sum() < 2:
         raise ModelFailed("too few events for a proportional hazards test")

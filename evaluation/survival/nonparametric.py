@@ -52,7 +52,8 @@ class RiskTable:
 def _as_arrays(time, status, entry=None, weights=None):
     time = np.asarray(time, dtype=float)
     status = np.asarray(status)
-    entry = np.zeros_like(time) if entry is None else np.asarray(entry, dtype=float)
+    # no entry: at risk from the start, including for events at time 0
+    entry = np.full_like(time, -np.inf) if entry is None else np.asarray(entry, dtype=float)
     weights = np.ones_like(time) if weights is None else np.asarray(weights, dtype=float)
     return time, status, entry, weights
 
@@ -196,9 +197,7 @@ def aalen_johansen(
             return np.where(k > 1, 1.0 - (k - 1.0) / (n - 1.0), 1.0)
 
         # competing events (only where the all-cause survival stays positive)
-        t6_other = np.where(
-            (d2 > 0) & (s_after > 0), s_before**2 * tie_factor(d2) * d2 / n**2, 0.0
-        )
+        t6_other = np.where((d2 > 0) & (s_after > 0), s_before**2 * tie_factor(d2) * d2 / n**2, 0.0)
         a_other = cif * inv_s
         b_other = inv_s
         # events of interest

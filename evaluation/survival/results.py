@@ -70,7 +70,9 @@ class SurvivalResults:
 
     def records(self) -> list[dict[str, Any]]:
         """The tidy rows as JSON-ready dictionaries (NaN as None, numpy scalars as Python)."""
-        return [{k: _plain(v) for k, v in row.items()} for row in self._estimates.to_dict("records")]
+        return [
+            {k: _plain(v) for k, v in row.items()} for row in self._estimates.to_dict("records")
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """``{"estimates": records(), "diagnostics": ...}`` with NaN as None."""

@@ -1,0 +1,783 @@
+"""Building the cohort: contacted youths at their index date and a comparison group.
+
+Design ``risk_set_matching`` (default; sequential, or risk-set, matching)
+------------------------------------------------------------------------
+1. *Index.* A person's index date ``t`` is their first qualifying contact (type, period, see the
+   definition). The person is judged at that contact only: if not eligible then (age, residence
+   in the area, alive, not emigrated, not in custody, no earlier contact of any type) they are
+   excluded and counted by the first failing rule in the attrition table.
+2. *Risk sets.* Each eligible contacted person opens one matched set at ``t``. Candidates are the
+   persons who are eligible at ``t`` by the same rules and have had no contact of any type on or
+   before ``t``, in the same exact stratum (sex and age band at ``t``; the calendar quarter
+   agrees because the set is formed at the exact date).
+3. *Incidence-density sampling.* ``candidates_per_contacted`` candidates are drawn at random
+   (without replacement, within the set) per contacted person BEFORE any covariate is computed;
+   the cost of the covariates then grows with the number of contacted persons, not with the
+   size of the register. With ``enrich_window_months`` > 0 a share ``enrich_share`` of them is
+   drawn from the candidates charged in that window before ``t`` and the rest from the others
+   (a group too small to fill its share passes the rest to the other). Sampling on a covariate
+   keeps the propensity model ``P(contacted | covariates)`` valid.
+4. *Covariates* are computed as of ``t`` from data strictly before ``t``
+   (:mod:`.covariates`).
+5. *Propensity score*: logistic regression (statsmodels ``Logit``) of being contacted on the
+   covariates (and age at index), fitted on the contacted and the sampled candidates.
+6. *Matching*: within each set, the ``ratio`` candidates nearest to the contacted person on the
+   logit of the propensity score, within a caliper of ``caliper`` times the SD of the logit
+   (over all rows of the fit); without replacement within a set. A person may be a control in
+   several sets at different dates (correct for sequential matching: at each date they are a
+   valid "not yet contacted" comparison), and a control contacted later is censored at that
+   contact and may enter the contacted arm then. A contacted person with no candidate within the
+   caliper is excluded (attrition).
+7. *Weights*: 1 for a contacted person, ``1 / (number of controls in the set)`` for a control,
+   so every set weighs the same in each arm (the ATT among matched contacted persons).
+
+Design ``iptw``
+---------------
+The contacted at their index date (same eligibility), and every person with no contact up to a
+date drawn uniformly at random among the dates at which period and age allow eligibility (and
+before their first contact, death and emigration), kept if resident and not in custody then.
+Covariates as of that date; propensity score as above; ATT weights: 1 for the contacted,
+``ps / (1 - ps)`` for the comparison. Each row is its own ``set_id``.
+
+End of follow-up (both designs): the first of death, emigration, end of data, for the
+comparison arm the first contact of any type after ``t`` (``contacted``) and, when configured,
+moving out of the area (``moved_out_of_area``). On a tie the order is death, emigration,
+contacted, moved out, end of data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, InputError
+from ..progress import info, step
+from ..timeunits import months_to_days
+from .covariates import TABLES_BY_KIND, compute_covariates
+from .definition import CohortDefinition
+from .warehouse import NEVER, from_days, latest_date, open_warehouse, to_days
+
+ARMS = ("contacted", "comparison")
+
+
+@dataclass
+class CohortResult:
+    """Everything ``cohort build`` writes (see :func:`write_cohort`)."""
+
+    cohort: pd.DataFrame
+    attrition: pd.DataFrame
+    balance: pd.DataFrame
+    propensity: pd.DataFrame
+    meta: dict
+
+
+# ----------------------------------------------------------------------------------------------
+# the pool: everyone who could be in either arm, as numpy arrays
+
+
+@dataclass
+class _Pool:
+    person_id: np.ndarray          # str
+    sex: np.ndarray                # str
+    birth: np.ndarray              # days
+    birthdays: np.ndarray          # (n, n_bands + 1): days of the birthdays at band limits
+    death: np.ndarray
+    emigration: np.ndarray
+    first_any: np.ndarray          # first contact of any type (days; NEVER if none)
+    q_t: np.ndarray                # first qualifying contact (days; NEVER if none)
+    q_type: np.ndarray
+    q_ref: np.ndarray
+    res_p: np.ndarray              # area residence spells: pool index, from, to_date + 1
+    res_from: np.ndarray
+    res_to: np.ndarray
+    cus_p: np.ndarray              # custody spells: pool index, start, end (inclusive)
+    cus_from: np.ndarray
+    cus_to: np.ndarray
+    ch_p: np.ndarray               # charges of pool persons, sorted by charge date
+    ch_day: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.person_id)
+
+
+def _days(col: str) -> str:
+    return f"(CAST({col} AS DATE) - DATE '1970-01-01')"
+
+
+def _load_pool(con, d: CohortDefinition, start: dt.date, end: dt.date, data_end: dt.date) -> _Pool:
+    """Persons who can be eligible at some date of the period, plus every qualifying contact."""
+    area = ", ".join("'" + a.replace("'", "''") + "'" for a in d.area)
+    types = ", ".join(f"'{t}'" for t in d.contact_types)
+    rank = " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(d.contact_types))
+    limits = [lo for lo, _ in d.age_bands] + [d.age_max + 1]
+    bday_cols = ", ".join(
+        f"(CAST(p.birth_date AS DATE) + INTERVAL ({a}) YEAR)::DATE - DATE '1970-01-01' AS b{i}"
+        for i, a in enumerate(limits))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE first_any AS
+        SELECT CAST(person_id AS VARCHAR) AS person_id, min({_days('contact_date')}) AS first_any
+        FROM contacts WHERE CAST(contact_date AS DATE) <= DATE '{data_end}' GROUP BY 1""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE firstq AS
+        SELECT person_id, q_t, q_type, q_ref FROM (
+          SELECT CAST(person_id AS VARCHAR) AS person_id, {_days('contact_date')} AS q_t,
+                 CAST(contact_type AS VARCHAR) AS q_type, CAST(referred_to AS VARCHAR) AS q_ref,
+                 row_number() OVER (PARTITION BY person_id ORDER BY contact_date,
+                   CASE CAST(contact_type AS VARCHAR) {rank} END, CAST(referred_to AS VARCHAR)) AS k
+          FROM contacts
+          WHERE CAST(contact_type AS VARCHAR) IN ({types})
+            AND CAST(contact_date AS DATE) BETWEEN DATE '{start}' AND DATE '{end}')
+        WHERE k = 1""")
+    # area residence spells overlapping the period; the age filter keeps only persons who can be
+    # age-eligible at some date of the period
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE area_res AS
+        SELECT CAST(person_id AS VARCHAR) AS person_id, {_days('from_date')} AS f,
+               coalesce({_days('to_date')} + 1, {int(NEVER)}) AS t
+        FROM residence
+        WHERE CAST(municipality_code AS VARCHAR) IN ({area})
+          AND CAST(from_date AS DATE) <= DATE '{end}'
+          AND (to_date IS NULL OR CAST(to_date AS DATE) >= DATE '{start}')""")
+    lo_birth = f"DATE '{start}' - INTERVAL ({d.age_max + 1}) YEAR"
+    hi_birth = f"DATE '{end}' - INTERVAL ({d.age_min}) YEAR"
+    age_filter = f"CAST(p.birth_date AS DATE) > {lo_birth} AND CAST(p.birth_date AS DATE) <= {hi_birth}"
+    res_filter = "p.person_id IN (SELECT person_id FROM area_res)" if d.resident_in_area else "TRUE"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE pool AS
+        WITH p AS (SELECT CAST(person_id AS VARCHAR) AS person_id, birth_date,
+                          CAST(sex AS VARCHAR) AS sex FROM persons),
+        v AS (SELECT CAST(person_id AS VARCHAR) AS person_id,
+                     min({_days('death_date')}) AS death, min({_days('emigration_date')}) AS emig
+              FROM vital GROUP BY 1)
+        SELECT row_number() OVER (ORDER BY p.person_id) - 1 AS pidx, p.person_id, p.sex,
+               {_days('p.birth_date')} AS birth, {bday_cols},
+               coalesce(v.death, {int(NEVER)}) AS death, coalesce(v.emig, {int(NEVER)}) AS emig,
+               coalesce(a.first_any, {int(NEVER)}) AS first_any,
+               coalesce(q.q_t, {int(NEVER)}) AS q_t, q.q_type, q.q_ref
+        FROM p LEFT JOIN v USING (person_id) LEFT JOIN first_any a USING (person_id)
+             LEFT JOIN firstq q USING (person_id)
+        WHERE ({age_filter} AND {res_filter}) OR q.q_t IS NOT NULL""")
+    missing = con.execute("SELECT count(*) FROM firstq WHERE person_id NOT IN "
+                          "(SELECT person_id FROM pool)").fetchone()[0]
+    if missing:
+        raise InputError(f"{missing} persons in contacts are not in the persons table",
+                         file="contacts.parquet", column="person_id")
+    df = con.execute("SELECT * FROM pool ORDER BY pidx").df()
+    res = con.execute("""SELECT pool.pidx, f, t FROM area_res JOIN pool USING (person_id)
+                         ORDER BY pidx, f""").df()
+    cus = con.execute(f"""
+        SELECT pool.pidx, {_days('start_date')} AS f, coalesce({_days('end_date')}, {int(NEVER)}) AS t
+        FROM custody JOIN pool ON CAST(custody.person_id AS VARCHAR) = pool.person_id""").df()
+    if d.enrich_window_months:
+        ch = con.execute(f"""
+            SELECT pool.pidx, {_days('charge_date')} AS day
+            FROM charges JOIN pool ON CAST(charges.person_id AS VARCHAR) = pool.person_id
+            WHERE CAST(charge_date AS DATE) < DATE '{end}'
+              AND CAST(charge_date AS DATE) >= DATE '{start}' - {months_to_days(d.enrich_window_months)}
+            ORDER BY day, pidx""").df()
+    else:
+        ch = pd.DataFrame({"pidx": np.zeros(0, "int64"), "day": np.zeros(0, "int64")})
+    nb = len(limits)
+    return _Pool(
+        person_id=df["person_id"].to_numpy(dtype=object), sex=df["sex"].to_numpy(dtype=object),
+        birth=df["birth"].to_numpy("int64"),
+        birthdays=np.column_stack([df[f"b{i}"].to_numpy("int64") for i in range(nb)]),
+        death=df["death"].to_numpy("int64"), emigration=df["emig"].to_numpy("int64"),
+        first_any=df["first_any"].to_numpy("int64"), q_t=df["q_t"].to_numpy("int64"),
+        q_type=df["q_type"].to_numpy(dtype=object), q_ref=df["q_ref"].to_numpy(dtype=object),
+        res_p=res["pidx"].to_numpy("int64"), res_from=res["f"].to_numpy("int64"),
+        res_to=res["t"].to_numpy("int64"),
+        cus_p=cus["pidx"].to_numpy("int64"), cus_from=cus["f"].to_numpy("int64"),
+        cus_to=cus["t"].to_numpy("int64"),
+        ch_p=ch["pidx"].to_numpy("int64"), ch_day=ch["day"].to_numpy("int64"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# eligibility rules: one definition, evaluated for the whole pool at one date or for pairs
+
+#: Eligibility rules in the order they are checked (attrition counts the first that fails).
+RULES = (
+    ("prior_contact", "contacted (any contact type) before the index date"),
+    ("age", "age outside the eligible range at the index date"),
+    ("resident", "not resident in the study area at the index date"),
+    ("alive", "died on or before the index date"),
+    ("emigrated", "emigrated on or before the index date"),
+    ("custody", "in custody at the index date"),
+)
+
+
+def _rules_at(pool: _Pool, d: CohortDefinition, t: int) -> dict[str, np.ndarray]:
+    """Pass (True) / fail of every rule for every pool person at date ``t`` (days)."""
+    n = pool.n
+    resident = np.zeros(n, bool)
+    on = (pool.res_from <= t) & (t < pool.res_to)
+    resident[pool.res_p[on]] = True
+    custody = np.zeros(n, bool)
+    on = (pool.cus_from <= t) & (t <= pool.cus_to)
+    custody[pool.cus_p[on]] = True
+    ones = np.ones(n, bool)
+    return {
+        "prior_contact": pool.first_any >= t if d.no_prior_contact else ones,
+        "age": (pool.birthdays[:, 0] <= t) & (t < pool.birthdays[:, -1]),
+        "resident": resident if d.resident_in_area else ones,
+        "alive": pool.death > t if d.alive else ones,
+        "emigrated": pool.emigration > t if d.not_emigrated else ones,
+        "custody": ~custody if d.not_in_custody else ones,
+    }
+
+
+def _rules_pairs(pool: _Pool, d: CohortDefinition, p: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+    """As :func:`_rules_at`, for pairs (pool index ``p[i]``, date ``t[i]``)."""
+    def covered(sp, sf, st, inclusive_end: bool) -> np.ndarray:
+        pairs = pd.DataFrame({"i": np.arange(len(p)), "p": p, "t": t})
+        spells = pd.DataFrame({"p": sp, "f": sf, "e": st})
+        m = pairs.merge(spells, on="p", how="inner")
+        ok = (m["f"] <= m["t"]) & ((m["t"] <= m["e"]) if inclusive_end else (m["t"] < m["e"]))
+        out = np.zeros(len(p), bool)
+        out[m.loc[ok, "i"].to_numpy()] = True
+        return out
+
+    ones = np.ones(len(p), bool)
+    return {
+        "prior_contact": pool.first_any[p] >= t if d.no_prior_contact else ones,
+        "age": (pool.birthdays[p, 0] <= t) & (t < pool.birthdays[p, -1]),
+        "resident": covered(pool.res_p, pool.res_from, pool.res_to, False) if d.resident_in_area else ones,
+        "alive": pool.death[p] > t if d.alive else ones,
+        "emigrated": pool.emigration[p] > t if d.not_emigrated else ones,
+        "custody": ~covered(pool.cus_p, pool.cus_from, pool.cus_to, True) if d.not_in_custody else ones,
+    }
+
+
+def _band(pool: _Pool, p: np.ndarray, t: np.ndarray | int) -> np.ndarray:
+    """Index of the age band at ``t`` (0-based; only meaningful when age-eligible)."""
+    b = pool.birthdays[p, 1:-1] if pool.birthdays.shape[1] > 2 else np.zeros((len(p), 0), "int64")
+    t = np.asarray(t)
+    return (b <= (t[:, None] if t.ndim else t)).sum(axis=1)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
+                 data_end: dt.date | None = None, seed: int = 20261125) -> CohortResult:
+    """Build the cohort described by ``definition`` from the warehouse.
+
+    Parameters
+    ----------
+    warehouse
+        Folder with ``<source>.parquet`` tables and ``persons.parquet``.
+    definition
+        A checked definition (:func:`~evaluation.cohort.definition.load_definition`).
+    data_end
+        End of data; data after it are ignored. Default: the latest event date in the data.
+    seed
+        Seed of the random sampling (candidates, IPTW dates). Same inputs and seed, same cohort.
+
+    Returns
+    -------
+    CohortResult
+        The cohort (one row per person per arm per set), attrition, balance, propensity scores
+        and the metadata for ``cohort.json``. The module docstring states the design.
+    """
+    d = definition
+    tables = {"persons", "contacts", "residence", "vital", "custody"}
+    if d.enrich_window_months:
+        tables.add("charges")
+    for cov in d.covariates:
+        tables.update(TABLES_BY_KIND[cov.kind])
+    con = open_warehouse(warehouse, tables)
+    if data_end is None:
+        data_end = latest_date(con, tables)
+        info(f"end of data (latest date in the data): {data_end}")
+    end = min(d.end or data_end, data_end)
+    if end < d.start:
+        raise ConfigError(f"the period {d.start}..{end} is empty (end of data {data_end})",
+                          file=str(d.path), key="index.start")
+    rng = np.random.default_rng(seed)
+    de = to_days(data_end)
+
+    with step("reading the population at risk"):
+        pool = _load_pool(con, d, d.start, end, data_end)
+    info(f"  {pool.n} persons can be eligible in the period; "
+         f"{int((pool.q_t < NEVER).sum())} have a qualifying contact")
+
+    # --- contacted arm: first qualifying contact, eligibility at it ---------------------------
+    cases = np.flatnonzero(pool.q_t < NEVER)
+    cases = cases[np.lexsort((pool.person_id[cases].astype(str), pool.q_t[cases]))]
+    case_t = pool.q_t[cases]
+    att_contacted: list[tuple[str, str, int]] = []
+    n_cases_total = len(cases)
+    fail = np.full(len(cases), -1)
+    no_follow_up = case_t >= de
+    case_band = _band(pool, cases, case_t)
+
+    design = d.design
+    samples: list[pd.DataFrame] = []
+    n_eligible_pairs = 0
+    dates, starts = np.unique(case_t, return_index=True)
+    bounds = list(starts) + [len(cases)]
+    strata_keys = _strata_keys(pool, d)
+    with step(f"risk sets at {len(dates)} index dates"):
+        report_every = max(1, len(dates) // 10)
+        for j, t in enumerate(dates):
+            lo, hi = bounds[j], bounds[j + 1]
+            rules = _rules_at(pool, d, int(t))
+            idx = cases[lo:hi]
+            for k, (name, _) in enumerate(RULES):
+                bad = (~rules[name][idx]) & (fail[lo:hi] < 0)
+                fail[lo:hi][bad] = k
+            if design != "risk_set_matching":
+                continue
+            ok_cases = np.flatnonzero((fail[lo:hi] < 0) & ~no_follow_up[lo:hi]) + lo
+            if len(ok_cases) == 0:
+                continue
+            cand = np.ones(pool.n, bool)
+            for name, _ in RULES:
+                cand &= rules[name]
+            cand &= pool.first_any > t
+            stratum = strata_keys(np.arange(pool.n), int(t))
+            cs = strata_keys(cases[ok_cases], int(t))
+            if d.enrich_window_months:
+                w = months_to_days(d.enrich_window_months)
+                a, b = np.searchsorted(pool.ch_day, [int(t) - w, int(t)], side="left")
+                recent = np.zeros(pool.n, bool)
+                recent[pool.ch_p[a:b]] = True
+                groups = ((recent, d.enrich_share), (~recent, 1.0 - d.enrich_share))
+            else:
+                groups = ((np.ones(pool.n, bool), 1.0),)
+            for s in np.unique(cs):
+                which = ok_cases[cs == s]
+                in_s = cand & (stratum == s)
+                parts = [np.flatnonzero(in_s & g) for g, _ in groups]
+                want = [int(round(d.candidates_per_contacted * share)) for _, share in groups]
+                if len(parts) == 2:  # a group with too few members gives its share to the other
+                    want = [min(want[0], len(parts[0])), 0]
+                    want[1] = min(d.candidates_per_contacted - want[0], len(parts[1]))
+                    want[0] = min(d.candidates_per_contacted - want[1], len(parts[0]))
+                for members, m in zip(parts, want):
+                    n_eligible_pairs += len(members) * len(which)
+                    m = min(m, len(members))
+                    if m == 0:
+                        continue
+                    keys = rng.random((len(which), len(members)))
+                    pick = np.argpartition(keys, m - 1, axis=1)[:, :m] if m < len(members) else \
+                        np.tile(np.arange(len(members)), (len(which), 1))
+                    samples.append(pd.DataFrame({
+                        "case": np.repeat(which, m), "pidx": members[pick.ravel()],
+                        "sampling_weight": len(members) / m,
+                    }))
+            if (j + 1) % report_every == 0:
+                info(f"  {j + 1}/{len(dates)} index dates")
+
+    # attrition, contacted arm
+    remaining = n_cases_total
+    att_contacted.append(("first qualifying contact in the period", "qualifying_contact", remaining))
+    for k, (name, text) in enumerate(RULES):
+        n_bad = int((fail == k).sum())
+        remaining -= n_bad
+        att_contacted.append((text, name, -n_bad))
+    bad_fu = int((no_follow_up & (fail < 0)).sum())
+    att_contacted.append(("index date on the end of data (no follow-up)", "no_follow_up", -bad_fu))
+    eligible = (fail < 0) & ~no_follow_up
+    ok = np.flatnonzero(eligible)
+    info(f"  {len(ok)} of {n_cases_total} contacted persons eligible at their first qualifying contact")
+
+    set_of_case = np.full(len(cases), -1)
+    set_of_case[ok] = np.arange(len(ok))
+    contacted_rows = pd.DataFrame({
+        "set_id": np.arange(len(ok)), "pidx": cases[ok], "t": case_t[ok], "treated": 1,
+        "sampling_weight": 1.0,
+    })
+    if design == "risk_set_matching":
+        cand_rows = pd.concat(samples, ignore_index=True) if samples else \
+            pd.DataFrame({"case": pd.Series([], dtype="int64"), "pidx": pd.Series([], dtype="int64"),
+                          "sampling_weight": pd.Series([], dtype=float)})
+        cand_rows = pd.DataFrame({
+            "set_id": set_of_case[cand_rows["case"].to_numpy()],
+            "pidx": cand_rows["pidx"].to_numpy(), "t": case_t[cand_rows["case"].to_numpy()],
+            "treated": 0, "sampling_weight": cand_rows["sampling_weight"].to_numpy(float),
+        })
+    else:
+        cand_rows = _iptw_rows(pool, d, rng, d.start, end, data_end)
+        n_eligible_pairs = len(cand_rows)
+    rows = pd.concat([contacted_rows, cand_rows], ignore_index=True)
+    rows["row_id"] = np.arange(len(rows))
+    rows["person_id"] = pool.person_id[rows["pidx"].to_numpy()]
+    rows["t_date"] = pd.to_datetime(rows["t"], unit="D")
+
+    with step(f"covariates for {len(rows)} person-dates"):
+        cov = compute_covariates(con, rows.rename(columns={"t_date": "t", "t": "t_days"}),
+                                 d.covariates)
+    rows = rows.join(cov, on="row_id")
+    t = rows["t"].to_numpy()
+    p = rows["pidx"].to_numpy()
+    rows["age_at_index"] = (t - pool.birth[p]) / 365.25
+    rows["sex"] = pool.sex[p]
+    labels = np.array(d.age_band_labels(), dtype=object)
+    rows["age_band"] = labels[_band(pool, p, t)]
+    rows["index_quarter"] = [f"{y}Q{q}" for y, q in zip(rows["t_date"].dt.year, rows["t_date"].dt.quarter)]
+
+    with step("propensity score"):
+        ps_cols = list(d.propensity_covariates) + (["age_at_index"] if d.propensity_age else [])
+        logit = _propensity(rows, ps_cols)
+    rows["logit"] = logit
+    rows["propensity_score"] = 1.0 / (1.0 + np.exp(-logit))
+    sd_logit = float(np.std(logit, ddof=1)) if len(rows) > 1 else 0.0
+    caliper_abs = d.caliper * sd_logit
+
+    if design == "risk_set_matching":
+        with step("matching"):
+            metric = list(d.covariate_names) + ["age_at_index"] if d.distance == "mahalanobis" else None
+            matched, att_comp, n_no_match = _match(rows, d.ratio, caliper_abs, n_eligible_pairs,
+                                                   seed, metric)
+        att_contacted.append(("no comparison candidate within the caliper", "no_match", -n_no_match))
+    else:
+        matched = rows.copy()
+        ps = matched["propensity_score"].to_numpy()
+        matched["weight"] = np.where(matched["treated"] == 1, 1.0, ps / (1.0 - ps))
+        matched["set_id"] = np.arange(len(matched))
+        att_comp = [("persons with an eligible random date, not contacted by then",
+                     "eligible_date", len(cand_rows))]
+
+    with step("end of follow-up"):
+        end_date, end_reason = _follow_up(pool, d, matched, de)
+    matched = matched.assign(end_date=end_date, end_reason=end_reason)
+    matched["arm"] = np.where(matched["treated"] == 1, "contacted", "comparison")
+    mp = matched["pidx"].to_numpy()
+    is_t = matched["treated"].to_numpy() == 1
+    matched["contact_type"] = np.where(is_t, pool.q_type[mp], None)
+    matched["referred_to"] = np.where(is_t, pool.q_ref[mp], None)
+
+    cov_names = list(d.covariate_names)
+    cohort = pd.DataFrame({
+        "person_id": matched["person_id"].astype(str).to_numpy(),
+        "set_id": matched["set_id"].astype("int64").to_numpy(),
+        "arm": matched["arm"].to_numpy(),
+        "treated": matched["treated"].astype("int64").to_numpy(),
+        "index_date": matched["t_date"].dt.date.to_numpy(),
+        "weight": matched["weight"].astype(float).to_numpy(),
+        "sex": matched["sex"].to_numpy(),
+        "age_at_index": matched["age_at_index"].astype(float).to_numpy(),
+        "age_band": matched["age_band"].to_numpy(),
+        "index_quarter": matched["index_quarter"].to_numpy(),
+        **{c: matched[c].astype("int64").to_numpy() for c in cov_names},
+        "propensity_score": matched["propensity_score"].to_numpy(),
+        "contact_type": matched["contact_type"].to_numpy(),
+        "referred_to": matched["referred_to"].to_numpy(),
+        "end_date": [from_days(x) for x in matched["end_date"].to_numpy()],
+        "end_reason": matched["end_reason"].to_numpy(),
+    }).sort_values(["set_id", "treated", "person_id"], ascending=[True, False, True],
+                   ignore_index=True)
+
+    attrition = _attrition_table(att_contacted, att_comp)
+    balance = _balance(rows, matched, cov_names + ["age_at_index"], d)
+    propensity = pd.DataFrame({
+        "arm": np.where(rows["treated"] == 1, "contacted", "comparison"),
+        "matched": rows["row_id"].isin(matched["row_id"]).to_numpy(),
+        "propensity_score": rows["propensity_score"].to_numpy(),
+        "set_id": rows["set_id"].astype("int64").to_numpy(),
+    })
+    n_contacted = int((cohort["treated"] == 1).sum())
+    n_comp = int((cohort["treated"] == 0).sum())
+    meta = {
+        "design": design,
+        "definition": d.path.name,
+        "definition_sha256": d.sha256,
+        "data_end": data_end.isoformat(),
+        "period": {"start": d.start.isoformat(), "end": end.isoformat()},
+        "seed": seed,
+        "ratio": d.ratio,
+        "caliper": d.caliper,
+        "caliper_logit": caliper_abs,
+        "candidates_per_contacted": d.candidates_per_contacted,
+        "counts": {
+            "contacted_first_qualifying": n_cases_total,
+            "contacted_eligible": int(len(ok)),
+            "contacted": n_contacted,
+            "comparison_rows": n_comp,
+            "comparison_persons": int(cohort.loc[cohort["treated"] == 0, "person_id"].nunique()),
+            "sets": int(cohort["set_id"].nunique()) if design == "risk_set_matching" else None,
+            "candidates_sampled": int(len(cand_rows)),
+            "comparison_censored_contacted": int(((cohort["treated"] == 0)
+                                                  & (cohort["end_reason"] == "contacted")).sum()),
+        },
+        "smd_max_before": _max_abs(balance["smd_before"]),
+        "smd_max_after": _max_abs(balance["smd_after"]),
+        "covariates": {c.name: {"da": c.label_da, "en": c.label_en} for c in d.covariates},
+        "exact": list(d.exact),
+        "propensity_covariates": ps_cols,
+    }
+    con.close()
+    return CohortResult(cohort=cohort, attrition=attrition, balance=balance,
+                        propensity=propensity, meta=meta)
+
+
+def _max_abs(s: pd.Series) -> float | None:
+    v = s.abs().max()
+    return None if pd.isna(v) else float(v)
+
+
+def _strata_keys(pool: _Pool, d: CohortDefinition):
+    """Function (pool indices, date) -> integer stratum from the exact variables sex, age band."""
+    sex_code = np.unique(pool.sex.astype(str), return_inverse=True)[1]
+
+    def keys(p: np.ndarray, t: int) -> np.ndarray:
+        k = np.zeros(len(p), "int64")
+        if "sex" in d.exact:
+            k = k * 4 + sex_code[p]
+        if "age_band" in d.exact:
+            k = k * 64 + _band(pool, p, t)
+        return k
+
+    return keys
+
+
+def _iptw_rows(pool: _Pool, d: CohortDefinition, rng: np.random.Generator, start: dt.date,
+               end: dt.date, data_end: dt.date) -> pd.DataFrame:
+    """Comparison rows of the IPTW design: one random eligible date per person not yet contacted."""
+    lo = np.maximum(to_days(start), pool.birthdays[:, 0])
+    hi = np.minimum.reduce([
+        np.full(pool.n, min(to_days(end), to_days(data_end) - 1)), pool.birthdays[:, -1] - 1,
+        pool.first_any - 1, pool.death - 1, pool.emigration - 1,
+    ])
+    p = np.flatnonzero(hi >= lo)
+    t = lo[p] + np.floor(rng.random(len(p)) * (hi[p] - lo[p] + 1)).astype("int64")
+    rules = _rules_pairs(pool, d, p, t)
+    keep = np.ones(len(p), bool)
+    for name, _ in RULES:
+        keep &= rules[name]
+    keep &= pool.first_any[p] > t
+    return pd.DataFrame({"set_id": -1, "pidx": p[keep], "t": t[keep], "treated": 0,
+                         "sampling_weight": 1.0})
+
+
+def _propensity(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Linear predictor (logit) of a logistic regression of ``treated`` on ``cols``.
+
+    Binary covariates and age enter as they are; a count enters as ``log(1 + count)`` and an
+    indicator of a non-zero count. Terms without variation are left out. If the maximum-likelihood fit fails (separation),
+    a lightly L2-penalised fit is used instead.
+    """
+    import warnings
+
+    import statsmodels.api as sm
+
+    y = rows["treated"].to_numpy(float)
+    if y.min() == y.max():
+        return np.zeros(len(rows))
+    feats = {}
+    for c in cols:
+        x = rows[c].to_numpy(float)
+        if set(np.unique(x)) <= {0.0, 1.0} or c == "age_at_index":
+            feats[c] = x
+        else:  # counts: their log and whether any, which fit the strong selection better
+            feats[f"log1p_{c}"] = np.log1p(np.maximum(x, 0))
+            feats[f"any_{c}"] = (x > 0).astype(float)
+    feats = {k: v for k, v in feats.items() if np.unique(v).size > 1}
+    X = np.column_stack(list(feats.values())) if feats else np.zeros((len(rows), 0))
+    mu, sd = X.mean(axis=0), X.std(axis=0)
+    X = sm.add_constant((X - mu) / sd, has_constant="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = sm.Logit(y, X).fit(disp=0, maxiter=200)
+            params = fit.params
+            if not np.all(np.isfinite(params)) or np.abs(params).max() > 30:
+                raise ValueError("separation")
+        except Exception:
+            fit = sm.Logit(y, X).fit_regularized(alpha=1e-3 * len(y), L1_wt=0.0, disp=0,
+                                                  maxiter=500)
+            params = fit.params
+    return X @ params
+
+
+def _match(rows: pd.DataFrame, k: int, caliper: float, n_eligible_pairs: int, seed: int,
+           metric_cols: list[str] | None = None):
+    """Nearest-neighbour matching within each set, caliper on the logit, 1:k, no replacement.
+
+    Candidates farther than ``caliper`` from the contacted person on the logit of the propensity
+    score are left out. Among the rest the ``k`` nearest are taken: nearest on the logit, or,
+    when ``metric_cols`` are given, nearest by Mahalanobis distance on those columns and the
+    logit (Mahalanobis matching within propensity calipers, Rosenbaum and Rubin 1985), which
+    balances the individual covariates better where the contacted sit in the tail of the score.
+    """
+    cases = rows[rows["treated"] == 1].set_index("set_id")
+    cand = rows[rows["treated"] == 0].copy()
+    gap = (cand["logit"] - cases["logit"].reindex(cand["set_id"]).to_numpy()).abs()
+    within = cand[gap.to_numpy() <= caliper + 1e-12].copy()
+    if metric_cols:
+        cols = list(metric_cols) + ["logit"]
+        X = rows[cols].to_numpy(float)
+        cov = np.atleast_2d(np.cov(X, rowvar=False))
+        inv = np.linalg.pinv(cov)
+        diff = within[cols].to_numpy(float) - cases[cols].reindex(within["set_id"]).to_numpy(float)
+        within["dist"] = np.einsum("ij,jk,ik->i", diff, inv, diff)
+    else:
+        within["dist"] = gap[gap.to_numpy() <= caliper + 1e-12].to_numpy()
+    # ties broken by a seeded hash so that the result does not depend on row order
+    within["tie"] = pd.util.hash_pandas_object(
+        within["person_id"].astype(str) + ":" + str(seed), index=False).to_numpy()
+    within = within.sort_values(["set_id", "dist", "tie"])
+    within["rank"] = within.groupby("set_id").cumcount()
+    chosen = within[within["rank"] < k].drop(columns=["dist", "tie", "rank"])
+    n_ctrl = chosen.groupby("set_id").size()
+    has = cases.index.isin(n_ctrl.index)
+    keep_cases = cases[has].reset_index()
+    keep_cases["weight"] = 1.0
+    chosen["weight"] = 1.0 / n_ctrl.reindex(chosen["set_id"]).to_numpy()
+    matched = pd.concat([keep_cases, chosen], ignore_index=True)
+    n_no_match = int((~has).sum())
+    n_sampled = len(cand)
+    att = [
+        ("eligible candidate pairs (person, risk set) in the exact strata", "eligible_pairs",
+         int(n_eligible_pairs)),
+        ("not drawn in the incidence-density sample", "not_sampled", -(int(n_eligible_pairs) - n_sampled)),
+        ("outside the caliper", "outside_caliper", -(n_sampled - len(within))),
+        (f"not among the {k} nearest within the caliper", "not_nearest", -(len(within) - len(chosen))),
+    ]
+    return matched, att, n_no_match
+
+
+def _follow_up(pool: _Pool, d: CohortDefinition, rows: pd.DataFrame, de: int):
+    """End of follow-up and its reason for each row (days since 1970-01-01, text)."""
+    p = rows["pidx"].to_numpy()
+    t = rows["t"].to_numpy()
+    comp = rows["treated"].to_numpy() == 0
+    never = np.full(len(p), NEVER)
+    death = np.where(pool.death[p] > t, pool.death[p], NEVER) if d.censor_death else never
+    emig = np.where(pool.emigration[p] > t, pool.emigration[p], NEVER) if d.censor_emigration else never
+    contact = never
+    if d.censor_contacted:
+        # the first contact of any type after t: for the comparison arm first_any > t
+        contact = np.where(comp & (pool.first_any[p] > t), pool.first_any[p], NEVER)
+    moved = never
+    if d.censor_moved_out:
+        moved = _moved_out(pool, p, t)
+    cands = np.vstack([death, emig, contact, moved, np.full(len(p), de)])
+    cands = np.where(cands > de, NEVER, cands)
+    cands[-1] = de
+    which = np.argmin(cands, axis=0)  # first minimum: the tie order of the docstring
+    reasons = np.array(["death", "emigration", "contacted", "moved_out_of_area", "end_of_data"],
+                       dtype=object)
+    return cands[which, np.arange(len(p))], reasons[which]
+
+
+def _moved_out(pool: _Pool, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """First day after ``t`` not covered by the area residence spells (merged when contiguous)."""
+    spells = pd.DataFrame({"p": pool.res_p, "f": pool.res_from, "e": pool.res_to}).sort_values(["p", "f"])
+    # merge contiguous or overlapping spells of a person
+    prev_end = spells.groupby("p")["e"].cummax().shift()
+    new = (spells["p"] != spells["p"].shift()) | (spells["f"] > prev_end)
+    spells["block"] = new.cumsum()
+    blocks = spells.groupby("block").agg(p=("p", "first"), f=("f", "min"), e=("e", "max"))
+    pairs = pd.DataFrame({"i": np.arange(len(p)), "p": p, "t": t})
+    m = pairs.merge(blocks, on="p")
+    m = m[(m["f"] <= m["t"]) & (m["t"] < m["e"])]
+    out = np.full(len(p), NEVER)
+    out[m["i"].to_numpy()] = m["e"].to_numpy()
+    return out
+
+
+def _attrition_table(contacted: list[tuple[str, str, int]], comparison: list[tuple[str, str, int]]) -> pd.DataFrame:
+    """Rows: the first row of each arm is the starting count, then one row per exclusion."""
+    out = []
+    for arm, steps, unit in (("contacted", contacted, "persons"),
+                             ("comparison", comparison, "person-sets")):
+        remaining = 0
+        for i, (reason, code, n) in enumerate(steps):
+            if i == 0:
+                remaining = n
+                excluded = 0
+            else:
+                excluded = -n
+                remaining -= excluded
+            out.append({"arm": arm, "step": i, "code": code, "reason": reason,
+                        "n_excluded": int(excluded), "n_remaining": int(remaining), "unit": unit})
+    return pd.DataFrame(out)
+
+
+def _wstats(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    if len(x) == 0 or w.sum() == 0:
+        return math.nan, math.nan
+    m = float(np.average(x, weights=w))
+    v = float(np.average((x - m) ** 2, weights=w))
+    return m, v
+
+
+def _smd(xt, wt, xc, wc) -> tuple[float, float, float]:
+    mt, vt = _wstats(xt, wt)
+    mc, vc = _wstats(xc, wc)
+    pooled = math.sqrt((vt + vc) / 2) if not (math.isnan(vt) or math.isnan(vc)) else math.nan
+    if math.isnan(pooled):
+        smd = math.nan
+    elif pooled == 0:
+        smd = 0.0 if mt == mc else math.inf
+    else:
+        smd = (mt - mc) / pooled
+    return smd, mt, mc
+
+
+def _balance(rows: pd.DataFrame, matched: pd.DataFrame, cols: list[str], d: CohortDefinition) -> pd.DataFrame:
+    """Standardised mean differences (pooled SD sqrt((sd_t^2 + sd_c^2) / 2)), before and after.
+
+    Before: the contacted vs every comparison row considered (the sampled candidates, each
+    weighted by the inverse of its sampling fraction, so that they stand for all eligible
+    candidates; or every IPTW comparison row), After: the matched cohort with its weights.
+    """
+    labels = {c.name: (c.label_da, c.label_en) for c in d.covariates}
+    labels["age_at_index"] = ("Alder ved indeks", "Age at index")
+    labels["male"] = ("Mand", "Male")
+    rows = rows.assign(male=(rows["sex"] == "M").astype(float))
+    matched = matched.assign(male=(matched["sex"] == "M").astype(float))
+    out = []
+    for c in cols + ["male"]:
+        bt, bc = rows[rows["treated"] == 1], rows[rows["treated"] == 0]
+        at, ac = matched[matched["treated"] == 1], matched[matched["treated"] == 0]
+        s_b, mt_b, mc_b = _smd(bt[c].to_numpy(float), np.ones(len(bt)), bc[c].to_numpy(float),
+                               bc["sampling_weight"].to_numpy(float))
+        s_a, mt_a, mc_a = _smd(at[c].to_numpy(float), at["weight"].to_numpy(float),
+                               ac[c].to_numpy(float), ac["weight"].to_numpy(float))
+        out.append({"covariate": c, "label_da": labels[c][0], "label_en": labels[c][1],
+                    "mean_contacted_before": mt_b, "mean_comparison_before": mc_b,
+                    "smd_before": s_b, "mean_contacted_after": mt_a,
+                    "mean_comparison_after": mc_a, "smd_after": s_a})
+    return pd.DataFrame(out)
+
+
+def write_cohort(result: CohortResult, out_dir: str | Path) -> None:
+    """Write the cohort folder atomically: the old folder is replaced only when all is written.
+
+    Files: ``cohort.parquet``, ``attrition.parquet``, ``balance.parquet``,
+    ``propensity.parquet``, ``cohort.json`` (see docs/interfaces.md).
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..atomic import atomic_dir
+
+    with atomic_dir(out_dir) as tmp:
+        cohort = pa.Table.from_pandas(result.cohort, preserve_index=False)
+        fields = []
+        for f in cohort.schema:
+            if f.name in ("index_date", "end_date"):
+                fields.append(pa.field(f.name, pa.date32()))
+            elif f.name in ("contact_type", "referred_to"):
+                fields.append(pa.field(f.name, pa.string()))
+            else:
+                fields.append(f)
+        pq.write_table(cohort.cast(pa.schema(fields)), tmp / "cohort.parquet")
+        for name in ("attrition", "balance", "propensity"):
+            pq.write_table(pa.Table.from_pandas(getattr(result, name), preserve_index=False),
+                           tmp / f"{name}.parquet")
+        (tmp / "cohort.json").write_text(
+            json.dumps(result.meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            encoding="utf-8")

@@ -1,0 +1,365 @@
+"""What the report templates call: one :class:`Report` per rendered document.
+
+Each method displays one part of a report (Markdown text, an HTML or Markdown table, a figure)
+in the running notebook/Quarto document. ``output="html"`` gives HTML tables whose count cells are
+marked ``class="count"``; any other value (``"pdf"``) gives Markdown for Quarto's Typst output.
+Every count shown goes through :mod:`evaluation.disclosure`.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import disclosure
+from ..study import DEFAULT_SUPPRESSION_THRESHOLD
+from . import fmt, tables
+from .bundle import Bundle, estimate_rows, pick
+from .findings import GATES, finding, mde_sentence
+from .texts import category_label, check_language, text
+
+STYLE = """<style>
+.report-table{border-collapse:collapse;margin:0.6em 0 1.2em 0;font-size:0.92em}
+.report-table th,.report-table td{border-bottom:1px solid #ccc;padding:3px 8px;text-align:left !important}
+.report-table td.count{text-align:right !important;font-variant-numeric:tabular-nums}
+.report-box{border-left:5px solid #1b6ca8;background:#eef4fa;padding:0.6em 1em;margin:1em 0}
+.finding{margin:0.4em 0}
+</style>"""
+
+
+class Raw(str):
+    """HTML that is inserted into a text as it is (counts marked ``class="count"``)."""
+
+
+class Report:
+    """Presents one results bundle in one language.
+
+    Parameters
+    ----------
+    bundle
+        Folder of the results bundle.
+    quarter
+        Report quarter, e.g. ``"2026Q3"``.
+    lang
+        ``"da"`` (default) or ``"en"``.
+    threshold
+        Disclosure threshold (the study's ``report.suppression_threshold``).
+    output
+        ``"html"`` or ``"pdf"``.
+    """
+
+    def __init__(self, bundle: str | Path, quarter: str, lang: str = "da",
+                 threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, output: str = "html") -> None:
+        self.bundle = Bundle.open(bundle)
+        self.quarter = quarter
+        self.lang = check_language(lang)
+        self.threshold = int(threshold)
+        self.output = output
+        self.html = output == "html"
+
+    # -- low-level output -------------------------------------------------------------------
+    def _show(self, content: str, kind: str = "markdown") -> None:
+        from IPython.display import HTML, Markdown, display
+
+        if kind == "html" and self.html:
+            display(HTML(content))
+        else:
+            display(Markdown(content))
+
+    def t(self, key: str, **fields: Any) -> str:
+        """A text of the report language."""
+        return text(key, self.lang, **fields)
+
+    def n(self, count: Any, suppressed: bool = False) -> str:
+        """A count for running text, after disclosure control (marked as a count in HTML)."""
+        shown = disclosure.show_count(count, self.threshold, suppressed=suppressed,
+                                      thousands=tables.thousands(self.lang))
+        return Raw(f'<span class="count">{_html.escape(shown)}</span>') if self.html else shown
+
+    def heading(self, key: str, level: int = 2, **fields: Any) -> None:
+        self._show("#" * level + " " + self.t(key, **fields))
+
+    def paragraph(self, key: str, **fields: Any) -> None:
+        """A paragraph of text ``key``; in HTML, fields given as :class:`Raw` are not escaped."""
+        if not self.html:
+            self._show(self.t(key, **fields))
+            return
+        safe = {k: v if isinstance(v, Raw) else _html.escape(str(v)) for k, v in fields.items()}
+        template = _html.escape(text(key, self.lang, **{k: "{" + k + "}" for k in fields}))
+        self._show(f"<p>{template.format(**safe)}</p>", "html")
+
+    def table(self, content: str) -> None:
+        self._show(content, "html")
+
+    def figure(self, fig) -> None:
+        """Show a matplotlib Figure as an embedded PNG."""
+        from IPython.display import Image, display
+
+        from .figures import figure_png
+
+        display(Image(data=figure_png(fig), format="png"))
+
+    def image(self, path: Path | None) -> None:
+        from IPython.display import Image, display
+
+        if path is not None:
+            display(Image(filename=str(path)))
+
+    # -- shared parts -----------------------------------------------------------------------
+    def title(self, kind: str) -> None:
+        """Title, study name and as-of date (``kind`` is "quarterly" or "technical")."""
+        if self.html:
+            self._show(STYLE, "html")
+        study = self.bundle.study
+        self._show(f"# {self.t('title_' + kind, quarter=self.quarter)}\n\n"
+                   f"{self.t('subtitle', study=study.get('name', ''), data_end=self.data_end)}")
+
+    @property
+    def data_end(self) -> str:
+        return fmt.date(self.bundle.study.get("data_end"), self.lang)
+
+    def label(self, outcome: dict[str, Any]) -> str:
+        label = outcome.get("label") or {}
+        return label.get(self.lang, outcome.get("id", "")) if isinstance(label, dict) else str(label)
+
+    # -- council report ---------------------------------------------------------------------
+    def contacts(self) -> None:
+        """Contacts this quarter and since the start: a sentence and the table."""
+        self.heading("h_contacts")
+        contacts = self.bundle.named_table("contacts")
+        if contacts is None:
+            self._show(self.t("missing_table", name="contacts"))
+            return
+        total = contacts[contacts["dimension"] == "total"].groupby("period")["n"].sum()
+        start = self.bundle.study.get("initiative_start")
+        fields = dict(quarter=self.quarter, n_quarter=self.n(total.get("quarter", 0)),
+                      n_total=self.n(total.get("cumulative", 0)))
+        if start:
+            self.paragraph("contacts_intro", start=fmt.date(start, self.lang), **fields)
+        else:
+            self.paragraph("contacts_intro_nostart", **fields)
+        self.table(tables.contacts_table(contacts, self.quarter, self.lang, self.threshold, self.output))
+        self.paragraph("contacts_note", threshold=self.threshold)
+
+    def findings(self) -> None:
+        """One finding sentence per outcome family (its primary outcome)."""
+        self.heading("h_findings")
+        self.paragraph("findings_intro")
+        items = []
+        for family, outcome in self.bundle.families():
+            f = finding(outcome, self.lang, self.threshold)
+            head = category_label(family, self.lang)
+            if self.html:
+                items.append(f'<p class="finding" data-kind="{f.kind}"><strong>'
+                             f"{_html.escape(head)}.</strong> {_html.escape(f.sentence)}</p>")
+            else:
+                items.append(f"**{head}.** {f.sentence}")
+        self._show("\n".join(items) if self.html else "\n\n".join(items), "html")
+
+    def box(self) -> None:
+        """The box "what these results can and cannot tell you"."""
+        can = [self.t("box_can_1"), self.t("box_can_2")]
+        cannot = [self.t("box_cannot_1"), self.t("box_cannot_2"), self.t("box_cannot_3")]
+        if self.html:
+            lis = "".join(f"<li>{_html.escape(s)}</li>" for s in can + cannot)
+            self._show(f'<div class="report-box"><h3>{_html.escape(self.t("h_box"))}</h3>'
+                       f"<ul>{lis}</ul></div>", "html")
+        else:
+            body = "\n".join(f"> - {s}" for s in can + cannot)
+            self._show(f"> **{self.t('h_box')}**\n>\n{body}")
+
+    def curves(self, primary_only: bool = True) -> None:
+        """The outcome over time for both groups (one figure per family's primary outcome)."""
+        from .figures import curve_figure
+
+        self.heading("h_figure")
+        outcomes = [o for _, o in self.bundle.families()] if primary_only else self.bundle.outcomes
+        for outcome in outcomes:
+            self._curve(outcome, curve_figure)
+
+    def _curve(self, outcome: dict[str, Any], curve_figure) -> None:
+        curve = self.bundle.table((outcome.get("tables") or {}).get("curve"))
+        label = self.label(outcome)
+        if curve is None:
+            self._show(self.t("missing_table", name=f"{outcome.get('id')}_curve"))
+            return
+        self.figure(curve_figure(curve, label, self.lang, self.threshold))
+        self._show("*" + self.t("figure_caption", label=label.lower(), threshold=self.threshold) + "*")
+
+    def comparison(self) -> None:
+        """How the comparison group is chosen."""
+        self.heading("h_comparison")
+        ratio = _html.escape(str(self.bundle.cohort.get("ratio", 3)))
+        # the matching ratio is a design setting, not a count of persons
+        self.paragraph("comparison_text", ratio=Raw(f'<span class="ratio">{ratio}</span>') if self.html else ratio)
+
+    def as_of(self) -> None:
+        """The data's as-of date and the minimum detectable effect per family."""
+        self.heading("h_asof")
+        lines = [self.t("asof_text", data_end=self.data_end), ""]
+        lines += [f"- {mde_sentence(o, self.lang)}" for _, o in self.bundle.families()]
+        lines += ["", self.t("mde_note")]
+        self._show("\n".join(lines))
+
+    # -- technical appendix -----------------------------------------------------------------
+    def design(self) -> None:
+        c = self.bundle.cohort
+        self.heading("h_design")
+        self.paragraph(
+            "design_text",
+            design=category_label(self.bundle.study.get("design", ""), self.lang),
+            n_c=self.n(c.get("n_contacted")), n_k=self.n(c.get("n_comparison")),
+            n_sets=self.n(c.get("n_sets")), ratio=c.get("ratio", ""),
+            smd_before=fmt.number(c.get("smd_max_before"), self.lang, 3),
+            smd_after=fmt.number(c.get("smd_max_after"), self.lang, 3))
+
+    def attrition(self) -> None:
+        self.heading("h_attrition")
+        frame = self.bundle.named_table("attrition")
+        if frame is None:
+            self._show(self.t("missing_table", name="attrition"))
+            return
+        self.table(tables.attrition_table(frame, self.lang, self.threshold, self.output))
+
+    def balance(self) -> None:
+        self.heading("h_balance")
+        frame = self.bundle.named_table("balance")
+        if frame is None:
+            self._show(self.t("missing_table", name="balance"))
+        else:
+            labels = self.bundle.cohort.get("covariates") or {}
+            self.table(tables.balance_table(frame, self.lang, labels, self.output))
+        self.image(self.bundle.figure("balance"))
+
+    def overlap(self) -> None:
+        self.heading("h_overlap")
+        frame = self.bundle.named_table("propensity")
+        if frame is not None:
+            self.table(tables.propensity_table(frame, self.lang, self.threshold, self.output))
+        self.image(self.bundle.figure("overlap"))
+
+    def outcome_sections(self) -> None:
+        """Per outcome: finding, curve with numbers at risk, every model row, diagnostics."""
+        from .figures import curve_figure
+
+        for outcome in self.bundle.outcomes:
+            self.heading("h_outcome", level=2, label=self.label(outcome))
+            f = finding(outcome, self.lang, self.threshold)
+            self._show(f"**{f.sentence}**")
+            self.heading("h_curve", level=3)
+            self._curve(outcome, curve_figure)
+            self.heading("h_models", level=3)
+            self.table(self._model_table(outcome))
+            self.heading("h_diagnostics", level=3)
+            self.table(self._diagnostics_table(outcome))
+            for name, rel in (outcome.get("figures") or {}).items():
+                if name != "curve":
+                    self.image(self.bundle.file(rel))
+
+    def _model_table(self, outcome: dict[str, Any]) -> str:
+        rows = estimate_rows(outcome)
+        lang = self.lang
+        header = [text(k, lang) for k in ("col_analysis", "col_model", "col_term", "col_group",
+                                          "col_time", "col_estimate", "col_ci", "col_p", "col_hr")]
+        body = []
+        for _, r in rows.iterrows():
+            arm, grp = r["arm"], r["group"]
+            group = (text(f"arm_{arm}", lang) if isinstance(arm, str)
+                     else "" if grp is None or pd.isna(grp) else str(grp))
+            body.append([
+                str(r["analysis"]), str(r["model"]), "" if pd.isna(r["term"]) else str(r["term"]),
+                group, "" if pd.isna(r["time"]) else fmt.number(r["time"], lang, 0),
+                fmt.number(r["estimate"], lang, 3),
+                f"{fmt.number(r['conf_low'], lang, 3)} ; {fmt.number(r['conf_high'], lang, 3)}",
+                fmt.p_value(r["p_value"], lang), fmt.number(r["hazard_ratio"], lang, 3)])
+        return tables.render(header, body, self.output)
+
+    def _diagnostics_table(self, outcome: dict[str, Any]) -> str:
+        lang = self.lang
+        d = outcome.get("diagnostics") or {}
+        pop = outcome.get("population") or {}
+        ev = d.get("events") or {}
+        ev_values = [ev.get("contacted"), ev.get("comparison")]
+        ev_mask = disclosure.suppress_distribution([v or 0 for v in ev_values], self.threshold) \
+            if all(v is not None for v in ev_values) else [False, False]
+        e_value = d.get("e_value") or {}
+        gates = outcome.get("gates") or {}
+        gate_text = ", ".join(
+            f"{text('gate_' + g, lang)}: {text('yes' if gates.get(g) else 'no', lang)}"
+            for g in (*GATES, "passed") if g in gates)
+        cnt = tables.count_cell
+        rows = [
+            [text("diag_population", lang), cnt(pop.get("contacted"), lang, self.threshold),
+             cnt(pop.get("comparison"), lang, self.threshold)],
+            [text("diag_events", lang), cnt(ev_values[0], lang, self.threshold, bool(ev_mask[0])),
+             cnt(ev_values[1], lang, self.threshold, bool(ev_mask[1]))],
+            [text("diag_ph", lang), fmt.p_value(d.get("ph_global_p"), lang), ""],
+            [text("diag_mde", lang), fmt.number(d.get("min_detectable_hr"), lang, 2), ""],
+            [text("diag_evalue", lang), fmt.number(e_value.get("point"), lang, 2),
+             fmt.number(e_value.get("ci"), lang, 2)],
+            [text("diag_smd", lang), fmt.number(d.get("smd_max_after"), lang, 3), ""],
+            [text("diag_gates", lang), gate_text, ""],
+        ]
+        header = [text("col_check", lang), text("arm_contacted", lang), text("arm_comparison", lang)]
+        return tables.render(header, rows, self.output)
+
+    def naive_vs_matched(self) -> None:
+        """Hazard ratio and risk difference at the primary horizon, matched against naive."""
+        self.heading("h_naive")
+        lang = self.lang
+        header = [text(k, lang) for k in ("col_outcome", "col_hr_matched", "col_hr_naive",
+                                          "col_rd_matched", "col_rd_naive")]
+        body = []
+        for outcome in self.bundle.outcomes:
+            rows = estimate_rows(outcome)
+            horizon = outcome.get("primary_horizon_days") or 365
+            cells = [self.label(outcome)]
+            for analysis in ("matched", "naive"):
+                cox = pick(rows, "cox", analysis=analysis, term="treat")
+                cells.append(self._hr(cox))
+            for analysis in ("matched", "naive"):
+                rd = pick(rows, "risk_difference", analysis=analysis, time=horizon)
+                cells.append("–" if rd is None else
+                             f"{fmt.points(rd['estimate'], lang)} ({fmt.points(rd['conf_low'], lang)}; "
+                             f"{fmt.points(rd['conf_high'], lang)})")
+            body.append(cells)
+        self.table(tables.render(header, body, self.output))
+
+    def _hr(self, row: dict[str, Any] | None) -> str:
+        if row is None:
+            return "–"
+        import math
+
+        hr = row.get("hazard_ratio")
+        if hr is None or (isinstance(hr, float) and math.isnan(hr)):
+            hr = math.exp(float(row["estimate"]))
+            lo, hi = math.exp(float(row["conf_low"])), math.exp(float(row["conf_high"]))
+        else:
+            # conf limits of a Cox row are on the log-hazard scale in the tidy table
+            lo, hi = math.exp(float(row["conf_low"])), math.exp(float(row["conf_high"]))
+        return f"{fmt.number(hr, self.lang)} ({fmt.number(lo, self.lang)}; {fmt.number(hi, self.lang)})"
+
+    def forest(self) -> None:
+        self.heading("h_forest")
+        self.image(self.bundle.figure("forest"))
+
+    def manifest(self) -> None:
+        """The bundle's manifest: inputs with hashes, package versions, seed."""
+        self.heading("h_manifest")
+        flat: list[tuple[str, str]] = []
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else str(k), v)
+            elif isinstance(value, list):
+                flat.append((prefix, ", ".join(map(str, value))))
+            else:
+                flat.append((prefix, str(value)))
+
+        walk("", self.bundle.manifest)
+        header = [text("col_key", self.lang), text("col_value", self.lang)]
+        self.table(tables.render(header, [[k, v] for k, v in flat], self.output))

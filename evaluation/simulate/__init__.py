@@ -1,0 +1,64 @@
+"""Simulated register extracts with known effects (``evaluation simulate``).
+
+The simulated world (:mod:`evaluation.simulate.world`) has N persons born 1991-2012, residence
+spells in municipalities (``"851"`` is the study area), deaths and emigrations, charges from a
+frailty x age-crime-curve Poisson process with co-offending, convictions and custody, education
+spells and monthly paid hours, registrations in criminal groups, and the initiative's contacts
+from 2023-09-01. Contacts are targeted: youths aged 14-25 living in "851" with a violence or
+weapons charge, or a co-offence with a registered group member, are contacted with a probability
+that rises with their charges in the last 12 months, group links and being in neither education
+nor a job. The contacted therefore have much worse outcomes than the non-contacted whatever the
+effect of contact: a naive comparison is biased.
+
+Output files (``--form raw``): ``<source>.csv`` for every source of :mod:`evaluation.contract`
+(raw form, ``cpr`` first, ISO dates, empty for null, ``employment.month`` as YYYY-MM),
+``simulation.json``, ``truth.json`` and, with faults, ``faults.json``. ``--form warehouse``
+writes ``<source>.parquet`` (``person_id`` = random 32-hex text, dates as date32) and
+``persons.parquet`` instead of the CSV files, for the same persons and events.
+
+What ``truth.json`` holds
+-------------------------
+``{"horizons_days": [183, 365, 730], "hours_threshold": 40.0, "n_contacted": n,
+"outcomes": {family: {...}}}`` with ``family`` one of ``reoffending``, ``education_job``,
+``group_recruitment``. The population of each family is the contacted persons at risk at their
+index date (the date of their first contact):
+
+- ``reoffending``: every contacted person; the event is the first charge whose offence date is
+  after the index date (strictly later day).
+- ``education_job``: contacted persons in neither education nor a job at the index date (after
+  primary school, not in an education spell, not in a month with paid hours >= hours_threshold);
+  the event is the first start of an education spell or the first day of the first month with
+  hours >= hours_threshold after the index date.
+- ``group_recruitment``: contacted persons not registered in a criminal group at the index date;
+  the event is the first registration (registered_date) after it.
+
+Each family holds ``n_at_risk``, ``events_treated_730``, ``events_untreated_730``,
+``marginal_hazard_ratio`` and ``by_horizon`` = ``{"183": {...}, "365": {...}, "730": {...}}``
+with ``risk_treated``, ``risk_untreated``, ``risk_difference`` (treated minus untreated) and
+``risk_ratio`` (treated over untreated). A risk is the share of the population whose event
+happens within the horizon (days after the index date) in that potential world: the "treated"
+world applies the configured hazard ratio from the first contact on, the "untreated" world does
+not, with the same random numbers (so history before the index date is the same). The world is
+simulated beyond the end of the data, so these risks are not censored by it; death and
+emigration before the event count as no event (cumulative incidence with competing events).
+``marginal_hazard_ratio`` is a Cox model's hazard ratio (lifelines, Efron ties) fitted to both
+potential outcomes of the population stacked (treated = 1 / 0), follow-up cut at 730 days and
+death or emigration treated as censoring. This is the estimand of a matched analysis that
+recovers the effect on the contacted (the ATT).
+
+What ``simulation.json`` holds: seed, persons, form, study_municipality, initiative_start,
+data_start, data_end, effects (hazard ratios), study_share, faults (per kind), counts (rows per
+table, and persons contacted).
+
+``faults.json`` is a list of ``{"kind", "file", "row", "column"}`` (row = 1-based data row).
+Kinds: ``bad_date``, ``malformed_cpr``, ``duplicate`` (the row repeats an earlier row exactly;
+the later occurrence is reported, column = the first key column after ``cpr``),
+``end_before_start`` (reported on the later date column), ``unknown_category``,
+``event_before_birth`` (a charge's offence date before the birth date in the CPR number).
+"""
+
+from __future__ import annotations
+
+from .run import DEFAULT_EFFECTS, simulate
+
+__all__ = ["DEFAULT_EFFECTS", "simulate"]

@@ -1,0 +1,124 @@
+"""True effects among the contacted, from both potential outcomes of every contacted person.
+
+See :mod:`evaluation.simulate` for the exact definition of what ``truth.json`` holds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .world import INF, JOB_HOURS_THRESHOLD, _thin
+
+HORIZONS_DAYS = (183, 365, 730)
+
+
+def _first_after(pid: np.ndarray, day: np.ndarray, kept: np.ndarray, tau: np.ndarray,
+                 people: np.ndarray) -> np.ndarray:
+    """Days from tau to the first kept arrival with offence day after tau, per person (INF)."""
+    sel = kept & (day > tau[pid]) & (tau[pid] < INF)
+    out = np.full(len(tau), INF)
+    np.minimum.at(out, pid[sel], day[sel] - tau[pid[sel]])
+    return out[people]
+
+
+def potential_event_times(w: dict) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per outcome family: (persons at risk at index, days to event untreated, days treated).
+
+    Days are INF when the event does not happen before death, emigration or the end of the
+    simulation (which lies more than 730 days after every index date).
+    """
+    tau = w["tau"]
+    cont = w["contacted"]
+    a = w["arr"]
+    out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    # reoffending: first new charge (offence day after the index day)
+    d0 = np.floor(np.minimum(a["t0"], INF))
+    d1 = np.floor(np.minimum(a["t1"], INF))
+    k0 = _thin(w, a["pid"], a["t0"])
+    k1 = a["kept1"]
+    out["reoffending"] = (cont, _first_after(a["pid"], d0, k0, tau, cont),
+                          _first_after(a["pid"], d1, k1, tau, cont))
+    # education or job: among those in neither at index (in a gap of the untreated chain)
+    e0, e1 = w["edu0"], w["edu1"]
+    t = tau[cont]
+    g0 = e0["g"][cont]
+    s0 = e0["start"][cont]
+    in_gap = (g0 <= t[:, None]) & (t[:, None] < s0)
+    neither = in_gap.any(axis=1)
+    ep = np.argmax(in_gap, axis=1)
+    rows = np.flatnonzero(neither)
+    ex = w["exit"][cont[rows]]
+    st0 = s0[rows, ep[rows]]
+    st1 = e1["start"][rows, ep[rows]]
+    ev0 = np.where(st0 < ex, st0 - t[rows], INF)
+    ev1 = np.where(st1 < ex, st1 - t[rows], INF)
+    out["education_job"] = (cont[rows], ev0, ev1)
+    # group recruitment: among those not registered at index
+    reg0 = w["g_reg0"]
+    dereg = reg0 + w["g_dereg_len"]
+    member = (reg0[cont] <= t) & (t < dereg[cont])
+    pop = cont[~member]
+    f0 = np.full(w["n"], INF)
+    f1 = np.full(w["n"], INF)
+    at_risk, r0, r1 = w["g_risk"]
+    f0[at_risk] = r0
+    f1[at_risk] = r1
+    tp = tau[pop]
+    ev0 = np.where(f0[pop] < INF, np.maximum(f0[pop] - tp, 0), INF)
+    ev1 = np.where(f1[pop] < INF, np.maximum(f1[pop] - tp, 0), INF)
+    out["group_recruitment"] = (pop, ev0, ev1)
+    return out
+
+
+def marginal_hazard_ratio(ev0: np.ndarray, ev1: np.ndarray, max_days: int = 730) -> float | None:
+    """Cox hazard ratio (lifelines) of the treated vs the untreated potential outcomes, stacked.
+
+    Follow-up ends at ``max_days``; death and emigration before the event count as censoring
+    (so this is a cause-specific hazard ratio). None when there are no events.
+    """
+    from lifelines import CoxPHFitter
+
+    n = len(ev0)
+    t = np.r_[ev1, ev0]
+    event = t <= max_days
+    if n == 0 or event.sum() == 0 or event.all():
+        return None
+    frame = pd.DataFrame({
+        "time": np.where(event, np.maximum(t, 0.5), max_days),
+        "event": event.astype(int),
+        "treated": np.r_[np.ones(n), np.zeros(n)],
+    })
+    cph = CoxPHFitter()
+    cph.fit(frame, duration_col="time", event_col="event")
+    return float(np.exp(cph.params_["treated"]))
+
+
+def compute_truth(w: dict, horizons=HORIZONS_DAYS) -> dict:
+    """The content of ``truth.json`` (see :mod:`evaluation.simulate`)."""
+    fams = potential_event_times(w)
+    result: dict = {
+        "horizons_days": list(horizons),
+        "hours_threshold": JOB_HOURS_THRESHOLD,
+        "n_contacted": len(w["contacted"]),
+        "outcomes": {},
+    }
+    for name, (pop, ev0, ev1) in fams.items():
+        per_h = {}
+        for h in horizons:
+            r1 = float(np.mean(ev1 <= h)) if len(pop) else None
+            r0 = float(np.mean(ev0 <= h)) if len(pop) else None
+            per_h[str(h)] = {
+                "risk_treated": r1,
+                "risk_untreated": r0,
+                "risk_difference": None if r1 is None else r1 - r0,
+                "risk_ratio": None if (r0 is None or r0 == 0) else r1 / r0,
+            }
+        result["outcomes"][name] = {
+            "n_at_risk": len(pop),
+            "events_treated_730": int(np.sum(ev1 <= 730)),
+            "events_untreated_730": int(np.sum(ev0 <= 730)),
+            "by_horizon": per_h,
+            "marginal_hazard_ratio": marginal_hazard_ratio(ev0, ev1),
+        }
+    return result

@@ -1,0 +1,243 @@
+"""A realistic results bundle for report tests, written as `evaluation analyse` writes it.
+
+The layout follows docs/interfaces.md and the results-bundle contract: ``estimates.json``,
+``tables/*.parquet``, ``figures/*.png`` and ``*.svg``, ``manifest.json``. Small counts are planted
+on purpose (``PLANTED_SMALL``) so that tests can check that no count below the disclosure
+threshold reaches a report.
+
+Outcomes (scenario ``"mixed"``):
+- ``reoffending_any`` (primary): fewer among the contacted, interval below zero (beneficial);
+- ``reoffending_violence_weapons``: interval includes zero;
+- ``education_job_start`` (primary, higher is better): interval includes zero;
+- ``group_registration`` (primary): 3 events among the contacted, gate ``enough_events`` fails.
+Scenario ``"harmful"`` puts the reoffending interval above zero.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+HORIZONS = (183, 365, 730)
+
+#: Counts below 5 planted in the bundle: (table, description, value).
+PLANTED_SMALL = [
+    ("contacts", "quarter age_band 22-25", 4),
+    ("contacts", "quarter contact_type ssp", 3),
+    ("contacts", "quarter referred_to treatment", 2),
+    ("contacts", "quarter referred_to none", 1),
+    ("contacts", "cumulative contact_type other", 1),
+    ("attrition", "contacted custody at index", 3),
+    ("diagnostics", "group_registration events contacted", 3),
+    ("curve", "at_risk tail", 4),
+]
+
+CONTACTS = [
+    # period, dimension, category, n
+    ("quarter", "total", "all", 37),
+    ("quarter", "sex", "M", 30), ("quarter", "sex", "F", 7),
+    ("quarter", "age_band", "14-17", 20), ("quarter", "age_band", "18-21", 13),
+    ("quarter", "age_band", "22-25", 4),
+    ("quarter", "contact_type", "knock_knock", 28), ("quarter", "contact_type", "taskforce_followup", 6),
+    ("quarter", "contact_type", "ssp", 3),
+    ("quarter", "referred_to", "leisure", 12), ("quarter", "referred_to", "education", 10),
+    ("quarter", "referred_to", "employment", 8), ("quarter", "referred_to", "treatment", 2),
+    ("quarter", "referred_to", "none", 1),
+    ("cumulative", "total", "all", 512),
+    ("cumulative", "sex", "M", 401), ("cumulative", "sex", "F", 111),
+    ("cumulative", "age_band", "14-17", 240), ("cumulative", "age_band", "18-21", 190),
+    ("cumulative", "age_band", "22-25", 82),
+    ("cumulative", "contact_type", "knock_knock", 380),
+    ("cumulative", "contact_type", "taskforce_followup", 96),
+    ("cumulative", "contact_type", "ssp", 35), ("cumulative", "contact_type", "other", 1),
+    ("cumulative", "referred_to", "leisure", 150), ("cumulative", "referred_to", "education", 140),
+    ("cumulative", "referred_to", "employment", 110), ("cumulative", "referred_to", "treatment", 52),
+    ("cumulative", "referred_to", "none", 60),
+]
+
+
+def _curve(rng: np.random.Generator, n: dict[str, int], risk: dict[str, float]) -> pd.DataFrame:
+    """Step curves of cumulative incidence per arm; the tail has fewer than 5 at risk."""
+    rows = []
+    for arm in ("contacted", "comparison"):
+        at_risk = n[arm]
+        times = np.sort(rng.choice(np.arange(5, 1000), size=40, replace=False))
+        surv = 1.0
+        hazard = -np.log(1 - risk[arm]) / 365.0
+        last = 0
+        for i, t in enumerate(times):
+            expected = at_risk * (1 - np.exp(-hazard * (t - last)))
+            events = max(1, int(round(expected)))
+            surv *= 1 - events / max(at_risk, 1)
+            se = np.sqrt(max(1e-12, (1 - surv) * surv / max(at_risk, 1)))
+            rows.append((arm, float(t), 1 - surv, max(0.0, 1 - surv - 1.96 * se),
+                         min(1.0, 1 - surv + 1.96 * se), at_risk, events))
+            # censoring thins the risk set; the last steps come below 5 at risk (planted)
+            at_risk = at_risk - events - int(at_risk * 0.08) if i < 36 else max(1, 4 - (i - 36))
+            last = t
+    return pd.DataFrame(rows, columns=["arm", "time", "estimate", "conf_low", "conf_high",
+                                       "at_risk", "events"])
+
+
+def _estimates(risk: dict[str, float], rd_ci: tuple[float, float], hr: float,
+               analysis: str) -> list[dict]:
+    rows = []
+    for h in HORIZONS:
+        scale = h / 365.0
+        for arm, group in (("contacted", 1), ("comparison", 0)):
+            ci = min(0.95, risk[arm] * scale ** 0.8)
+            se = 0.012
+            rows.append(dict(model="cumulative_incidence", term=None, group=group, time=h,
+                             estimate=ci, std_error=se, conf_low=ci - 1.96 * se,
+                             conf_high=ci + 1.96 * se, p_value=None, hazard_ratio=None))
+            rows.append(dict(model="kaplan_meier", term=None, group=group, time=h,
+                             estimate=1 - ci, std_error=se, conf_low=1 - ci - 1.96 * se,
+                             conf_high=1 - ci + 1.96 * se, p_value=None, hazard_ratio=None))
+        est = (risk["contacted"] - risk["comparison"]) * scale ** 0.8
+        half = (rd_ci[1] - rd_ci[0]) / 2 * scale ** 0.5
+        lo, hi = (rd_ci if h == 365 else (est - half, est + half))
+        rows.append(dict(model="risk_difference", term=None, group=None, time=h, estimate=est,
+                         std_error=half / 1.96, conf_low=lo, conf_high=hi, p_value=0.04,
+                         hazard_ratio=None))
+        rows.append(dict(model="risk_ratio", term=None, group=None, time=h,
+                         estimate=risk["contacted"] / risk["comparison"], std_error=0.1,
+                         conf_low=0.7, conf_high=1.1, p_value=0.2, hazard_ratio=None))
+    beta = float(np.log(hr))
+    for model in ("cox", "cox_stratified"):
+        rows.append(dict(model=model, term="treated", group=None, time=None, estimate=beta,
+                         std_error=0.08, conf_low=beta - 0.157, conf_high=beta + 0.157,
+                         p_value=0.03, hazard_ratio=hr))
+    for t in (365, 730):
+        rows.append(dict(model="rmst_difference", term=None, group=None, time=t, estimate=6.5,
+                         std_error=3.0, conf_low=0.6, conf_high=12.4, p_value=0.03,
+                         hazard_ratio=None))
+    for r in rows:
+        r["analysis"] = analysis
+    return rows
+
+
+def _figure(path: Path, title: str) -> dict[str, str]:
+    fig, ax = plt.subplots(figsize=(4, 2.5), dpi=60)
+    ax.plot([0, 1, 2], [0, 1, 0.5])
+    ax.set_title(title)
+    fig.savefig(path.with_suffix(".png"))
+    fig.savefig(path.with_suffix(".svg"))
+    plt.close(fig)
+    return path.with_suffix(".png").name
+
+
+def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Path:
+    """Write a results bundle into folder ``path`` and return it."""
+    path = Path(path)
+    (path / "tables").mkdir(parents=True, exist_ok=True)
+    (path / "figures").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    n = {"contacted": 512, "comparison": 1530}
+    specs = [
+        # id, family, primary, label da/en, direction, risk by arm, rd CI at 365, hr, events, gates ok
+        ("reoffending_any", "reoffending", True, ("Ny sigtelse", "New charge"), "lower_is_better",
+         {"contacted": 0.20, "comparison": 0.25}, (-0.085, -0.015), 0.78, (98, 370), True),
+        ("reoffending_violence_weapons", "reoffending", False,
+         ("Ny sigtelse for vold eller våben", "New charge for violence or weapons"),
+         "lower_is_better", {"contacted": 0.08, "comparison": 0.085}, (-0.035, 0.025), 0.95,
+         (40, 130), True),
+        ("education_job_start", "education_job", True,
+         ("Start på uddannelse eller job", "Start of education or job"), "higher_is_better",
+         {"contacted": 0.31, "comparison": 0.30}, (-0.03, 0.05), 1.04, (150, 440), True),
+        ("group_registration", "group_recruitment", True,
+         ("Registrering i kriminel gruppe", "Registration in a criminal group"), "lower_is_better",
+         {"contacted": 0.006, "comparison": 0.01}, (-0.012, 0.004), 0.6, (3, 15), False),
+    ]
+    if scenario == "harmful":
+        specs[0] = specs[0][:5] + ({"contacted": 0.30, "comparison": 0.25}, (0.02, 0.09), 1.25,
+                                   (140, 370), True)
+    outcomes = []
+    for oid, family, primary, (da, en), direction, risk, rd_ci, hr, events, ok in specs:
+        curve = _curve(rng, n, risk)
+        curve.to_parquet(path / "tables" / f"{oid}_curve.parquet", index=False)
+        fig_name = _figure(path / "figures" / f"{oid}_curve", oid)
+        estimates = _estimates(risk, rd_ci, hr, "matched") + _estimates(
+            {"contacted": risk["contacted"], "comparison": risk["comparison"] * 0.7},
+            (rd_ci[0] + 0.03, rd_ci[1] + 0.03), hr * 1.3, "naive")
+        gates = {"balance": True, "overlap": True, "proportional_hazards": True,
+                 "enough_events": ok, "passed": ok,
+                 "reasons": [] if ok else ["fewer than 20 events among the contacted"]}
+        outcomes.append({
+            "id": oid, "family": family, "primary": primary, "label": {"da": da, "en": en},
+            "direction": direction, "population": dict(n),
+            "horizons_days": list(HORIZONS), "primary_horizon_days": 365,
+            "estimates": estimates,
+            "diagnostics": {"events": {"contacted": events[0], "comparison": events[1]},
+                            "ph_global_p": 0.31, "min_detectable_hr": 0.72 if ok else 0.35,
+                            "e_value": {"point": 1.6, "ci": 1.1}, "smd_max_after": 0.04},
+            "gates": gates,
+            "tables": {"curve": f"tables/{oid}_curve.parquet"},
+            "figures": {"curve": f"figures/{fig_name}"},
+        })
+
+    pd.DataFrame(CONTACTS, columns=["period", "dimension", "category", "n"]).to_parquet(
+        path / "tables" / "contacts.parquet", index=False)
+    pd.DataFrame([
+        ("contacted", 1, "age 14-25 at first contact", 40, 560),
+        ("contacted", 2, "resident in Aalborg at first contact", 45, 515),
+        ("contacted", 3, "not in custody at first contact", 3, 512),
+        ("comparison", 1, "eligible candidates, not contacted", 0, 41000),
+        ("comparison", 2, "not matched within the caliper", 39470, 1530),
+    ], columns=["arm", "step", "reason", "n_excluded", "n_remaining"]).to_parquet(
+        path / "tables" / "attrition.parquet", index=False)
+    covs = ["charges_6m", "charges_12m", "custody_ever", "in_education_or_job", "group_registered"]
+    pd.DataFrame({"covariate": covs, "smd_before": [0.9, 0.8, 0.4, -0.5, 0.3],
+                  "smd_after": [0.04, 0.03, 0.01, -0.02, 0.0],
+                  "mean_contacted": [1.2, 2.0, 0.1, 0.4, 0.05],
+                  "mean_comparison": [1.15, 1.95, 0.1, 0.41, 0.05]}).to_parquet(
+        path / "tables" / "balance.parquet", index=False)
+    prop = pd.DataFrame({
+        "arm": ["contacted"] * 512 + ["comparison"] * 1530 + ["comparison"] * 2,
+        "matched": [True] * 512 + [True] * 1530 + [False] * 2,  # an unmatched group of 2 (planted)
+        "propensity_score": np.concatenate([rng.beta(2, 8, 512), rng.beta(2, 9, 1530), [0.5, 0.6]]),
+    })
+    prop.to_parquet(path / "tables" / "propensity.parquet", index=False)
+    figures = {name: f"figures/{_figure(path / 'figures' / name, name)}"
+               for name in ("balance", "overlap", "forest")}
+    estimates = {
+        "schema_version": "1.0",
+        "study": {"name": "Knock Knock, Aalborg (test bundle)", "data_end": "2026-09-30",
+                  "design": "risk_set_matching", "seed": 2026, "initiative_start": "2023-09-01"},
+        "cohort": {"n_contacted": 512, "n_comparison": 1530, "n_sets": 512, "ratio": 3,
+                   "smd_max_after": 0.04, "smd_max_before": 0.9, "overlap_ok": True,
+                   "covariates": {"charges_6m": {"da": "Sigtelser seneste 6 mdr.",
+                                                 "en": "Charges last 6 months"}}},
+        "outcomes": outcomes,
+        "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
+                   "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},
+        "figures": figures,
+    }
+    (path / "estimates.json").write_text(json.dumps(estimates, indent=2), encoding="utf-8")
+    manifest = {"created_with": "evaluation 0.1.0", "seed": 2026,
+                "inputs": {"cohort/cohort.parquet": "sha256:" + "ab" * 32},
+                "packages": {"pandas": pd.__version__, "numpy": np.__version__}}
+    (path / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return path
+
+
+def make_study(folder: str | Path, scenario: str = "mixed", threshold: int = 5,
+               languages: tuple[str, ...] = ("da", "en")) -> Path:
+    """A study file in ``folder`` whose results bundle is a factory bundle; returns its path."""
+    folder = Path(folder)
+    make_bundle(folder / "output" / "results", scenario=scenario)
+    langs = ", ".join(f'"{lang}"' for lang in languages)
+    study = folder / "study.toml"
+    study.write_text(
+        "[study]\n"
+        'name = "Test study"\nwarehouse = "warehouse"\ncohort = "cohort.toml"\n'
+        'output = "output"\ndata_end = "2026-09-30"\n\n'
+        f'[report]\nquarter = "2026Q3"\nlanguages = [{langs}]\nsuppression_threshold = {threshold}\n',
+        encoding="utf-8")
+    return study

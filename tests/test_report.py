@@ -1,0 +1,258 @@
+"""Quarterly reports: formatting, finding rules, template parsing, rendering and disclosure."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evaluation import disclosure
+from evaluation.cli import cli
+from evaluation.report import fmt
+from evaluation.report.bundle import Bundle
+from evaluation.report.findings import BENEFICIAL, HARMFUL, NO_DIFFERENCE, NOT_YET, finding
+from evaluation.report.render import parse_qmd, qmd_to_notebook
+from evaluation.report.texts import TEXTS
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bundle_factory import PLANTED_SMALL, make_bundle, make_study  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- formatting and texts ------------------------------------------------------------------
+def test_danish_and_english_number_style():
+    assert fmt.percent(0.123, "da") == "12,3 %"
+    assert fmt.percent(0.123, "en") == "12.3%"
+    assert fmt.number(1234.5, "da", 1) == "1.234,5"
+    assert fmt.number(1234.5, "en", 1) == "1,234.5"
+    assert fmt.points(-0.041, "da") == "\u22124,1"
+    assert fmt.points(-0.0004, "en") == "0.0"  # no minus sign on a rounded zero
+    assert fmt.p_value(0.0002, "da") == "<0,001"
+    assert fmt.date("2026-09-30", "da") == "30. september 2026"
+    assert fmt.date("2026-09-30", "en") == "30 September 2026"
+    assert [fmt.months(d) for d in (183, 365, 730)] == [6, 12, 24]
+
+
+def test_both_languages_have_the_same_texts():
+    assert set(TEXTS["da"]) == set(TEXTS["en"])
+    for key in TEXTS["da"]:
+        fields_da = set(re.findall(r"\{(\w+)\}", TEXTS["da"][key]))
+        fields_en = set(re.findall(r"\{(\w+)\}", TEXTS["en"][key]))
+        assert fields_da == fields_en, key
+
+
+# -- finding rules ---------------------------------------------------------------------------
+def _outcome(rd, lo, hi, *, direction="lower_is_better", passed=True, events=(80, 260), **gates):
+    rows = [
+        dict(model="risk_difference", group=None, time=365, estimate=rd, conf_low=lo,
+             conf_high=hi, analysis="matched"),
+        dict(model="cumulative_incidence", group=1, time=365, estimate=0.2 + rd, conf_low=0,
+             conf_high=1, analysis="matched"),
+        dict(model="cumulative_incidence", group=0, time=365, estimate=0.2, conf_low=0,
+             conf_high=1, analysis="matched"),
+        # a naive row with the opposite sign must not be picked
+        dict(model="risk_difference", group=None, time=365, estimate=-rd, conf_low=-hi,
+             conf_high=-lo, analysis="naive"),
+    ]
+    g = {"balance": True, "overlap": True, "proportional_hazards": True, "enough_events": True}
+    g.update(gates)
+    g["passed"] = passed and all(g.values())
+    return {"id": "x", "family": "reoffending", "label": {"da": "Ny sigtelse", "en": "New charge"},
+            "direction": direction, "population": {"contacted": 500, "comparison": 1500},
+            "primary_horizon_days": 365, "estimates": rows,
+            "diagnostics": {"events": {"contacted": events[0], "comparison": events[1]}},
+            "gates": g}
+
+
+def test_beneficial_finding_gives_points_fewer_with_interval():
+    f = finding(_outcome(-0.05, -0.085, -0.015), "en")
+    assert f.kind == BENEFICIAL
+    assert "fewer" in f.sentence
+    assert "5.0 percentage points fewer, 95% confidence interval 1.5 to 8.5" in f.sentence
+    assert "15.0%" in f.sentence and "20.0%" in f.sentence
+    da = finding(_outcome(-0.05, -0.085, -0.015), "da")
+    assert "5,0 procentpoint færre" in da.sentence and "1,5 til 8,5" in da.sentence
+
+
+def test_interval_including_zero_cannot_be_told_from_chance():
+    f = finding(_outcome(-0.01, -0.04, 0.02), "en")
+    assert f.kind == NO_DIFFERENCE
+    assert "cannot yet be told from chance" in f.sentence
+    assert "\u22121.0 percentage points" in f.sentence and "\u22124.0 to 2.0" in f.sentence
+    assert "tilfældigheder" in finding(_outcome(-0.01, -0.04, 0.02), "da").sentence
+
+
+def test_harm_is_stated_clearly_in_both_directions():
+    more = finding(_outcome(0.05, 0.02, 0.08), "en")
+    assert more.kind == HARMFUL and "harmful" in more.sentence and "more" in more.sentence
+    fewer = finding(_outcome(-0.05, -0.08, -0.02, direction="higher_is_better"), "da")
+    assert fewer.kind == HARMFUL and "skadeligt" in fewer.sentence
+    good = finding(_outcome(0.05, 0.02, 0.08, direction="higher_is_better"), "en")
+    assert good.kind == BENEFICIAL and "harmful" not in good.sentence
+
+
+def test_failed_gate_means_we_cannot_yet_say_with_reason():
+    f = finding(_outcome(-0.05, -0.085, -0.015, balance=False), "en")
+    assert f.kind == NOT_YET
+    assert "cannot yet say" in f.sentence and "not yet similar enough" in f.sentence
+    assert "%" not in f.sentence  # no confident number where a gate fails
+    f2 = finding(_outcome(-0.05, -0.085, -0.015, proportional_hazards=False, enough_events=False), "da")
+    assert "endnu ikke sige" in f2.sentence and "for få hændelser" in f2.sentence
+
+
+def test_small_event_counts_or_missing_estimate_mean_not_yet():
+    assert finding(_outcome(-0.05, -0.085, -0.015, events=(3, 200)), "en").kind == NOT_YET
+    outcome = _outcome(-0.05, -0.085, -0.015)
+    outcome["estimates"] = outcome["estimates"][1:3]
+    f = finding(outcome, "en")
+    assert f.kind == NOT_YET and "missing" in f.sentence
+
+
+def test_factory_bundle_findings_per_family(tmp_path):
+    bundle = Bundle.open(make_bundle(tmp_path / "results"))
+    kinds = {fam: finding(o, "da").kind for fam, o in bundle.families()}
+    assert kinds == {"reoffending": BENEFICIAL, "education_job": NO_DIFFERENCE,
+                     "group_recruitment": NOT_YET}
+    harmful = Bundle.open(make_bundle(tmp_path / "harm", scenario="harmful"))
+    assert finding(harmful.families()[0][1], "en").kind == HARMFUL
+
+
+# -- templates -----------------------------------------------------------------------------
+def test_qmd_parsing_options_and_parameter_injection():
+    front, cells = parse_qmd((ROOT / "reports" / "quarterly.qmd").read_text(encoding="utf-8"))
+    assert "jupyter: python3" in front and "embed-resources: true" in front
+    code = [c for c in cells if c[0] == "code"]
+    assert code[0][2]["tags"] == ["parameters"] and code[0][2]["echo"] is False
+    assert all(not src.startswith("#|") for _, src, _ in code)
+    nb = qmd_to_notebook(ROOT / "reports" / "quarterly.qmd", {"lang": "en", "quarter": "2026Q2"})
+    assert nb.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert "lang = 'en'" in nb.cells[1].source
+    for name in ("quarterly.qmd", "technical.qmd", "_quarto.yml"):
+        assert (ROOT / "reports" / name).is_file()
+    for name in ("quarterly.qmd", "technical.qmd"):
+        text = (ROOT / "reports" / name).read_text(encoding="utf-8")
+        assert "format:" in text and "typst" in text and "jupyter: python3" in text
+
+
+def test_templates_hold_no_estimation():
+    for name in ("quarterly.qmd", "technical.qmd"):
+        text = (ROOT / "reports" / name).read_text(encoding="utf-8")
+        for word in ("lifelines", "statsmodels", "fit(", "survival", "read_parquet"):
+            assert word not in text, (name, word)
+
+
+# -- rendered reports ----------------------------------------------------------------------
+def _visible_text(page: str) -> str:
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r"<img\b[^>]*>", " ", page)
+    page = re.sub(r'<span class="ratio">[^<]*</span>', " ", page)  # 1:k matching, not a count
+    return htmllib.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_all_four_reports_are_written_and_renderer_named(rendered_reports):
+    for path in rendered_reports["paths"].values():
+        assert path.is_file() and path.stat().st_size > 10_000
+    assert "renderer:" in rendered_reports["stdout"]
+    assert not list(rendered_reports["dir"].rglob(".*.tmp"))
+
+
+def test_reports_are_self_contained(rendered_reports):
+    for path in rendered_reports["paths"].values():
+        page = path.read_text(encoding="utf-8")
+        assert not re.search(r"<script[^>]+src=", page)
+        assert not re.search(r"""<link[^>]+href=["']?https?:""", page)
+        imgs = re.findall(r"<img\b[^>]*src=\"([^\"]{0,30})", page)
+        assert imgs and all(src.startswith("data:image/png;base64,") for src in imgs)
+
+
+def test_no_count_below_threshold_in_any_table_or_text(rendered_reports):
+    for (lang, doc), path in rendered_reports["paths"].items():
+        page = path.read_text(encoding="utf-8")
+        found, bad = disclosure.scan_html_counts(page, 5)
+        assert found >= 20, (lang, doc, found)
+        assert bad == [], (lang, doc, bad)
+        assert "&lt;5" in page  # planted small counts are there, suppressed
+        text = _visible_text(page)
+        person = r"(unge|personer|young people|persons|people|events|hændelser)"
+        assert not re.search(r"(?<![\d.,<\-\u2212])[1-4]\s+" + person, text), (lang, doc)
+
+
+def test_planted_small_counts_are_suppressed_with_secondary_cells(rendered_reports):
+    assert {p[0] for p in PLANTED_SMALL} >= {"contacts", "attrition"}
+    page = rendered_reports["paths"][("en", "quarterly")].read_text(encoding="utf-8")
+    rows = {re.sub(r"<[^>]+>", "|", r).strip("|").split("|")[0].strip("\u2003 "): r
+            for r in re.findall(r"<tr>(.*?)</tr>", page)}
+    cells = {k: re.findall(r'class="count">([^<]*)<', v) for k, v in rows.items()}
+    assert cells["22-25"][0] == "&lt;5"  # 4 (primary)
+    assert cells["18-21"][0] == "&lt;5"  # 13 (secondary)
+    assert cells["14-17"][0] == "20"
+    assert '<span class="count">37</span>' in page and '<span class="count">512</span>' in page
+    assert cells["SSP"] == ["&lt;5", "35"] or cells["SSP"] == ["&lt;5", "&lt;5"]
+    assert cells["Taskforce follow-up"][0] == "&lt;5"  # 6 (secondary of ssp's 3)
+    tech = rendered_reports["paths"][("en", "technical")].read_text(encoding="utf-8")
+    assert 'class="count">3<' not in tech and 'class="count">2<' not in tech
+
+
+def test_council_report_has_findings_box_figure_and_as_of(rendered_reports):
+    for lang in ("da", "en"):
+        page = rendered_reports["paths"][(lang, "quarterly")].read_text(encoding="utf-8")
+        text = _visible_text(page)
+        assert page.count('class="finding"') == 3
+        assert 'data-kind="beneficial"' in page and 'data-kind="not_yet"' in page
+        assert TEXTS[lang]["h_box"] in text
+        assert TEXTS[lang]["h_comparison"] in text
+        assert ("30. september 2026" if lang == "da" else "30 September 2026") in text
+        assert ("hazard ratio 0,72" if lang == "da" else "hazard ratio 0.72") in text
+        assert ("12,3 %" if lang == "da" else "%") in text or "%" in text
+    da = _visible_text(rendered_reports["paths"][("da", "quarterly")].read_text(encoding="utf-8"))
+    assert "5,0 procentpoint færre" in da and "Vi kan endnu ikke sige" in da
+    en = _visible_text(rendered_reports["paths"][("en", "quarterly")].read_text(encoding="utf-8"))
+    assert "cannot yet be told from chance" in en and "81.1%" in en
+
+
+def test_technical_appendix_has_every_part(rendered_reports):
+    page = rendered_reports["paths"][("en", "technical")].read_text(encoding="utf-8")
+    text = _visible_text(page)
+    for key in ("h_attrition", "h_balance", "h_overlap", "h_models", "h_diagnostics",
+                "h_naive", "h_forest", "h_manifest"):
+        assert TEXTS["en"][key] in text, key
+    assert "naive" in text and "matched" in text and "cox_stratified" in text
+    assert "E-value" in text and "sha256:" in text
+    assert page.count("<img") >= 4 + 3
+
+
+def test_missing_bundle_says_run_analyse_first(tmp_path):
+    study = make_study(tmp_path)
+    import shutil
+
+    shutil.rmtree(tmp_path / "output" / "results")
+    result = CliRunner().invoke(cli, ["report", str(study)])
+    assert result.exit_code != 0
+    assert "run `evaluation analyse` first" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "output" / "report").exists()
+
+
+def test_bad_quarter_and_pdf_without_quarto(tmp_path, monkeypatch):
+    study = make_study(tmp_path)
+    result = CliRunner().invoke(cli, ["report", str(study), "--quarter", "2026-3"])
+    assert result.exit_code != 0 and "2026Q3" in result.output
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    result = CliRunner().invoke(cli, ["report", str(study), "--format", "pdf", "--lang", "en"])
+    assert result.exit_code != 0
+    assert "PDF needs Quarto" in result.output
+    assert not (tmp_path / "output" / "report" / "2026Q3" / "en" / "quarterly.pdf").exists()
+
+
+def test_failed_render_leaves_no_output(tmp_path):
+    study = make_study(tmp_path, languages=("en",))
+    (tmp_path / "output" / "results" / "tables" / "contacts.parquet").write_text("broken")
+    result = CliRunner().invoke(cli, ["report", str(study)])
+    assert result.exit_code != 0
+    assert "contacts.parquet" in result.output and "Traceback" not in result.output
+    assert not list((tmp_path / "output").rglob("*.html"))
