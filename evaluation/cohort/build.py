@@ -561,8 +561,8 @@ def _iptw_rows(pool: _Pool, d: CohortDefinition, rng: np.random.Generator, start
 def _propensity(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Linear predictor (logit) of a logistic regression of ``treated`` on ``cols``.
 
-    Binary covariates and age enter as they are; a count enters as ``log(1 + count)`` and an
-    indicator of a non-zero count. Terms without variation are left out. If the maximum-likelihood fit fails (separation),
+    Binary covariates and age enter as they are; a count enters as indicators of 1, 2, 3 and 4
+    or more (zero the reference). Terms without variation are left out. If the maximum-likelihood fit fails (separation),
     a lightly L2-penalised fit is used instead.
     """
     import warnings
@@ -577,9 +577,10 @@ def _propensity(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
         x = rows[c].to_numpy(float)
         if set(np.unique(x)) <= {0.0, 1.0} or c == "age_at_index":
             feats[c] = x
-        else:  # counts: their log and whether any, which fit the strong selection better
-            feats[f"log1p_{c}"] = np.log1p(np.maximum(x, 0))
-            feats[f"any_{c}"] = (x > 0).astype(float)
+        else:  # counts: one indicator per level 1, 2, 3 and 4 or more (a flexible dose-response)
+            for level in (1, 2, 3):
+                feats[f"{c}_{level}"] = (x == level).astype(float)
+            feats[f"{c}_4plus"] = (x >= 4).astype(float)
     feats = {k: v for k, v in feats.items() if np.unique(v).size > 1}
     X = np.column_stack(list(feats.values())) if feats else np.zeros((len(rows), 0))
     mu, sd = X.mean(axis=0), X.std(axis=0)
