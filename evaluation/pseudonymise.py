@@ -28,7 +28,9 @@ only when complete, so a failed run leaves no half-written warehouse):
   construction, since the pseudonym is a function of the CPR number);
 - ``quarantine.parquet``: ``source``, ``file``, ``row``, ``reason``, ``column``;
 - ``linkage_report.json``: per source rows read, written and quarantined (by reason), distinct
-  persons, and the share of them found in the population tables (``residence`` or ``vital``).
+  persons, and the share of them found in the population tables (``residence`` or ``vital``);
+- ``simulation.json`` and ``truth.json``, copied unchanged, when the raw folder holds simulated
+  extracts (``evaluation simulate``), as ``evaluation simulate --form warehouse`` writes them.
 
 Work is vectorised: each column is factorised once, distinct values are checked (and distinct
 normalised CPR numbers hashed) once, and results are mapped back to rows by their codes.
@@ -39,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +64,8 @@ QUARANTINE_FILE = "quarantine.parquet"
 REPORT_FILE = "linkage_report.json"
 #: Sources whose persons make up the population (the CPR register extracts).
 POPULATION_SOURCES = ("residence", "vital")
+#: Metadata of simulated extracts (no person-level data), carried into the warehouse unchanged.
+CARRIED_FILES = ("simulation.json", "truth.json")
 #: Schema version of ``linkage_report.json``.
 REPORT_SCHEMA_VERSION = 1
 
@@ -97,6 +102,7 @@ class SourceResult:
     persons: pa.Table
     rows_read: int
     dropped_columns: list[str] = field(default_factory=list)
+    nine_digit_rows: int = 0
 
     @property
     def rows_written(self) -> int:
@@ -120,6 +126,8 @@ class CprPseudonyms:
     reason: np.ndarray
     person_code: np.ndarray
     persons: pa.Table
+    #: Rows whose CPR number has nine digits: typically a leading zero lost in a spreadsheet.
+    nine_digit_rows: int = 0
 
 
 def _arrow_text(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -259,7 +267,9 @@ def pseudonymise_cprs(key: bytes, text: pd.Series | pa.Array) -> CprPseudonyms:
         "birth_date": pa.array(birth[order], type=pa.date32()),
         "sex": pa.array(sex[order], type=pa.string()),
     })
-    return CprPseudonyms(_take(ids, person_code), reason, person_code, persons)
+    nine = np.asarray(pc.fill_null(pc.match_substring_regex(norm, r"^[0-9]{9}$"), False), dtype=bool)
+    nine_rows = int(np.append(nine, False)[codes].sum())
+    return CprPseudonyms(_take(ids, person_code), reason, person_code, persons, nine_rows)
 
 
 def _arrow_type(col: Column) -> pa.DataType:
@@ -361,10 +371,14 @@ def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) ->
         table = table.filter(pa.array(keep))
     quarantined = np.flatnonzero(~keep)
     qcode = (code[quarantined] - 1).astype(np.int64)
+    # 1-based data rows; a reader that skipped rows says which file row each frame row is
+    row_numbers = frame.attrs.get("row_numbers")
+    rows = (np.asarray(row_numbers, dtype=np.int64)[quarantined] if row_numbers is not None
+            else quarantined + 1)
     quarantine = pa.table({
         "source": pa.array(np.full(len(quarantined), name, dtype=object), type=pa.string()),
         "file": pa.array(np.full(len(quarantined), file, dtype=object), type=pa.string()),
-        "row": pa.array(quarantined + 1, type=pa.int64()),
+        "row": pa.array(rows, type=pa.int64()),
         "reason": pa.array(np.asarray(reasons, dtype=object)[qcode], type=pa.string()),
         "column": pa.array(np.asarray(columns, dtype=object)[qcode], type=pa.string()),
     })
@@ -373,7 +387,7 @@ def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) ->
     present = np.zeros(ids.persons.num_rows, dtype=bool)
     present[ids.person_code[keep]] = True
     persons = ids.persons.filter(pa.array(present))
-    result = SourceResult(name, file, table, quarantine, persons, n, dropped)
+    result = SourceResult(name, file, table, quarantine, persons, n, dropped, ids.nine_digit_rows)
     if result.rows_written + result.rows_quarantined != result.rows_read:  # pragma: no cover
         raise AssertionError(f"{name}: rows read != rows written + rows quarantined")
     return result
@@ -388,7 +402,7 @@ def _check_out_folder(out: Path, raw: Path) -> None:
         raise InputError("the output folder must not contain the raw folder", file=str(out))
     if out.is_dir():
         ours = {f"{n}{contract.WAREHOUSE_EXTENSION}" for n in contract.SOURCE_NAMES}
-        ours |= {PERSONS_FILE, QUARANTINE_FILE, REPORT_FILE}
+        ours |= {PERSONS_FILE, QUARANTINE_FILE, REPORT_FILE, *CARRIED_FILES}
         foreign = [p.name for p in out.iterdir() if p.name not in ours]
         if foreign:
             raise InputError(
@@ -502,10 +516,11 @@ def pseudonymise(
             "rows_written": r.rows_written,
             "rows_quarantined": r.rows_quarantined,
             "quarantined_by_reason": {str(k): int(v) for k, v in reasons.items()},
-            "persons": int(len(ids)),
+            "persons": len(ids),
             "persons_in_population": in_pop,
             "share_in_population": _share(in_pop, len(ids)) if in_pop is not None else None,
             "columns_not_carried": r.dropped_columns,
+            "malformed_cpr_with_nine_digits": r.nine_digit_rows,
         }
         assert entry["rows_read"] == entry["rows_written"] + entry["rows_quarantined"]
         sources_report[r.name] = entry
@@ -521,7 +536,7 @@ def pseudonymise(
     report = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "created_by": f"evaluation {__version__}",
-        "created_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "pseudonym": "HMAC-SHA256(key, normalised CPR), first 16 bytes, 32 lowercase hex characters",
         "key_fingerprint": key_fingerprint(key),
         "population_sources": [r.name for r in pop_sources],
@@ -530,12 +545,19 @@ def pseudonymise(
         "sources": sources_report,
     }
 
+    # simulated extracts (marked by simulation.json) keep their parameters and true effects
+    carried = ([n for n in CARRIED_FILES if (raw / n).is_file()]
+               if (raw / CARRIED_FILES[0]).is_file() else [])
+    report["carried_files"] = carried
+
     with step(f"write warehouse {out}"), atomic_dir(out) as tmp:
         for r in results:
             write_parquet(tmp / f"{r.name}{contract.WAREHOUSE_EXTENSION}", r.table)
         write_parquet(tmp / PERSONS_FILE, persons_table)
         write_parquet(tmp / QUARANTINE_FILE, q_table)
         write_json(tmp / REPORT_FILE, report)
+        for name in carried:
+            shutil.copyfile(raw / name, tmp / name)
     if totals["rows_quarantined"]:
         info(f"{totals['rows_quarantined']} row(s) quarantined: see {out / QUARANTINE_FILE}")
     return report
@@ -543,8 +565,9 @@ def pseudonymise(
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """The linkage report as a short plain-text table (what the command prints)."""
-    lines = [f"{'source':20s} {'read':>10s} {'written':>10s} {'quarant.':>9s} {'persons':>9s} "
-             f"{'in pop.':>8s}"]
+    header = (f"{'source':20s} {'read':>10s} {'written':>10s} {'quarant.':>9s} {'persons':>9s} "
+              f"{'in pop.':>8s}")
+    lines = [header]
     for name, e in report["sources"].items():
         share = "-" if e["share_in_population"] is None else f"{100 * e['share_in_population']:.1f}%"
         lines.append(f"{name:20s} {e['rows_read']:>10d} {e['rows_written']:>10d} "
@@ -555,6 +578,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     for name, e in report["sources"].items():
         for reason, count in e["quarantined_by_reason"].items():
             lines.append(f"  quarantined in {name}: {count} x {reason}")
+        if e.get("malformed_cpr_with_nine_digits"):
+            lines.append(f"  {name}: {e['malformed_cpr_with_nine_digits']} CPR number(s) with nine "
+                         "digits: a leading zero lost where the file was saved from a spreadsheet? "
+                         "Export the column as text")
     if report["sources_missing"]:
         lines.append(f"sources not found: {', '.join(report['sources_missing'])}")
     return lines

@@ -62,13 +62,20 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import contract
 from .contract import Column, Source
 from .errors import InputError
-from .io import TEXT, BadRows, as_text, parse_bools, parse_dates, parse_months, parse_numbers, read_table
+from .io import (
+    TEXT,
+    BadRows,
+    as_text,
+    parse_bools,
+    parse_dates,
+    parse_months,
+    parse_numbers,
+    read_table,
+)
 
 Severity = Literal["error", "warning"]
 Form = Literal["raw", "warehouse"]
@@ -167,8 +174,7 @@ class Report:
             for group in _by_check(t.findings):
                 left = limit
                 for f in group:
-                    for line in f.lines(t.file, left):
-                        yield line
+                    yield from f.lines(t.file, left)
                     if left is not None:
                         left = max(0, left - f.count)
 
@@ -351,8 +357,7 @@ def _discover(folder: Path, study) -> tuple[list[_TableFile], list[TableReport]]
     # persons and vital first: their birth and death dates are needed to check the others.
     order = ("persons", "vital", *(n for n in contract.SOURCE_NAMES if n != "vital"))
     for name in order:
-        for tf in by_source.get(name, []):
-            files.append(tf)
+        files.extend(by_source.get(name, []))
     if not files:
         raise InputError(
             "no tables found: expected files named <source>.csv (or .parquet, .xlsx, .sas7bdat) "
@@ -388,8 +393,8 @@ def _peek_columns(tf: _TableFile) -> list[str]:
             names = _read_header(tf.path, detect_encoding(tf.path, 1 << 16))[0]
         else:
             return []
-    except Exception:
-        return []  # the full read reports it
+    except Exception:  # noqa: BLE001 - the full read reports the file's problem
+        return []
     return [tf.mapping.get(n.strip(), n.strip()) for n in names]
 
 
@@ -409,28 +414,22 @@ def _form_of(columns: list[str] | pd.Index, file_name: str) -> Form | None:
 
 @dataclass
 class _People:
-    """Birth and death dates by person key (normalised CPR or person_id)."""
+    """Birth and death dates by person key (normalised CPR or person_id), with hash indexes
+    built once and used for every table."""
 
-    birth_keys: pd.Series | None = None
+    birth_index: pd.Index | None = None
     birth: np.ndarray | None = None
-    death_keys: pd.Series | None = None
+    death_index: pd.Index | None = None
     death: np.ndarray | None = None
 
 
-def _lookup(keys: pd.Series, table_keys: pd.Series, table_values: np.ndarray) -> np.ndarray:
-    """``table_values`` at the position of each key in ``table_keys`` (NaT where absent)."""
-    idx = pc.index_in(_to_arrow_text(keys), value_set=_to_arrow_text(table_keys))
-    idx = pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    found = idx >= 0
+def _lookup(keys: pd.Series, index: pd.Index, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` at the position of each key in ``index`` (NaT where absent), and whether found."""
+    pos = index.get_indexer(keys.to_numpy(dtype=object))
+    found = pos >= 0
     out = np.full(len(keys), np.datetime64("NaT"), dtype="datetime64[ns]")
-    out[found] = table_values[idx[found]]
-    return out
-
-
-def _to_arrow_text(values: pd.Series) -> pa.Array:
-    arr = pa.array(values.astype("object") if values.dtype != object and not isinstance(values.dtype, pd.StringDtype)
-                   else values, type=pa.string(), from_pandas=True)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    out[found] = values[pos[found]]
+    return out, found
 
 
 @dataclass
@@ -449,9 +448,8 @@ class _Encoded:
             return cls(as_text(pd.Series(cats)).reset_index(drop=True),
                        column.cat.codes.to_numpy(dtype=np.int64))
         if isinstance(column.dtype, pd.StringDtype) or column.dtype == object:
-            enc = pc.dictionary_encode(_to_arrow_text(as_text(column)))
-            codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-            return cls(pd.Series(enc.dictionary.to_pandas(), dtype=TEXT), codes)
+            codes, uniques = pd.factorize(as_text(column), use_na_sentinel=True)
+            return cls(pd.Series(uniques, dtype=TEXT), np.asarray(codes, dtype=np.int64))
         return cls(column.reset_index(drop=True), None)
 
     def expand(self, per_value, fill) -> np.ndarray:
@@ -625,15 +623,17 @@ class _TableCheck:
             self.add("missing_value", name, blank, "person_id is missing")
             self.add("bad_person_id", name, ~blank & ~good,
                      "not a pseudonym (32 lowercase hexadecimal characters)", values=values, fmt=_shape)
-            codes_u, keys = pd.factorize(text.astype("object").where(good_u, None))
+            if enc.codes is not None and bool((text == u).all()):
+                codes_u = np.arange(len(u), dtype=np.int64)  # the distinct values are the keys
+                keys = u
+            else:
+                codes_u, keys = pd.factorize(text, use_na_sentinel=True)
             self.id_keys = pd.Series(np.asarray(keys, dtype=object), dtype="object")
-            self.id_codes = enc.expand(np.asarray(codes_u, dtype=np.int64), -1).astype(np.int64)
-            if self.people.birth_keys is not None:
-                birth_k = _lookup(self.id_keys, self.people.birth_keys, self.people.birth)
+            self.id_codes = enc.expand(np.where(good_u, np.asarray(codes_u, dtype=np.int64), -1), -1).astype(np.int64)
+            if self.people.birth_index is not None:
+                birth_k, known_k = _lookup(self.id_keys, self.people.birth_index, self.people.birth)
                 self.birth = _take(birth_k, self.id_codes, np.datetime64("NaT"))
                 if self.schema.name != "persons":
-                    known_k = pc.is_in(_to_arrow_text(self.id_keys),
-                                       value_set=_to_arrow_text(self.people.birth_keys)).to_numpy(zero_copy_only=False)
                     absent = ~_take(known_k, self.id_codes, True)
                     self.add("unknown_person", name, absent, "person_id not in persons.parquet",
                              severity="warning")
@@ -647,7 +647,8 @@ class _TableCheck:
             bad = ~np.isnat(a) & ~np.isnat(b) & (b < a)
             if bad.any():
                 self.add("end_before_start", later, bad, f"is before {earlier}", values=self.frame[later],
-                         details=_Lazy(self.frame[earlier], lambda s: [f"{earlier} is {v}" for v in _show(s)]))
+                         details=_Lazy(self.frame[earlier],
+                                       lambda s, e=earlier: [f"{e} is {v}" for v in _show(s)]))
 
     def _compared_columns(self) -> list[str]:
         spell_ends = {later for _, later in self.schema.date_order if self.schema.column(later).nullable}
@@ -657,8 +658,8 @@ class _TableCheck:
         if self.id_codes is None or self.schema.name == "persons":
             return
         death = None
-        if self.people.death_keys is not None and len(self.people.death_keys):
-            death_k = _lookup(self.id_keys, self.people.death_keys, self.people.death)
+        if self.people.death_index is not None and len(self.people.death_index):
+            death_k, _ = _lookup(self.id_keys, self.people.death_index, self.people.death)
             death = _take(death_k, self.id_codes, np.datetime64("NaT"))
         for name in self._compared_columns():
             col = self.schema.column(name)
@@ -778,7 +779,7 @@ def validate_folder(
     for tf in files:
         with step(f"validating {tf.display}"):
             bad_rows = BadRows()
-            frame = read_table(tf.path, tf.mapping, bad_rows=bad_rows, dictionary=True)
+            frame = read_table(tf.path, tf.mapping, bad_rows=bad_rows)
             table_form = _form_of(frame.columns, tf.source or "") or default_form
             if tf.source == "persons":
                 table_form = "warehouse"
@@ -801,7 +802,7 @@ def validate_folder(
             _remember_people(people, check, tf.source)
             report.tables.append(tr)
     report.tables.extend(notes)
-    if any(t.form == "warehouse" for t in report.tables) and people.birth_keys is None:
+    if any(t.form == "warehouse" for t in report.tables) and people.birth_index is None:
         report.tables.append(TableReport("persons.parquet", "persons", findings=[Finding(
             "missing_source", "warning",
             "no persons table: birth dates and person references not checked")]))
@@ -821,13 +822,13 @@ def _remember_people(people: _People, check: _TableCheck, source: str | None) ->
         rows = np.flatnonzero(ok)[::-1]
         first[codes[rows]] = rows
         have = first >= 0
-        people.birth_keys = check.id_keys[have].reset_index(drop=True)
+        people.birth_index = pd.Index(check.id_keys[have].to_numpy(dtype=object))
         people.birth = births[first[have]]
     elif source == "vital" and "death_date" in check.parsed:
         deaths = check.parsed["death_date"]
         has = ok & ~np.isnat(deaths)
         per = pd.Series(deaths[has]).groupby(codes[has], sort=False).min()
-        people.death_keys = check.id_keys.iloc[per.index.to_numpy()].reset_index(drop=True)
+        people.death_index = pd.Index(check.id_keys.iloc[per.index.to_numpy()].to_numpy(dtype=object))
         people.death = per.to_numpy(dtype="datetime64[ns]")
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 HORIZONS = (183, 365, 730)
 
@@ -74,50 +74,127 @@ def _curve(rng: np.random.Generator, n: dict[str, int], risk: dict[str, float]) 
         last = 0
         for i, t in enumerate(times):
             expected = at_risk * (1 - np.exp(-hazard * (t - last)))
-            events = max(1, int(round(expected)))
+            events = max(1, round(expected))
             surv *= 1 - events / max(at_risk, 1)
             se = np.sqrt(max(1e-12, (1 - surv) * surv / max(at_risk, 1)))
-            rows.append((arm, float(t), 1 - surv, max(0.0, 1 - surv - 1.96 * se),
-                         min(1.0, 1 - surv + 1.96 * se), at_risk, events))
+            rows.append(
+                (
+                    arm,
+                    float(t),
+                    1 - surv,
+                    max(0.0, 1 - surv - 1.96 * se),
+                    min(1.0, 1 - surv + 1.96 * se),
+                    at_risk,
+                    events,
+                )
+            )
             # censoring thins the risk set; the last steps come below 5 at risk (planted)
             at_risk = at_risk - events - int(at_risk * 0.08) if i < 36 else max(1, 4 - (i - 36))
             last = t
-    return pd.DataFrame(rows, columns=["arm", "time", "estimate", "conf_low", "conf_high",
-                                       "at_risk", "events"])
+    return pd.DataFrame(
+        rows, columns=["arm", "time", "estimate", "conf_low", "conf_high", "at_risk", "events"]
+    )
 
 
-def _estimates(risk: dict[str, float], rd_ci: tuple[float, float], hr: float,
-               analysis: str) -> list[dict]:
+def _estimates(
+    risk: dict[str, float], rd_ci: tuple[float, float], hr: float, analysis: str
+) -> list[dict]:
     rows = []
     for h in HORIZONS:
         scale = h / 365.0
         for arm, group in (("contacted", 1), ("comparison", 0)):
-            ci = min(0.95, risk[arm] * scale ** 0.8)
+            ci = min(0.95, risk[arm] * scale**0.8)
             se = 0.012
-            rows.append(dict(model="cumulative_incidence", term=None, group=group, time=h,
-                             estimate=ci, std_error=se, conf_low=ci - 1.96 * se,
-                             conf_high=ci + 1.96 * se, p_value=None, hazard_ratio=None))
-            rows.append(dict(model="kaplan_meier", term=None, group=group, time=h,
-                             estimate=1 - ci, std_error=se, conf_low=1 - ci - 1.96 * se,
-                             conf_high=1 - ci + 1.96 * se, p_value=None, hazard_ratio=None))
-        est = (risk["contacted"] - risk["comparison"]) * scale ** 0.8
-        half = (rd_ci[1] - rd_ci[0]) / 2 * scale ** 0.5
-        lo, hi = (rd_ci if h == 365 else (est - half, est + half))
-        rows.append(dict(model="risk_difference", term=None, group=None, time=h, estimate=est,
-                         std_error=half / 1.96, conf_low=lo, conf_high=hi, p_value=0.04,
-                         hazard_ratio=None))
-        rows.append(dict(model="risk_ratio", term=None, group=None, time=h,
-                         estimate=risk["contacted"] / risk["comparison"], std_error=0.1,
-                         conf_low=0.7, conf_high=1.1, p_value=0.2, hazard_ratio=None))
+            rows.append(
+                {
+                    "model": "cumulative_incidence",
+                    "term": None,
+                    "group": group,
+                    "time": h,
+                    "estimate": ci,
+                    "std_error": se,
+                    "conf_low": ci - 1.96 * se,
+                    "conf_high": ci + 1.96 * se,
+                    "p_value": None,
+                    "hazard_ratio": None,
+                }
+            )
+            rows.append(
+                {
+                    "model": "kaplan_meier",
+                    "term": None,
+                    "group": group,
+                    "time": h,
+                    "estimate": 1 - ci,
+                    "std_error": se,
+                    "conf_low": 1 - ci - 1.96 * se,
+                    "conf_high": 1 - ci + 1.96 * se,
+                    "p_value": None,
+                    "hazard_ratio": None,
+                }
+            )
+        est = (risk["contacted"] - risk["comparison"]) * scale**0.8
+        half = (rd_ci[1] - rd_ci[0]) / 2 * scale**0.5
+        lo, hi = rd_ci if h == 365 else (est - half, est + half)
+        rows.append(
+            {
+                "model": "risk_difference",
+                "term": None,
+                "group": None,
+                "time": h,
+                "estimate": est,
+                "std_error": half / 1.96,
+                "conf_low": lo,
+                "conf_high": hi,
+                "p_value": 0.04,
+                "hazard_ratio": None,
+            }
+        )
+        rows.append(
+            {
+                "model": "risk_ratio",
+                "term": None,
+                "group": None,
+                "time": h,
+                "estimate": risk["contacted"] / risk["comparison"],
+                "std_error": 0.1,
+                "conf_low": 0.7,
+                "conf_high": 1.1,
+                "p_value": 0.2,
+                "hazard_ratio": None,
+            }
+        )
     beta = float(np.log(hr))
     for model in ("cox", "cox_stratified"):
-        rows.append(dict(model=model, term="treated", group=None, time=None, estimate=beta,
-                         std_error=0.08, conf_low=beta - 0.157, conf_high=beta + 0.157,
-                         p_value=0.03, hazard_ratio=hr))
+        rows.append(
+            {
+                "model": model,
+                "term": "treated",
+                "group": None,
+                "time": None,
+                "estimate": beta,
+                "std_error": 0.08,
+                "conf_low": beta - 0.157,
+                "conf_high": beta + 0.157,
+                "p_value": 0.03,
+                "hazard_ratio": hr,
+            }
+        )
     for t in (365, 730):
-        rows.append(dict(model="rmst_difference", term=None, group=None, time=t, estimate=6.5,
-                         std_error=3.0, conf_low=0.6, conf_high=12.4, p_value=0.03,
-                         hazard_ratio=None))
+        rows.append(
+            {
+                "model": "rmst_difference",
+                "term": None,
+                "group": None,
+                "time": t,
+                "estimate": 6.5,
+                "std_error": 3.0,
+                "conf_low": 0.6,
+                "conf_high": 12.4,
+                "p_value": 0.03,
+                "hazard_ratio": None,
+            }
+        )
     for r in rows:
         r["analysis"] = analysis
     return rows

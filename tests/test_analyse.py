@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _days(rng, n, lo, hi):
-    return pd.to_datetime(rng.integers(lo.value // 86_400_000_000_000, hi.value // 86_400_000_000_000, n), unit="D")
+    return pd.to_datetime(
+        rng.integers(lo.value // 86_400_000_000_000, hi.value // 86_400_000_000_000, n), unit="D"
+    )
 
 
 def make_study(folder: Path, persons: int = 1500, contacted: int = 150, seed: int = 5) -> Path:
@@ -29,25 +32,40 @@ def make_study(folder: Path, persons: int = 1500, contacted: int = 150, seed: in
     wh.mkdir(parents=True)
     pid = np.array([f"{i:032x}" for i in rng.choice(2**60, persons, replace=False)])
     birth = _days(rng, persons, pd.Timestamp("1998-06-01"), pd.Timestamp("2009-06-01"))
-    pd.DataFrame({"person_id": pid, "birth_date": birth,
-                  "sex": rng.choice(["F", "M"], persons)}).to_parquet(wh / "persons.parquet")
-    pd.DataFrame({"person_id": pid, "municipality_code": "851", "from_date": pd.Timestamp("2000-01-01"),
-                  "to_date": pd.NaT}).to_parquet(wh / "residence.parquet")
+    pd.DataFrame(
+        {"person_id": pid, "birth_date": birth, "sex": rng.choice(["F", "M"], persons)}
+    ).to_parquet(wh / "persons.parquet")
+    pd.DataFrame(
+        {
+            "person_id": pid,
+            "municipality_code": "851",
+            "from_date": pd.Timestamp("2000-01-01"),
+            "to_date": pd.NaT,
+        }
+    ).to_parquet(wh / "residence.parquet")
     death = pd.Series(pd.NaT, index=range(persons))
     dies = rng.random(persons) < 0.03
     death[dies] = _days(rng, dies.sum(), START, DATA_END)
     emig = pd.Series(pd.NaT, index=range(persons))
     em = rng.random(persons) < 0.03
     emig[em] = _days(rng, em.sum(), START, DATA_END)
-    pd.DataFrame({"person_id": pid, "death_date": death.values, "emigration_date": emig.values}).to_parquet(
-        wh / "vital.parquet")
+    pd.DataFrame(
+        {"person_id": pid, "death_date": death.values, "emigration_date": emig.values}
+    ).to_parquet(wh / "vital.parquet")
     # contacts: the first `contacted` persons, some contacted twice
     cdate = _days(rng, contacted, START, pd.Timestamp("2026-03-31"))
-    contacts = pd.DataFrame({"person_id": pid[:contacted], "contact_date": cdate,
-                             "contact_type": rng.choice(["knock_knock", "ssp"], contacted),
-                             "parents_present": True,
-                             "referred_to": rng.choice(["leisure", "education", "none"], contacted)})
-    again = contacts.sample(frac=0.2, random_state=1).assign(contact_date=lambda d: d.contact_date + pd.Timedelta(days=40))
+    contacts = pd.DataFrame(
+        {
+            "person_id": pid[:contacted],
+            "contact_date": cdate,
+            "contact_type": rng.choice(["knock_knock", "ssp"], contacted),
+            "parents_present": True,
+            "referred_to": rng.choice(["leisure", "education", "none"], contacted),
+        }
+    )
+    again = contacts.sample(frac=0.2, random_state=1).assign(
+        contact_date=lambda d: d.contact_date + pd.Timedelta(days=40)
+    )
     pd.concat([contacts, again]).to_parquet(wh / "contacts.parquet")
     contact_of = dict(zip(pid[:contacted], cdate))
     # charges: yearly rate 0.5, a third lower after contact
@@ -58,39 +76,72 @@ def make_study(folder: Path, persons: int = 1500, contacted: int = 150, seed: in
     drop = (cd.notna() & (odate > cd)).to_numpy() & (rng.random(len(who)) < 1 / 3)
     who, odate = who[~drop], odate[~drop]
     case = np.array([f"k{i}" for i in range(len(who))])
-    shared = rng.random(len(who)) < 0.1          # co-offences: copy the case to another person
+    shared = rng.random(len(who)) < 0.1  # co-offences: copy the case to another person
     partner = rng.integers(0, persons, shared.sum())
-    charges = pd.DataFrame({"person_id": np.concatenate([pid[who], pid[partner]]),
-                            "case_id": np.concatenate([case, case[shared]]),
-                            "offence_date": np.concatenate([odate, odate[shared]]),
-                            "offence_code": "100"})
+    charges = pd.DataFrame(
+        {
+            "person_id": np.concatenate([pid[who], pid[partner]]),
+            "case_id": np.concatenate([case, case[shared]]),
+            "offence_date": np.concatenate([odate, odate[shared]]),
+            "offence_code": "100",
+        }
+    )
     charges["charge_date"] = charges["offence_date"] + pd.Timedelta(days=10)
-    charges["offence_category"] = rng.choice(["violence", "weapons", "property", "drugs"], len(charges))
+    charges["offence_category"] = rng.choice(
+        ["violence", "weapons", "property", "drugs"], len(charges)
+    )
     charges = charges.drop_duplicates(["person_id", "case_id"])
     charges.to_parquet(wh / "charges.parquet")
     conv = charges.sample(frac=0.6, random_state=2)
-    pd.DataFrame({"person_id": conv.person_id, "case_id": conv.case_id,
-                  "decision_date": conv.offence_date + pd.to_timedelta(rng.integers(30, 400, len(conv)), unit="D"),
-                  "offence_date": conv.offence_date,
-                  "sanction": rng.choice(["fine", "custody", "acquittal"], len(conv))}).query(
-        "decision_date <= @DATA_END").to_parquet(wh / "convictions.parquet")
+    pd.DataFrame(
+        {
+            "person_id": conv.person_id,
+            "case_id": conv.case_id,
+            "decision_date": conv.offence_date
+            + pd.to_timedelta(rng.integers(30, 400, len(conv)), unit="D"),
+            "offence_date": conv.offence_date,
+            "sanction": rng.choice(["fine", "custody", "acquittal"], len(conv)),
+        }
+    ).query("decision_date <= @DATA_END").to_parquet(wh / "convictions.parquet")
     k = rng.random(persons) < 0.08
     cs = _days(rng, k.sum(), pd.Timestamp("2020-01-01"), DATA_END)
-    pd.DataFrame({"person_id": pid[k], "start_date": cs,
-                  "end_date": cs + pd.to_timedelta(rng.integers(10, 200, k.sum()), unit="D"),
-                  "custody_type": "remand"}).to_parquet(wh / "custody.parquet")
+    pd.DataFrame(
+        {
+            "person_id": pid[k],
+            "start_date": cs,
+            "end_date": cs + pd.to_timedelta(rng.integers(10, 200, k.sum()), unit="D"),
+            "custody_type": "remand",
+        }
+    ).to_parquet(wh / "custody.parquet")
     e = rng.random(persons) < 0.5
     es = _days(rng, e.sum(), pd.Timestamp("2022-01-01"), DATA_END)
-    pd.DataFrame({"person_id": pid[e], "start_date": es, "end_date": es + pd.Timedelta(days=300),
-                  "level": "fgu", "status": "completed"}).to_parquet(wh / "education.parquet")
+    pd.DataFrame(
+        {
+            "person_id": pid[e],
+            "start_date": es,
+            "end_date": es + pd.Timedelta(days=300),
+            "level": "fgu",
+            "status": "completed",
+        }
+    ).to_parquet(wh / "education.parquet")
     j = rng.random(persons) < 0.4
     jm = _days(rng, j.sum(), pd.Timestamp("2022-01-01"), DATA_END)
-    pd.DataFrame({"person_id": pid[j], "month": jm.strftime("%Y-%m"),
-                  "hours": rng.choice([20.0, 80.0], j.sum())}).to_parquet(wh / "employment.parquet")
+    pd.DataFrame(
+        {
+            "person_id": pid[j],
+            "month": jm.strftime("%Y-%m"),
+            "hours": rng.choice([20.0, 80.0], j.sum()),
+        }
+    ).to_parquet(wh / "employment.parquet")
     g = rng.random(persons) < 0.12
-    pd.DataFrame({"person_id": pid[g], "group_id": "g1",
-                  "registered_date": _days(rng, g.sum(), pd.Timestamp("2020-01-01"), DATA_END),
-                  "deregistered_date": pd.NaT}).to_parquet(wh / "group_registrations.parquet")
+    pd.DataFrame(
+        {
+            "person_id": pid[g],
+            "group_id": "g1",
+            "registered_date": _days(rng, g.sum(), pd.Timestamp("2020-01-01"), DATA_END),
+            "deregistered_date": pd.NaT,
+        }
+    ).to_parquet(wh / "group_registrations.parquet")
 
     # the cohort: contacted at first contact; 3 comparison persons per set from the rest
     cdir = folder / "output" / "cohort"
@@ -101,8 +152,14 @@ def make_study(folder: Path, persons: int = 1500, contacted: int = 150, seed: in
     person = np.concatenate([pid[:contacted], comp])
     treated = np.concatenate([np.ones(contacted, int), np.zeros(3 * contacted, int)])
     index = np.concatenate([cdate, np.repeat(cdate, 3)])
-    cohort = pd.DataFrame({"person_id": person, "set_id": set_id, "treated": treated,
-                           "index_date": pd.to_datetime(index)})
+    cohort = pd.DataFrame(
+        {
+            "person_id": person,
+            "set_id": set_id,
+            "treated": treated,
+            "index_date": pd.to_datetime(index),
+        }
+    )
     cohort["arm"] = np.where(cohort.treated == 1, "contacted", "comparison")
     cohort["weight"] = 1.0
     pos = pd.Series(np.arange(persons), index=pid)
@@ -116,22 +173,51 @@ def make_study(folder: Path, persons: int = 1500, contacted: int = 150, seed: in
     cohort["sex"] = "M"
     cohort["age_band"] = "18-21"
     cohort.to_parquet(cdir / "cohort.parquet")
-    (cdir / "cohort.json").write_text(json.dumps({"design": "risk_set_matching", "data_end": "2026-09-30",
-                                                  "ratio": 3, "caliper": 0.2, "initiative_start": "2023-09-01",
-                                                  "counts": {}, "covariates": {}}))
-    pd.DataFrame({"arm": ["contacted"], "step": [1], "reason": ["aged 14-25"], "n_excluded": [3],
-                  "n_remaining": [contacted]}).to_parquet(cdir / "attrition.parquet")
-    pd.DataFrame({"covariate": ["charges_12m", "custody_ever", "age_at_index"], "smd_before": [0.8, 0.3, 0.2],
-                  "smd_after": [0.04, -0.02, 0.01]}).to_parquet(cdir / "balance.parquet")
-    ps = pd.DataFrame({"arm": np.where(treated == 1, "contacted", "comparison"), "matched": True,
-                       "propensity_score": cohort["propensity_score"]})
+    (cdir / "cohort.json").write_text(
+        json.dumps(
+            {
+                "design": "risk_set_matching",
+                "data_end": "2026-09-30",
+                "ratio": 3,
+                "caliper": 0.2,
+                "initiative_start": "2023-09-01",
+                "counts": {},
+                "covariates": {},
+            }
+        )
+    )
+    pd.DataFrame(
+        {
+            "arm": ["contacted"],
+            "step": [1],
+            "reason": ["aged 14-25"],
+            "n_excluded": [3],
+            "n_remaining": [contacted],
+        }
+    ).to_parquet(cdir / "attrition.parquet")
+    pd.DataFrame(
+        {
+            "covariate": ["charges_12m", "custody_ever", "age_at_index"],
+            "smd_before": [0.8, 0.3, 0.2],
+            "smd_after": [0.04, -0.02, 0.01],
+        }
+    ).to_parquet(cdir / "balance.parquet")
+    ps = pd.DataFrame(
+        {
+            "arm": np.where(treated == 1, "contacted", "comparison"),
+            "matched": True,
+            "propensity_score": cohort["propensity_score"],
+        }
+    )
     ps.to_parquet(cdir / "propensity.parquet")
     (folder / "cohort.toml").write_text("# made by the test\n")
     analyses = ", ".join(f'"{p}"' for p in sorted((ROOT / "analyses").glob("*.toml")))
     study = folder / "study.toml"
-    study.write_text(f'[study]\nname = "test"\nwarehouse = "warehouse"\ncohort = "cohort.toml"\n'
-                     f'analyses = [{analyses}]\noutput = "output"\ndata_end = "2026-09-30"\nseed = 7\n'
-                     f'[report]\nquarter = "2026Q3"\n')
+    study.write_text(
+        f'[study]\nname = "test"\nwarehouse = "warehouse"\ncohort = "cohort.toml"\n'
+        f'analyses = [{analyses}]\noutput = "output"\ndata_end = "2026-09-30"\nseed = 7\n'
+        f'[report]\nquarter = "2026Q3"\n'
+    )
     return study
 
 
@@ -145,7 +231,7 @@ def analysed(tmp_path_factory):
 
 
 def test_bundle_is_complete_and_matches_contract(analysed):
-    study, results, run = analysed
+    _study, results, run = analysed
     est = json.loads((results / "estimates.json").read_text())
     assert est["schema_version"] == "1.0"
     assert est["study"]["initiative_start"] == "2023-09-01"
@@ -153,9 +239,15 @@ def test_bundle_is_complete_and_matches_contract(analysed):
     assert est["cohort"]["n_sets"] == 150 and est["cohort"]["ratio"] == 3
     assert est["cohort"]["smd_max_after"] == pytest.approx(0.04)
     ids = [o["id"] for o in est["outcomes"]]
-    assert {"reoffending_any", "reoffending_violence_weapons", "reoffending_conviction", "education_job",
-            "group_registration", "group_cooffence"} <= set(ids)
-    assert sum(o["primary"] for o in est["outcomes"]) == 3       # one per family
+    assert {
+        "reoffending_any",
+        "reoffending_violence_weapons",
+        "reoffending_conviction",
+        "education_job",
+        "group_registration",
+        "group_cooffence",
+    } <= set(ids)
+    assert sum(o["primary"] for o in est["outcomes"]) == 3  # one per family
     for o in est["outcomes"]:
         assert o["family"] in ("reoffending", "education_job", "group_recruitment")
         assert set(o["label"]) == {"da", "en"}
@@ -163,34 +255,76 @@ def test_bundle_is_complete_and_matches_contract(analysed):
         models = {(e["model"], e["analysis"]) for e in o["estimates"]}
         if any(n.startswith("all models") for n in o["diagnostics"]["notes"]):
             # e.g. no event at all in one arm: no estimates, and the gates say why
-            assert not o["gates"]["passed"] and "could not be fitted" in " ".join(o["gates"]["reasons"])
+            assert not o["gates"]["passed"] and "could not be fitted" in " ".join(
+                o["gates"]["reasons"]
+            )
             assert o["id"] == "group_cooffence"
             continue
-        for m in ("kaplan_meier", "cumulative_incidence", "risk_difference", "cox", "cox_stratified",
-                  "rmst_difference"):
+        for m in (
+            "kaplan_meier",
+            "cumulative_incidence",
+            "risk_difference",
+            "cox",
+            "cox_stratified",
+            "rmst_difference",
+        ):
             assert (m, "matched") in models, (o["id"], m)
         assert ("risk_difference", "naive") in models and ("cox", "naive") in models
-        rd = [e for e in o["estimates"] if e["model"] == "risk_difference" and e["analysis"] == "matched"]
+        rd = [
+            e
+            for e in o["estimates"]
+            if e["model"] == "risk_difference" and e["analysis"] == "matched"
+        ]
         assert sorted(e["time"] for e in rd) == [183, 365, 730]
-        ci = [e for e in o["estimates"] if e["model"] == "cumulative_incidence" and e["analysis"] == "matched"]
+        ci = [
+            e
+            for e in o["estimates"]
+            if e["model"] == "cumulative_incidence" and e["analysis"] == "matched"
+        ]
         assert {e["group"] for e in ci} == {0, 1}
         for e in o["estimates"]:
-            assert set(e) == {"model", "term", "group", "time", "estimate", "std_error", "conf_low",
-                              "conf_high", "p_value", "hazard_ratio", "analysis"}
+            assert set(e) == {
+                "model",
+                "term",
+                "group",
+                "time",
+                "estimate",
+                "std_error",
+                "conf_low",
+                "conf_high",
+                "p_value",
+                "hazard_ratio",
+                "analysis",
+            }
         d = o["diagnostics"]
         assert set(d["events"]) == {"contacted", "comparison"}
         assert d["min_detectable_hr"] is not None and 0 < d["min_detectable_hr"] < 1
-        assert set(o["gates"]) >= {"balance", "overlap", "proportional_hazards", "enough_events", "passed", "reasons"}
+        assert set(o["gates"]) >= {
+            "balance",
+            "overlap",
+            "proportional_hazards",
+            "enough_events",
+            "passed",
+            "reasons",
+        }
         assert o["gates"]["passed"] == (len(o["gates"]["reasons"]) == 0)
         for path in [*o["tables"].values()]:
             assert (results / path).exists()
         for path in o["figures"].values():
             assert (results / path).exists() and (results / path).with_suffix(".svg").exists()
         curve = pd.read_parquet(results / o["tables"]["curve"])
-        assert list(curve.columns) == ["arm", "time", "estimate", "conf_low", "conf_high", "at_risk", "events"]
+        assert list(curve.columns) == [
+            "arm",
+            "time",
+            "estimate",
+            "conf_low",
+            "conf_high",
+            "at_risk",
+            "events",
+        ]
         assert set(curve["arm"]) == {"contacted", "comparison"}
         assert curve["estimate"].between(0, 1).all()
-    rr = [o for o in est["outcomes"] if o["id"] == "reoffending_any"][0]
+    rr = next(o for o in est["outcomes"] if o["id"] == "reoffending_any")
     assert any(e["model"] == "rate_ratio" for e in rr["estimates"])
     assert any(e["model"] == "fine_gray" for e in rr["estimates"])
     assert any(e["analysis"] == "custody_at_risk" for e in rr["estimates"])
@@ -213,8 +347,10 @@ def test_effect_is_recovered_in_direction(analysed):
     """Contact lowers the charge rate by a third in the synthetic data: HR and rate ratio < 1."""
     _, results, _ = analysed
     est = json.loads((results / "estimates.json").read_text())
-    o = [o for o in est["outcomes"] if o["id"] == "reoffending_any"][0]
-    rr = [e for e in o["estimates"] if e["model"] == "rate_ratio" and e["analysis"] == "matched"][0]
+    o = next(o for o in est["outcomes"] if o["id"] == "reoffending_any")
+    rr = next(
+        e for e in o["estimates"] if e["model"] == "rate_ratio" and e["analysis"] == "matched"
+    )
     assert rr["conf_low"] < 0.67 < rr["conf_high"]
     assert rr["estimate"] < 0.9
 
@@ -227,8 +363,8 @@ def test_same_inputs_same_bundle(analysed, tmp_path):
     assert result.exit_code == 0
     second = {p.relative_to(results): p.read_bytes() for p in results.rglob("*") if p.is_file()}
     assert first.keys() == second.keys()
-    for k in first:
-        assert first[k] == second[k], f"{k} differs between two runs"
+    for k, content in first.items():
+        assert content == second[k], f"{k} differs between two runs"
 
 
 def test_cohort_not_built(tmp_path):
@@ -243,9 +379,11 @@ def test_cohort_not_built(tmp_path):
 def test_bad_plan_names_file_and_key(tmp_path):
     study = make_study(tmp_path, persons=300, contacted=30)
     bad = tmp_path / "bad.toml"
-    bad.write_text('[analysis]\nfamily = "reoffending"\n[[outcomes]]\nid = "x"\ndefinition = "first_charge"\n'
-                   'primary = true\nlabel = { da = "a", en = "b" }\ndirection = "sideways"\n')
-    text = study.read_text().replace('analyses = [', f'analyses = ["{bad}", ')
+    bad.write_text(
+        '[analysis]\nfamily = "reoffending"\n[[outcomes]]\nid = "x"\ndefinition = "first_charge"\n'
+        'primary = true\nlabel = { da = "a", en = "b" }\ndirection = "sideways"\n'
+    )
+    text = study.read_text().replace("analyses = [", f'analyses = ["{bad}", ')
     study.write_text(text)
     result = CliRunner().invoke(cli, ["analyse", str(study)])
     assert result.exit_code != 0
@@ -259,9 +397,11 @@ def test_analyse_simulated_warehouse_end_to_end(simulated_warehouse, tmp_path):
     towards harm for reoffending (the contacted are selected for high risk)."""
     analyses = ", ".join(f'"{p}"' for p in sorted((ROOT / "analyses").glob("*.toml")))
     study = tmp_path / "study.toml"
-    study.write_text(f'[study]\nname = "sim"\nwarehouse = "{simulated_warehouse}"\n'
-                     f'cohort = "{ROOT / "cohorts" / "knock_knock.toml"}"\nanalyses = [{analyses}]\n'
-                     f'output = "output"\ndata_end = "2026-09-30"\nseed = 11\n')
+    study.write_text(
+        f'[study]\nname = "sim"\nwarehouse = "{simulated_warehouse}"\n'
+        f'cohort = "{ROOT / "cohorts" / "knock_knock.toml"}"\nanalyses = [{analyses}]\n'
+        f'output = "output"\ndata_end = "2026-09-30"\nseed = 11\n'
+    )
     runner = CliRunner()
     built = runner.invoke(cli, ["cohort", "build", str(study)])
     assert built.exit_code == 0, built.output
@@ -274,11 +414,68 @@ def test_analyse_simulated_warehouse_end_to_end(simulated_warehouse, tmp_path):
     o = next(o for o in est["outcomes"] if o["id"] == "reoffending_any")
 
     def rd(analysis):
-        return next(e["estimate"] for e in o["estimates"] if e["model"] == "risk_difference"
-                    and e["analysis"] == analysis and e["time"] == 365)
+        return next(
+            e["estimate"]
+            for e in o["estimates"]
+            if e["model"] == "risk_difference" and e["analysis"] == analysis and e["time"] == 365
+        )
 
     assert rd("naive") > rd("matched")
     for o in est["outcomes"]:
-        assert (results / o["tables"]["curve"]).exists() and (results / o["figures"]["curve"]).exists()
+        assert (results / o["tables"]["curve"]).exists() and (
+            results / o["figures"]["curve"]
+        ).exists()
     for path in [*est["tables"].values(), *est["figures"].values()]:
         assert (results / path).exists()
+
+
+def test_rate_ratio_equals_ratio_of_crude_rates():
+    """With treatment as the only covariate the Poisson MLE rate ratio is the ratio of crude rates."""
+    from evaluation.analysis.run import rate_ratio
+
+    counts = pd.DataFrame({"treated": [1, 1, 1, 0, 0, 0, 0], "set_id": [1, 2, 3, 1, 2, 3, 3],
+                           "n_events": [2, 0, 1, 3, 4, 1, 2], "person_time": [365, 200, 300, 365, 365, 100, 30.0],
+                           "weight": 1.0})
+    t = rate_ratio(counts, "poisson", cluster="set_id")
+    rr = t[t["model"] == "rate_ratio"].iloc[0]
+    crude = (3 / 865) / (10 / 860)
+    assert rr["estimate"] == pytest.approx(crude, rel=1e-6)
+    assert rr["conf_low"] < rr["estimate"] < rr["conf_high"]
+    rates = t[t["model"] == "rate"].set_index("group")["estimate"]
+    assert rates[1] == pytest.approx(3 / (865 / 365.25))
+
+
+def test_e_value_and_minimum_detectable_hr():
+    from evaluation.analysis.run import e_value_hr, min_detectable_hr
+
+    ev = e_value_hr(0.5, 0.3, 0.8, rare=True)
+    assert ev["point"] == pytest.approx(2 + math.sqrt(2))         # RR 2 -> 2 + sqrt(2)
+    assert ev["ci"] == pytest.approx(1.25 + math.sqrt(1.25 * 0.25))
+    assert e_value_hr(0.8, 0.6, 1.1)["ci"] == 1.0
+    # Schoenfeld: 100 events, 1:1 -> exp(-sqrt((0.8416 + 1.96)^2 / 25))
+    assert min_detectable_hr(100, 0.5) == pytest.approx(math.exp(-(0.841621 + 1.959964) / 5), rel=1e-5)
+
+
+def test_at_risk_labels_hide_small_numbers():
+    from evaluation.analysis.figures import risk_label
+
+    assert risk_label(3, 5) == "<5"
+    assert risk_label(12, 5) == "12"
+    assert risk_label(0, 5) in ("", "0")
+
+
+def test_contacts_summary_counts_first_contacts(analysed):
+    import datetime as dt
+
+    from evaluation.analysis.run import contacts_summary
+
+    study, _, _ = analysed
+    wh = study.parent / "warehouse"
+    table = contacts_summary(wh, dt.date(2023, 9, 1), dt.date(2026, 9, 30), "2024Q1")
+    c = pd.read_parquet(wh / "contacts.parquet")
+    first = c.groupby("person_id")["contact_date"].min()
+    expected = int(((first >= "2024-01-01") & (first <= "2024-03-31")).sum())
+    got = table.query("period == 'quarter' and dimension == 'total'")["n"].item()
+    assert got == expected > 0
+    for dim in ("sex", "age_band", "contact_type", "referred_to"):
+        assert table.query("period == 'quarter' and dimension == @dim")["n"].sum() == expected

@@ -151,8 +151,14 @@ def test_pseudonym_is_truncated_hmac_sha256(tmp_path):
     # mixed lengths (not CPR numbers, but the function is general)
     mixed = ["1", "22", "333"]
     assert pseudonyms(key, pa.array(mixed)).to_pylist() == [
-        hmac.new(key, m.encode(), hashlib.sha256).hexdigest()[:32] for m in mixed]
+        hmac.new(key, m.encode(), hashlib.sha256).hexdigest()[:32] for m in mixed
+    ]
     assert pseudonyms(key, []).to_pylist() == []
+    # keys shorter and longer than the 64-byte block of SHA-256 (a long key is hashed first)
+    for other in (b"x" * 32, b"y" * 63, b"z" * 65, bytes(range(256)) * 2):
+        assert pseudonyms(other, numbers).to_pylist() == [
+            hmac.new(other, n.encode(), hashlib.sha256).hexdigest()[:32] for n in numbers
+        ]
 
 
 def test_other_key_gives_unrelated_pseudonyms():

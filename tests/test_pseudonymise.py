@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from evaluation.pseudonymise import parse_cprs, pseudonymise_cprs, redact, type_
 N_PERSONS = 40
 BAD_CPR_ROWS = {  # charges: 1-based data row -> (CPR text, reason)
     21: ("", cpr.MISSING),
-    22: ("12345-678", cpr.MALFORMED),
+    22: ("12345-6789", cpr.MALFORMED),  # nine digits
     23: ("300299-1234", cpr.INVALID_DATE),  # 30 February
     24: ("   ", cpr.MISSING),
     25: ("31129912345", cpr.MALFORMED),  # eleven digits
@@ -58,68 +57,92 @@ def make_raw(folder: Path, seed: int = 5) -> dict:
     numbers = list(cpr.generate(births.to_numpy(), sexes, rng, hyphen=False))
     outsider = numbers.pop()  # contacted but not in residence or vital
     p = numbers
-    sp = lambda i, k=0: _spell(p[i], i + k)  # noqa: E731
+
+    def sp(i: int, k: int = 0) -> str:
+        return _spell(p[i], i + k)
 
     tables = {
-        "residence": pd.DataFrame({
-            "cpr": [sp(i) for i in range(N_PERSONS)],
-            "municipality_code": ["851"] * N_PERSONS,
-            "from_date": ["2016-10-01"] * N_PERSONS,
-            "to_date": [""] * N_PERSONS,
-        }),
-        "vital": pd.DataFrame({
-            "cpr": [sp(i, 1) for i in range(5)],
-            "death_date": ["", "", "2022-05-01", "", ""],
-            "emigration_date": ["2021-01-01", "", "", "", "2023-03-03"],
-        }),
-        "contacts": pd.DataFrame({
-            "cpr": [sp(i, 2) for i in range(6)] + [_spell(outsider, 1), sp(0)],
-            "contact_date": ["2024-01-10"] * 8,
-            "contact_type": ["knock_knock"] * 7 + ["ssp"],
-            "parents_present": ["ja", "nej", "1", "0", "true", "", "false", "maybe"],
-            "referred_to": ["none"] * 8,
-        }),
-        "charges": pd.DataFrame({
-            "cpr": [sp(i % 10, i) for i in range(20)] + [v for v, _ in BAD_CPR_ROWS.values()]
-            + [sp(3)],
-            "case_id": [f"K{i:04d}" for i in range(26)],
-            "offence_date": ["2023-05-01"] * 21 + ["2023-13-01"] + ["2023-05-01"] * 3 + ["2023-02-30"],
-            "charge_date": ["2023-06-01"] * 26,
-            "offence_code": ["V-0101"] * 26,
-            "offence_category": ["violence"] * 26,
-            "navn": [f"Person {i}" for i in range(26)],  # not part of the contract
-        }),
-        "convictions": pd.DataFrame({
-            "cpr": [sp(i, 2) for i in range(4)],
-            "case_id": ["K0000", "K0001", "K0002", "K0003"],
-            "decision_date": ["2024-01-01"] * 4,
-            "offence_date": ["2023-05-01"] * 4,
-            "sanction": ["fine", "custody", "acquittal", "suspended"],
-        }),
-        "custody": pd.DataFrame({
-            "cpr": [sp(1, 1)],
-            "start_date": ["2024-01-01"],
-            "end_date": [""],
-            "custody_type": ["prison"],
-        }),
-        "education": pd.DataFrame({
-            "cpr": [sp(i, 1) for i in range(12)],
-            "start_date": ["2019-08-15"] * 12,
-            "end_date": [""] * 12,
-            "level": ["youth_general"] * 12,
-            "status": ["ongoing"] * 12,
-        }),
-        "employment": pd.DataFrame({
-            "cpr": [sp(i, 2) for i in range(6)],
-            "month": ["2024-01", "2024-02", "2024-13", "2024-04", "2024-05", "2024-06"],
-            "hours": ["10", "12.5", "7", "abc", " 3 ", "7,5"],
-        }),
-        "group_registrations": pd.DataFrame({
-            "cpr": [sp(7)],
-            "group_id": ["G01"],
-            "registered_date": ["2024-02-02"],
-            "deregistered_date": [""],
-        }),
+        "residence": pd.DataFrame(
+            {
+                "cpr": [sp(i) for i in range(N_PERSONS)],
+                "municipality_code": ["851"] * N_PERSONS,
+                "from_date": ["2016-10-01"] * N_PERSONS,
+                "to_date": [""] * N_PERSONS,
+            }
+        ),
+        "vital": pd.DataFrame(
+            {
+                "cpr": [sp(i, 1) for i in range(5)],
+                "death_date": ["", "", "2022-05-01", "", ""],
+                "emigration_date": ["2021-01-01", "", "", "", "2023-03-03"],
+            }
+        ),
+        "contacts": pd.DataFrame(
+            {
+                "cpr": [sp(i, 2) for i in range(6)] + [_spell(outsider, 1), sp(0)],
+                "contact_date": ["2024-01-10"] * 8,
+                "contact_type": ["knock_knock"] * 7 + ["ssp"],
+                "parents_present": ["ja", "nej", "1", "0", "true", "", "false", "maybe"],
+                "referred_to": ["none"] * 8,
+            }
+        ),
+        "charges": pd.DataFrame(
+            {
+                "cpr": [sp(i % 10, i) for i in range(20)]
+                + [v for v, _ in BAD_CPR_ROWS.values()]
+                + [sp(3)],
+                "case_id": [f"K{i:04d}" for i in range(26)],
+                "offence_date": ["2023-05-01"] * 21
+                + ["2023-13-01"]
+                + ["2023-05-01"] * 3
+                + ["2023-02-30"],
+                "charge_date": ["2023-06-01"] * 26,
+                "offence_code": ["V-0101"] * 26,
+                "offence_category": ["violence"] * 26,
+                "navn": [f"Person {i}" for i in range(26)],  # not part of the contract
+            }
+        ),
+        "convictions": pd.DataFrame(
+            {
+                "cpr": [sp(i, 2) for i in range(4)],
+                "case_id": ["K0000", "K0001", "K0002", "K0003"],
+                "decision_date": ["2024-01-01"] * 4,
+                "offence_date": ["2023-05-01"] * 4,
+                "sanction": ["fine", "custody", "acquittal", "suspended"],
+            }
+        ),
+        "custody": pd.DataFrame(
+            {
+                "cpr": [sp(1, 1)],
+                "start_date": ["2024-01-01"],
+                "end_date": [""],
+                "custody_type": ["prison"],
+            }
+        ),
+        "education": pd.DataFrame(
+            {
+                "cpr": [sp(i, 1) for i in range(12)],
+                "start_date": ["2019-08-15"] * 12,
+                "end_date": [""] * 12,
+                "level": ["youth_general"] * 12,
+                "status": ["ongoing"] * 12,
+            }
+        ),
+        "employment": pd.DataFrame(
+            {
+                "cpr": [sp(i, 2) for i in range(6)],
+                "month": ["2024-01", "2024-02", "2024-13", "2024-04", "2024-05", "2024-06"],
+                "hours": ["10", "12.5", "7", "abc", " 3 ", "7,5"],
+            }
+        ),
+        "group_registrations": pd.DataFrame(
+            {
+                "cpr": [sp(7)],
+                "group_id": ["G01"],
+                "registered_date": ["2024-02-02"],
+                "deregistered_date": [""],
+            }
+        ),
     }
     for name, frame in tables.items():
         frame.to_csv(folder / f"{name}.csv", index=False)
@@ -248,8 +271,15 @@ def test_counts_reconcile_and_quarantine_is_listed(run):
         assert e["rows_read"] == e["rows_written"] + e["rows_quarantined"]
         assert sum(e["quarantined_by_reason"].values()) == e["rows_quarantined"]
     assert report["sources"]["charges"]["quarantined_by_reason"] == {
-        cpr.MISSING: 2, cpr.MALFORMED: 2, cpr.INVALID_DATE: 1, "unparseable offence_date": 1}
+        cpr.MISSING: 2,
+        cpr.MALFORMED: 2,
+        cpr.INVALID_DATE: 1,
+        "unparseable offence_date": 1,
+    }
     assert report["sources"]["charges"]["columns_not_carried"] == ["navn"]
+    assert report["sources"]["charges"]["malformed_cpr_with_nine_digits"] == 1
+    assert report["sources"]["residence"]["malformed_cpr_with_nine_digits"] == 0
+    assert "1 CPR number(s) with nine digits" in run["text"]
     t = report["totals"]
     assert t["rows_read"] == sum(info["rows"].values()) == t["rows_written"] + t["rows_quarantined"]
     assert t["persons"] == N_PERSONS + 1
@@ -356,10 +386,12 @@ def test_column_mapping_from_study_file(raw, tmp_path):
     (raw / "charges.csv").unlink()
     study = tmp_path / "study.toml"
     study.write_text(
-        '[study]\nwarehouse = "wh"\ncohort = "c.toml"\n\n[sources.charges]\nfile = "raw/POLSAS.csv"\n'
-        'columns = { personnummer = "cpr", gerningsdato = "offence_date" }\n')
-    key = _key(tmp_path / "s")
-    result, text = _run(raw, "--key", key, "--study", study)
+        '[study]\nwarehouse = "wh"\ncohort = "c.toml"\nkey = "s/study.key"\n\n'
+        '[sources.charges]\nfile = "raw/POLSAS.csv"\n'
+        'columns = { personnummer = "cpr", gerningsdato = "offence_date" }\n'
+    )
+    _key(tmp_path / "s")
+    result, text = _run(raw, "--study", study)  # key and warehouse from the study file
     assert result.exit_code == 0, text
     report = json.loads((tmp_path / "wh" / "linkage_report.json").read_text())
     assert report["sources"]["charges"]["file"] == "POLSAS.csv"
@@ -461,31 +493,59 @@ def test_only_some_sources_present(raw, tmp_path):
 
 # --- the building blocks -------------------------------------------------------------------------
 
+
 def test_fast_parser_agrees_with_cpr_parse():
     rng = np.random.default_rng(7)
     births = pd.Timestamp("1900-01-01") + pd.to_timedelta(rng.integers(0, 49000, 3000), "D")
     valid = cpr.generate(births.to_numpy(), np.where(rng.random(3000) < 0.5, "M", "F"), rng)
     random_digits = ["".join(map(str, rng.integers(0, 10, 10))) for _ in range(5000)]
-    odd = ["", " ", None, "abc", "0101011234 ", " 010101-1234", "010101--1234", "01 01 01 1234",
-           "010101\u00a01234", "010101\t1234", "2902001234", "2902004234", "2902994234",
-           "2902581234", "2902585234", "3104001234", "0013001234", "0000001234", "123456789",
-           "01010112345", "x101011234", "010101-123a", "3112369999", "3112375999", "3112579999",
-           "0101589999"]
+    odd = [
+        "",
+        " ",
+        None,
+        "abc",
+        "0101011234 ",
+        " 010101-1234",
+        "010101--1234",
+        "01 01 01 1234",
+        "010101\u00a01234",
+        "010101\t1234",
+        "2902001234",
+        "2902004234",
+        "2902994234",
+        "2902581234",
+        "2902585234",
+        "3104001234",
+        "0013001234",
+        "0000001234",
+        "123456789",
+        "01010112345",
+        "x101011234",
+        "010101-123a",
+        "3112369999",
+        "3112375999",
+        "3112579999",
+        "0101589999",
+    ]
     values = list(valid) + random_digits + odd
     slow = cpr.parse(values)
     norm, reason, birth, sex = parse_cprs(pa.array(values, type=pa.string()))
-    assert list(reason) == slow["reason"].tolist()
+    assert list(reason) == [None if pd.isna(r) else r for r in slow["reason"]]
     ok = slow["reason"].isna().to_numpy()
     assert ok.sum() > 3000
-    np.testing.assert_array_equal(birth[ok], slow["birth_date"].to_numpy()[ok].astype("datetime64[D]"))
+    np.testing.assert_array_equal(
+        birth[ok], slow["birth_date"].to_numpy()[ok].astype("datetime64[D]")
+    )
     assert list(sex[ok]) == slow["sex"][ok].tolist()
     assert [v for v, r in zip(norm.to_pylist(), reason) if r is None] == slow["cpr"][ok].tolist()
 
 
 def test_pseudonymise_cprs_maps_spellings_to_one_person():
     key = b"k" * 32
-    text = pd.Series(["010190-1234", "0101901234", "010190 1234", None, "bad", "0101901235"],
-                     dtype=pd.StringDtype("pyarrow"))
+    text = pd.Series(
+        ["010190-1234", "0101901234", "010190 1234", None, "bad", "0101901235"],
+        dtype=pd.StringDtype("pyarrow"),
+    )
     got = pseudonymise_cprs(key, text)
     ids = got.person_id.to_pylist()
     assert ids[0] == ids[1] == ids[2] == _pid(key, "0101901234")
@@ -525,6 +585,8 @@ def test_simulated_raw_pseudonymised_and_validated(simulated_raw, tmp_path):
     if isinstance(n_persons, int):
         assert t["persons"] <= n_persons
     assert report["sources"]["residence"]["share_in_population"] == 1.0
+    assert report["carried_files"] == ["simulation.json", "truth.json"]
+    assert (out / "truth.json").read_bytes() == (simulated_raw / "truth.json").read_bytes()
     # no CPR number of the raw extracts in the warehouse
     numbers = set()
     for path in simulated_raw.glob("*.csv"):
@@ -553,7 +615,7 @@ def test_simulated_raw_pseudonymised_and_validated(simulated_raw, tmp_path):
         return report, found
 
     try:
-        raw_report, raw_problems = problems(simulated_raw)
+        _, raw_problems = problems(simulated_raw)
         wh_report, wh_problems = problems(out)
     except NotBuiltYet:
         pytest.skip("validation is not built yet")
@@ -561,3 +623,30 @@ def test_simulated_raw_pseudonymised_and_validated(simulated_raw, tmp_path):
     assert set(contract.SOURCE_NAMES) | {"persons"} <= checked
     if t["rows_quarantined"] == 0:
         assert wh_problems <= raw_problems, sorted(wh_problems - raw_problems)[:5]
+
+
+def test_parquet_extract_with_typed_columns(raw, tmp_path):
+    frame = pd.read_csv(raw / "residence.csv", dtype=str, keep_default_na=False)
+    frame["from_date"] = pd.to_datetime(frame["from_date"])
+    frame["to_date"] = pd.NaT
+    frame.to_parquet(raw / "residence.parquet", index=False)
+    (raw / "residence.csv").unlink()
+    result, text = _run(raw, "--key", _key(tmp_path / "s"), "--out", tmp_path / "wh")
+    assert result.exit_code == 0, text
+    res = pq.read_table(tmp_path / "wh" / "residence.parquet")
+    assert res.num_rows == N_PERSONS and res["to_date"].null_count == N_PERSONS
+    assert res.schema.field("from_date").type == pa.date32()
+    assert str(res["from_date"][0]) == "2016-10-01"
+    report = json.loads((tmp_path / "wh" / "linkage_report.json").read_text())
+    assert report["sources"]["residence"]["file"] == "residence.parquet"
+
+
+def test_header_only_file(raw, tmp_path):
+    (raw / "custody.csv").write_text("cpr,start_date,end_date,custody_type\n")
+    result, text = _run(raw, "--key", _key(tmp_path / "s"), "--out", tmp_path / "wh")
+    assert result.exit_code == 0, text
+    report = json.loads((tmp_path / "wh" / "linkage_report.json").read_text())
+    assert report["sources"]["custody"]["rows_read"] == 0
+    assert report["sources"]["custody"]["share_in_population"] is None
+    custody = pq.read_table(tmp_path / "wh" / "custody.parquet")
+    assert custody.num_rows == 0 and custody.schema.field("start_date").type == pa.date32()

@@ -7,7 +7,6 @@ import re
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from evaluation import disclosure
@@ -19,7 +18,7 @@ from evaluation.report.render import parse_qmd, qmd_to_notebook
 from evaluation.report.texts import TEXTS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bundle_factory import PLANTED_SMALL, make_bundle, make_study  # noqa: E402
+from bundle_factory import PLANTED_SMALL, make_bundle, make_study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,24 +48,58 @@ def test_both_languages_have_the_same_texts():
 # -- finding rules ---------------------------------------------------------------------------
 def _outcome(rd, lo, hi, *, direction="lower_is_better", passed=True, events=(80, 260), **gates):
     rows = [
-        dict(model="risk_difference", group=None, time=365, estimate=rd, conf_low=lo,
-             conf_high=hi, analysis="matched"),
-        dict(model="cumulative_incidence", group=1, time=365, estimate=0.2 + rd, conf_low=0,
-             conf_high=1, analysis="matched"),
-        dict(model="cumulative_incidence", group=0, time=365, estimate=0.2, conf_low=0,
-             conf_high=1, analysis="matched"),
+        {
+            "model": "risk_difference",
+            "group": None,
+            "time": 365,
+            "estimate": rd,
+            "conf_low": lo,
+            "conf_high": hi,
+            "analysis": "matched",
+        },
+        {
+            "model": "cumulative_incidence",
+            "group": 1,
+            "time": 365,
+            "estimate": 0.2 + rd,
+            "conf_low": 0,
+            "conf_high": 1,
+            "analysis": "matched",
+        },
+        {
+            "model": "cumulative_incidence",
+            "group": 0,
+            "time": 365,
+            "estimate": 0.2,
+            "conf_low": 0,
+            "conf_high": 1,
+            "analysis": "matched",
+        },
         # a naive row with the opposite sign must not be picked
-        dict(model="risk_difference", group=None, time=365, estimate=-rd, conf_low=-hi,
-             conf_high=-lo, analysis="naive"),
+        {
+            "model": "risk_difference",
+            "group": None,
+            "time": 365,
+            "estimate": -rd,
+            "conf_low": -hi,
+            "conf_high": -lo,
+            "analysis": "naive",
+        },
     ]
     g = {"balance": True, "overlap": True, "proportional_hazards": True, "enough_events": True}
     g.update(gates)
     g["passed"] = passed and all(g.values())
-    return {"id": "x", "family": "reoffending", "label": {"da": "Ny sigtelse", "en": "New charge"},
-            "direction": direction, "population": {"contacted": 500, "comparison": 1500},
-            "primary_horizon_days": 365, "estimates": rows,
-            "diagnostics": {"events": {"contacted": events[0], "comparison": events[1]}},
-            "gates": g}
+    return {
+        "id": "x",
+        "family": "reoffending",
+        "label": {"da": "Ny sigtelse", "en": "New charge"},
+        "direction": direction,
+        "population": {"contacted": 500, "comparison": 1500},
+        "primary_horizon_days": 365,
+        "estimates": rows,
+        "diagnostics": {"events": {"contacted": events[0], "comparison": events[1]}},
+        "gates": g,
+    }
 
 
 def test_beneficial_finding_gives_points_fewer_with_interval():
@@ -148,7 +181,7 @@ def test_templates_hold_no_estimation():
 
 # -- rendered reports ----------------------------------------------------------------------
 def _visible_text(page: str) -> str:
-    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.DOTALL)
     page = re.sub(r"<img\b[^>]*>", " ", page)
     page = re.sub(r'<span class="ratio">[^<]*</span>', " ", page)  # 1:k matching, not a count
     return htmllib.unescape(re.sub(r"<[^>]+>", " ", page))
@@ -256,3 +289,55 @@ def test_failed_render_leaves_no_output(tmp_path):
     assert result.exit_code != 0
     assert "contacts.parquet" in result.output and "Traceback" not in result.output
     assert not list((tmp_path / "output").rglob("*.html"))
+
+
+def test_balance_means_of_binary_covariates_respect_disclosure():
+    import pandas as pd
+
+    from evaluation.report.tables import balance_table
+
+    frame = pd.DataFrame(
+        {
+            "covariate": ["group_registered", "charges_6m", "custody_ever"],
+            "smd_before": [0.3, 0.9, 0.1],
+            "smd_after": [0.0, 0.05, 0.02],
+            "mean_contacted_after": [0.03, 0.03, 0.5],
+            "mean_comparison_after": [0.0, 0.1, 0.97],
+        }
+    )
+    table = balance_table(
+        frame, "en", output="md", arm_sizes={"after": {"contacted": 100, "comparison": 100}}
+    )
+    lines = {
+        ln.split("|")[1].strip(): [c.strip() for c in ln.split("|")[2:-1]]
+        for ln in table.splitlines()[2:]
+    }
+    assert lines["group_registered"][2:] == ["–", "0.00"]  # 3 persons hidden, a true 0 shown
+    assert lines["charges_6m"][2:] == ["0.03", "0.10"]  # counts of charges, not persons
+    assert lines["custody_ever"][2:] == ["0.50", "–"]  # 3 persons without the trait
+
+
+def test_quarto_is_used_when_on_path(tmp_path, monkeypatch):
+    """With `quarto` on PATH the command calls it with -P parameters and moves the output."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "quarto"
+    fake.write_text(
+        "#!/usr/bin/env python3\n"
+        "import sys, pathlib\n"
+        "args = sys.argv[1:]\n"
+        "out = args[args.index('--output') + 1]\n"
+        "pathlib.Path(out).write_text(' '.join(args))\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    study = make_study(tmp_path / "s", languages=("en",))
+    result = CliRunner().invoke(cli, ["report", str(study), "--format", "html", "--format", "pdf"])
+    assert result.exit_code == 0, result.output
+    assert "renderer: Quarto" in result.output
+    out = tmp_path / "s" / "output" / "report" / "2026Q3" / "en"
+    args = (out / "technical.pdf").read_text()
+    assert args.startswith("render technical.qmd --to typst")
+    assert "-P lang:en" in args and "-P quarter:2026Q3" in args and "-M lang:en" in args
+    assert "-P output:pdf" in args and "-P threshold:5" in args
+    assert "--to html" in (out / "quarterly.html").read_text()

@@ -504,7 +504,7 @@ def simulated_with_faults(tmp_path_factory) -> Path:
 
 # How the simulator's fault kinds are named in validation.
 KIND_TO_CHECKS = {
-    "bad_date": {"bad_date"},
+    "bad_date": {"bad_date", "bad_month"},
     "malformed_cpr": {"malformed_cpr", "invalid_cpr_birth_date", "missing_cpr"},
     "duplicate": {"duplicate_key"},
     "end_before_start": {"end_before_start"},
@@ -547,3 +547,12 @@ def test_simulated_raw_and_warehouse_without_faults_pass(tmp_path):
     result = run(wh)
     assert result.exit_code == 0, result.output[-3000:]
     assert np.all([t.form in (None, "warehouse") for t in validate_folder(wh).tables])
+
+
+def test_shared_simulated_tables_are_clean(simulated_warehouse, simulated_raw):
+    report = validate_folder(simulated_warehouse)
+    assert report.ok, "\n".join(list(report.render(5))[-40:])
+    assert {t.form for t in report.tables if t.rows is not None} == {"warehouse"}
+    assert sum(t.rows or 0 for t in report.tables) > 20000
+    report = validate_folder(simulated_raw)
+    assert report.ok, "\n".join(list(report.render(5))[-40:])

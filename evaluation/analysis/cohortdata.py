@@ -88,8 +88,12 @@ def read_cohort(folder: str | Path) -> CohortData:
 
 def find_initiative_start(meta: dict[str, Any], cohort_definition: Path | None,
                           contacts: pd.DataFrame) -> dt.date:
-    """The initiative's start date: ``cohort.json`` or the cohort definition (a key named
-    ``initiative_start`` at the top or in any table), else the first contact date."""
+    """The initiative's start date.
+
+    In order: ``initiative_start`` anywhere in ``cohort.json``; the start of the index period in
+    ``cohort.json`` (``period.start``); the cohort definition's ``initiative_start`` or
+    ``index.start``; else the first contact date in the warehouse.
+    """
     def search(obj: Any) -> Any:
         if isinstance(obj, dict):
             if "initiative_start" in obj:
@@ -101,11 +105,16 @@ def find_initiative_start(meta: dict[str, Any], cohort_definition: Path | None,
         return None
 
     value = search(meta)
+    if value is None and isinstance(meta.get("period"), dict):
+        value = meta["period"].get("start")
     if value is None and cohort_definition is not None and cohort_definition.exists():
         import tomllib
 
         with open(cohort_definition, "rb") as fh:
-            value = search(tomllib.load(fh))
+            doc = tomllib.load(fh)
+        value = search(doc)
+        if value is None and isinstance(doc.get("index"), dict):
+            value = doc["index"].get("start")
     if value is not None:
         return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
     return pd.to_datetime(contacts["contact_date"]).min().date()

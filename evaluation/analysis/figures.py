@@ -48,10 +48,13 @@ def risk_label(count: float, threshold: int) -> str:
     return label
 
 
-def curve_figure(curve: pd.DataFrame, at_risk: pd.DataFrame, title: str, threshold: int):
+def curve_figure(curve: pd.DataFrame, at_risk: pd.DataFrame, title: str, threshold: int,
+                 max_time: dict[str, float] | None = None):
     """Cumulative incidence by arm (step curves with 95% bands) and a numbers-at-risk table.
 
     ``curve``: arm, time, estimate, conf_low, conf_high. ``at_risk``: arm, time, at_risk.
+    ``max_time``: per arm the last follow-up time; the curve stays flat after its last event
+    up to that time.
     """
     plt = _plt()
     fig, (ax, tab) = plt.subplots(2, 1, figsize=(7, 5.2), gridspec_kw={"height_ratios": [4, 1]})
@@ -61,10 +64,14 @@ def curve_figure(curve: pd.DataFrame, at_risk: pd.DataFrame, title: str, thresho
         if c.empty:
             continue
         c = c[c["time"] <= tmax]
+        end = min(tmax, (max_time or {}).get(arm, tmax))
         t = np.concatenate([[0.0], c["time"].to_numpy(float)])
         est = np.concatenate([[0.0], c["estimate"].to_numpy(float)])
         lo = np.concatenate([[0.0], c["conf_low"].to_numpy(float)])
         hi = np.concatenate([[0.0], c["conf_high"].to_numpy(float)])
+        if end > t[-1]:
+            t, est, lo, hi = (np.append(t, end), np.append(est, est[-1]), np.append(lo, lo[-1]),
+                              np.append(hi, hi[-1]))
         ax.step(t, est, where="post", color=ARM_COLOURS[arm], label=ARM_LABELS[arm])
         ax.fill_between(t, lo, hi, step="post", color=ARM_COLOURS[arm], alpha=0.15, linewidth=0)
     ax.set_xlim(0, tmax)
@@ -117,10 +124,12 @@ def forest_figure(rows: pd.DataFrame):
     return fig
 
 
-def balance_figure(balance: pd.DataFrame, max_smd: float):
-    """Absolute standardised mean differences before and after matching, per covariate."""
+def balance_figure(balance: pd.DataFrame, max_smd: float, labels: dict[str, str] | None = None):
+    """Absolute standardised mean differences before and after matching, per covariate
+    (named by ``labels`` where given)."""
     plt = _plt()
     b = balance.copy()
+    b["covariate"] = b["covariate"].astype(str).map(lambda c: (labels or {}).get(c, c))
     b = b.iloc[::-1]
     fig, ax = plt.subplots(figsize=(7, 0.35 * max(len(b), 1) + 1.4))
     y = np.arange(len(b))

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,6 +259,12 @@ def _hazard_rows(tidy: pd.DataFrame, model: str) -> pd.DataFrame:
     return t
 
 
+def _rmst_at(tidy: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """Keep RMST rows at the plan's RMST horizons only (12 and 24 months by default)."""
+    rmst = tidy["model"].isin(["rmst", "rmst_difference"])
+    return tidy[~rmst | tidy["time"].isin([float(t) for t in plan.rmst_days])]
+
+
 def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, naive: pd.DataFrame | None,
                     threshold: int, weighted: bool) -> OutcomeResult:
     """Derive one outcome, fit the matched and naive analyses, diagnostics and gates."""
@@ -292,6 +297,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         diag = {**diag, "ph_test": diag_cp.get("ph_test"), "e_value": diag_cp.get("e_value"),
                 "min_detectable_hr": diag_cp.get("min_detectable_hr")}
         hazard_source = "start_stop_custody_removed"
+    tidy = _rmst_at(tidy, plan)
     if not plan.fine_gray:
         tidy = tidy[tidy["model"] != "fine_gray"]
     if not plan.cox_stratified:
@@ -310,7 +316,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         notes += [f"naive {k}: {v}" for k, v in (ndiag.get("failures") or {}).items()]
         ntidy = ntidy[ntidy["model"].isin(["kaplan_meier", "cumulative_incidence", "risk_difference",
                                             "risk_ratio", "cox", "rmst", "rmst_difference"])]
-        estimates += tidy_records(ntidy, "naive")
+        estimates += tidy_records(_rmst_at(ntidy, plan), "naive")
         if nd.counts is not None:
             estimates += tidy_records(rate_ratio(nd.counts, plan.rate_model, cluster=None), "naive")
         naive_cox = _hazard_rows(ntidy, "cox")
@@ -412,7 +418,9 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     est_table = pd.DataFrame(estimates, columns=[*TIDY_COLUMNS, "analysis"])
     out = OutcomeResult(entry=entry, tables={f"{oid}_curve": curve, f"{oid}_at_risk": risk,
                                               f"{oid}_estimates": est_table})
-    out.figures[f"{oid}_curve"] = (curve, risk, spec.label["en"])
+    max_time = {ARM_OF[g]: float(frame.loc[frame["treated"] == g, "time"].max()) for g in (1, 0)
+                if (frame["treated"] == g).any()}
+    out.figures[f"{oid}_curve"] = (curve, risk, spec.label["en"], max_time)
     if hr is not None:
         out.forest.append({"label": spec.label["en"], "analysis": "matched", "hazard_ratio": hr, "low": lo, "high": hi})
     if naive_cox is not None and len(naive_cox):
@@ -491,11 +499,11 @@ def analyse_study(study: Study) -> dict[str, Any]:
     dict
         The content of ``estimates.json``.
     """
-    from ..outcomes import WarehouseTables
-    from . import figures as figs
     from ..atomic import write_json, write_parquet
     from ..io import read_warehouse
+    from ..outcomes import WarehouseTables
     from ..pipeline import quarter_of
+    from . import figures as figs
 
     if not study.analyses:
         raise ConfigError("lists no analysis plan", file=str(study.path), key="study.analyses")
@@ -573,8 +581,8 @@ def analyse_study(study: Study) -> dict[str, Any]:
         for r in results:
             for name, table in r.tables.items():
                 write_parquet(tdir / f"{name}.parquet", table)
-            for stem, (curve, risk, title) in r.figures.items():
-                figs.save(figs.curve_figure(curve, risk, title, threshold), fdir, stem)
+            for stem, (curve, risk, title, max_time) in r.figures.items():
+                figs.save(figs.curve_figure(curve, risk, title, threshold, max_time), fdir, stem)
         write_parquet(tdir / "attrition.parquet", cohort.attrition)
         write_parquet(tdir / "balance.parquet", cohort.balance)
         write_parquet(tdir / "propensity.parquet", cohort.propensity)
@@ -584,7 +592,10 @@ def analyse_study(study: Study) -> dict[str, Any]:
         write_parquet(tdir / "forest.parquet", forest)
         estimates["tables"]["forest"] = "tables/forest.parquet"
         figs.save(figs.forest_figure(forest), fdir, "forest")
-        figs.save(figs.balance_figure(cohort.balance, plan0.max_smd), fdir, "balance")
+        labels = {k: v.get("en", k) for k, v in (cohort.meta.get("covariates") or {}).items()
+                  if isinstance(v, dict)}
+        labels.setdefault("age_at_index", "Age at index")
+        figs.save(figs.balance_figure(cohort.balance, plan0.max_smd, labels), fdir, "balance")
         figs.save(figs.overlap_figure(cohort.propensity, threshold), fdir, "overlap")
         write_json(tmp / "estimates.json", estimates)
         write_json(tmp / "manifest.json", manifest)
@@ -594,8 +605,9 @@ def analyse_study(study: Study) -> dict[str, Any]:
 def summary_lines(estimates: dict[str, Any]) -> list[str]:
     """A short printed summary: per outcome the risk difference at the primary horizon, the
     hazard ratio and whether the gates passed."""
-    lines = [f"results: {estimates['cohort']['n_contacted']} contacted, "
-             f"{estimates['cohort']['n_comparison']} comparison in {estimates['cohort']['n_sets']} matched sets"]
+    c = estimates["cohort"]
+    head = f"results: {c['n_contacted']} contacted, {c['n_comparison']} comparison in {c['n_sets']} matched sets"
+    lines = [head]
     for o in estimates["outcomes"]:
         h = o["primary_horizon_days"]
         rd = next((e for e in o["estimates"] if e["model"] == "risk_difference" and e["analysis"] == "matched"

@@ -24,14 +24,25 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     Renders with Quarto when `quarto` is on PATH; otherwise the same templates are executed with
     a Jupyter kernel and converted to self-contained HTML (PDF then needs Quarto).
     """
+    import os
     import re
+    import shutil
+    import tempfile
     import time
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
 
     from ..errors import ConfigError, EvaluationError
     from ..pipeline import quarter_of
     from ..progress import info
     from ..report.bundle import Bundle
-    from ..report.render import DOCUMENTS, TEMPLATES, quarto_available, render_fallback, render_quarto
+    from ..report.render import (
+        DOCUMENTS,
+        TEMPLATES,
+        quarto_available,
+        render_fallback,
+        render_quarto,
+    )
     from ..report.texts import LANGUAGES, text
     from ..study import load_study
 
@@ -64,25 +75,46 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     renderer = "Quarto" if use_quarto else "built-in renderer (nbclient + nbconvert; Quarto not found)"
     info(f"rendering reports for {quarter} with {renderer}")
     pdf_skipped = False
-    written = []
+    jobs = []
     for lang in langs:
-        out_dir = study.report_dir / quarter / lang
         for fmt in formats:
             if fmt == "pdf" and not use_quarto:
                 pdf_skipped = True
                 continue
             for doc in DOCUMENTS:
-                target = out_dir / f"{doc}.{fmt}"
                 params = {"bundle": str(bundle.path), "quarter": quarter, "lang": lang,
                           "threshold": study.report.suppression_threshold, "output": fmt}
-                start = time.perf_counter()
-                if use_quarto:
-                    render_quarto(TEMPLATES / f"{doc}.qmd", params, target, fmt, lang)
-                else:
-                    render_fallback(TEMPLATES / f"{doc}.qmd", params, target, lang=lang,
-                                    title=text(f"title_{doc}", lang, quarter=quarter))
-                info(f"  {target} ({time.perf_counter() - start:.1f} s)")
-                written.append(target)
+                jobs.append((doc, lang, fmt, params,
+                             study.report_dir / quarter / lang / f"{doc}.{fmt}"))
+
+    def render(job: tuple) -> Path:
+        doc, lang, fmt, params, target = job
+        start = time.perf_counter()
+        if use_quarto:
+            render_quarto(TEMPLATES / f"{doc}.qmd", params, target, fmt, lang)
+        else:
+            render_fallback(TEMPLATES / f"{doc}.qmd", params, target, lang=lang,
+                            title=text(f"title_{doc}", lang, quarter=quarter))
+        info(f"  {lang}/{target.name} ({time.perf_counter() - start:.1f} s)")
+        return target
+
+    # Every document is rendered into a staging folder first; only when all succeeded are they
+    # moved into place (one rename each), so a failed run changes none of the published files.
+    study.report_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{quarter}.", suffix=".tmp", dir=study.report_dir))
+    try:
+        staged = [(doc, lang, fmt, params, staging / lang / target.name)
+                  for doc, lang, fmt, params, target in jobs]
+        # two documents at a time: each render runs its own kernel (or Quarto) process
+        with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+            list(pool.map(render, staged))
+        written = []
+        for (_, _, _, _, source), (_, _, _, _, target) in zip(staged, jobs):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            written.append(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     click.echo(f"renderer: {renderer}")
     for path in written:
         click.echo(f"report: {path}")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import InputError
 
@@ -49,7 +50,7 @@ class Bundle:
     _tables: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def open(cls, path: str | Path) -> "Bundle":
+    def open(cls, path: str | Path) -> Bundle:
         """Open the bundle in folder ``path``.
 
         Raises
@@ -120,7 +121,7 @@ class Bundle:
             else:
                 try:
                     self._tables[relative] = pd.read_parquet(path)
-                except Exception as exc:  # pyarrow raises several types for a broken file
+                except (OSError, ValueError, pa.ArrowException) as exc:
                     raise InputError(f"cannot be read as Parquet: {exc}", file=str(path)) from None
         return self._tables[relative]
 

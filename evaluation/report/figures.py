@@ -53,8 +53,11 @@ def at_risk_at(curve: pd.DataFrame, arm: str, day: float) -> float | None:
 
 
 def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
-                 max_days: float | None = None):
+                 max_days: float | None = None, survival: bool = False):
     """Cumulative incidence by arm (percent) over months, with numbers at risk underneath.
+
+    With ``survival=True`` the complement is drawn: the share still without the event
+    (1 - cumulative incidence; the Kaplan-Meier survival when there are no competing events).
 
     Returns a matplotlib Figure (not managed by pyplot; see :func:`figure_png`).
     """
@@ -68,12 +71,16 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
         if part.empty:
             continue
         t = np.concatenate([[0.0], part["time"].to_numpy(dtype=float)]) / DAYS_PER_MONTH
-        y = 100 * np.concatenate([[0.0], part["estimate"].to_numpy(dtype=float)])
-        ax.step(t, y, where="post", color=COLOURS[arm], label=text(f"arm_{arm}", lang), lw=2)
+
+        def share(column: str, part: pd.DataFrame = part) -> np.ndarray:
+            values = np.concatenate([[0.0], part[column].to_numpy(dtype=float)])
+            return 100 * (1 - values if survival else values)
+
+        ax.step(t, share("estimate"), where="post", color=COLOURS[arm],
+                label=text(f"arm_{arm}", lang), lw=2)
         if {"conf_low", "conf_high"} <= set(part.columns):
-            lo = 100 * np.concatenate([[0.0], part["conf_low"].to_numpy(dtype=float)])
-            hi = 100 * np.concatenate([[0.0], part["conf_high"].to_numpy(dtype=float)])
-            ax.fill_between(t, lo, hi, step="post", color=COLOURS[arm], alpha=0.15, lw=0)
+            ax.fill_between(t, share("conf_low"), share("conf_high"), step="post",
+                            color=COLOURS[arm], alpha=0.15, lw=0)
         last_day = max(last_day, float(part["time"].max()))
     if max_days is not None:
         last_day = min(last_day, max_days)
@@ -82,10 +89,10 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
     ax.set_xlim(0, end_month)
     ax.set_xticks(ticks)
     ax.set_xlabel(text("axis_time", lang))
-    ax.set_ylabel(text("axis_share", lang) + " (%)")
+    ax.set_ylabel(text("axis_survival" if survival else "axis_share", lang) + " (%)")
     ax.set_title(label)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", frameon=False)
+    ax.legend(loc="lower left" if survival else "upper left", frameon=False)
     # numbers at risk, below the axis
     ax.text(-0.07, -0.30, text("at_risk", lang), transform=ax.transAxes, ha="right", fontsize=8,
             fontweight="bold")

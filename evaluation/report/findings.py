@@ -112,8 +112,8 @@ def finding(outcome: dict[str, Any], lang: str,
                             reasons=_join(reasons, lang)), tuple(reasons))
 
     est, lo, hi = float(rd["estimate"]), float(rd["conf_low"]), float(rd["conf_high"])
-    fields = dict(label=label, within=within, pct_c=fmt.percent(ci_c["estimate"], lang),
-                  pct_k=fmt.percent(ci_k["estimate"], lang))
+    fields = {"label": label, "within": within, "pct_c": fmt.percent(ci_c["estimate"], lang),
+                  "pct_k": fmt.percent(ci_k["estimate"], lang)}
     lower_is_better = outcome.get("direction", "lower_is_better") != "higher_is_better"
     if lo <= 0.0 <= hi:
         return Finding(outcome.get("id", ""), NO_DIFFERENCE,

@@ -70,6 +70,6 @@ def date(day: str | dt.date | None, lang: str) -> str:
     return f"{day.day}. {month} {day.year}" if lang == "da" else f"{day.day} {month} {day.year}"
 
 
-def months(days: float | int) -> int:
+def months(days: float) -> int:
     """Days to whole months (``round(days / 30.4375)``): 183 -> 6, 365 -> 12, 730 -> 24."""
-    return int(round(float(days) / 30.4375))
+    return round(float(days) / 30.4375)

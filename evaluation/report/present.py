@@ -135,8 +135,8 @@ class Report:
             return
         total = contacts[contacts["dimension"] == "total"].groupby("period")["n"].sum()
         start = self.bundle.study.get("initiative_start")
-        fields = dict(quarter=self.quarter, n_quarter=self.n(total.get("quarter", 0)),
-                      n_total=self.n(total.get("cumulative", 0)))
+        fields = {"quarter": self.quarter, "n_quarter": self.n(total.get("quarter", 0)),
+                      "n_total": self.n(total.get("cumulative", 0))}
         if start:
             self.paragraph("contacts_intro", start=fmt.date(start, self.lang), **fields)
         else:
@@ -180,13 +180,15 @@ class Report:
         for outcome in outcomes:
             self._curve(outcome, curve_figure)
 
-    def _curve(self, outcome: dict[str, Any], curve_figure) -> None:
+    def _curve(self, outcome: dict[str, Any], curve_figure, survival: bool = False) -> None:
         curve = self.bundle.table((outcome.get("tables") or {}).get("curve"))
         label = self.label(outcome)
         if curve is None:
             self._show(self.t("missing_table", name=f"{outcome.get('id')}_curve"))
             return
         self.figure(curve_figure(curve, label, self.lang, self.threshold))
+        if survival:
+            self.figure(curve_figure(curve, label, self.lang, self.threshold, survival=True))
         self._show("*" + self.t("figure_caption", label=label.lower(), threshold=self.threshold) + "*")
 
     def comparison(self) -> None:
@@ -231,8 +233,18 @@ class Report:
             self._show(self.t("missing_table", name="balance"))
         else:
             labels = self.bundle.cohort.get("covariates") or {}
-            self.table(tables.balance_table(frame, self.lang, labels, self.output))
+            self.table(tables.balance_table(frame, self.lang, labels, self.output, self.threshold,
+                                            self._arm_sizes()))
         self.image(self.bundle.figure("balance"))
+
+    def _arm_sizes(self) -> dict[str, dict[str, float]]:
+        """Persons per arm after matching (cohort counts) and before (the propensity table)."""
+        c = self.bundle.cohort
+        sizes = {"after": {"contacted": c.get("n_contacted"), "comparison": c.get("n_comparison")}}
+        prop = self.bundle.named_table("propensity")
+        if prop is not None and "arm" in prop.columns:
+            sizes["before"] = prop.groupby("arm").size().astype(float).to_dict()
+        return sizes
 
     def overlap(self) -> None:
         self.heading("h_overlap")
@@ -250,7 +262,7 @@ class Report:
             f = finding(outcome, self.lang, self.threshold)
             self._show(f"**{f.sentence}**")
             self.heading("h_curve", level=3)
-            self._curve(outcome, curve_figure)
+            self._curve(outcome, curve_figure, survival=True)
             self.heading("h_models", level=3)
             self.table(self._model_table(outcome))
             self.heading("h_diagnostics", level=3)

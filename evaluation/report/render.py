@@ -11,9 +11,11 @@ nbconvert's HTMLExporter (outputs only, images embedded as data URIs, no externa
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from ..errors import EvaluationError
 TEMPLATES = Path(__file__).resolve().parents[2] / "reports"
 DOCUMENTS = ("quarterly", "technical")
 
-_CELL = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+_CELL = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 _OPTION = re.compile(r"^#\|\s*([\w-]+)\s*:\s*(.*)$")
 
 # An nbconvert template without the CDN scripts (require.js, MathJax, mermaid) of the lab template.
@@ -95,7 +97,7 @@ def qmd_to_notebook(path: Path, params: dict[str, Any]):
     """A notebook from a ``.qmd`` file with ``params`` injected after its ``parameters`` cell."""
     import nbformat
 
-    front, cells = parse_qmd(path.read_text(encoding="utf-8"))
+    _front, cells = parse_qmd(path.read_text(encoding="utf-8"))
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     injected = False
@@ -171,7 +173,8 @@ def render_quarto(qmd: Path, params: dict[str, Any], target: Path, fmt: str, lan
         cmd = ["quarto", "render", qmd.name, "--to", to, "-M", f"lang:{lang}", "--output", target.name]
         for k, v in params.items():
             cmd += ["-P", f"{k}:{v}"]
-        proc = subprocess.run(cmd, cwd=work_dir, capture_output=True, text=True)
+        env = dict(os.environ, QUARTO_PYTHON=sys.executable)  # the kernel that has this package
+        proc = subprocess.run(cmd, check=False, cwd=work_dir, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             tail = " ".join(proc.stderr.strip().splitlines()[-3:])
             raise RenderError(f"quarto render {qmd.name} failed: {tail}")

@@ -5,7 +5,9 @@ Every count passes through :mod:`evaluation.disclosure` before it becomes a cell
 
 from __future__ import annotations
 
+import functools
 import html
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,8 +97,7 @@ def contacts_table(contacts: pd.DataFrame, quarter: str, lang: str, threshold: i
               f"{text('col_cumulative', lang)}: {text('col_pct', lang)}"]
     rows: list[list[Any]] = []
     total_small = {p: disclosure.is_small(totals[p], threshold) for p in totals}
-    rows.append([Cell(text("row_total", lang))] + sum(
-        ([count_cell(totals[p], lang, threshold), ""] for p in ("quarter", "cumulative")), []))
+    rows.append([Cell(text("row_total", lang))] + functools.reduce(operator.iadd, ([count_cell(totals[p], lang, threshold), ""] for p in ("quarter", "cumulative")), []))
     dims = [d for d in DIMENSIONS if d in set(frame["dimension"])]
     dims += sorted(set(frame["dimension"]) - set(DIMENSIONS) - {"total"})
     for dim in dims:
@@ -147,22 +148,55 @@ def attrition_table(attrition: pd.DataFrame, lang: str, threshold: int, output: 
     return render(header, rows, output)
 
 
+#: Covariates that are 0/1 indicators: their means are shares of persons (disclosure applies).
+BINARY_COVARIATES = {"custody_ever", "in_education_or_job", "group_member_cooffender_12m",
+                     "group_registered", "male", "female", "sex_male"}
+
+
+def _mean_header(column: str, lang: str) -> str:
+    """``mean_contacted_after`` -> "Mean contacted, after" (in the report language)."""
+    parts = column.split("_")[1:]
+    arm = parts[0] if parts else ""
+    label = text(f"col_mean_{arm}", lang) if f"col_mean_{arm}" in _known(lang) else column
+    if len(parts) > 1 and f"col_{parts[1]}" in _known(lang):
+        label += f", {text('col_' + parts[1], lang)}"
+    return label
+
+
 def balance_table(balance: pd.DataFrame, lang: str, labels: dict[str, Any] | None = None,
-                  output: str = "html") -> str:
-    """Standardised mean differences before and after matching, and the means by arm."""
+                  output: str = "html", threshold: int = disclosure.DEFAULT_SUPPRESSION_THRESHOLD,
+                  arm_sizes: dict[str, dict[str, float]] | None = None) -> str:
+    """Standardised mean differences before and after matching, and the means by arm.
+
+    The mean of a 0/1 covariate is a share of persons: it is shown as "–" when it stands for
+    fewer than ``threshold`` persons with (or without) the trait, given the arm's size
+    ``arm_sizes[stage][arm]`` (stage "before" or "after"; a mean column without a stage suffix
+    counts as "after").
+    """
     labels = labels or {}
+    arm_sizes = arm_sizes or {}
     header = [text("col_covariate", lang), text("col_smd_before", lang), text("col_smd_after", lang)]
     mean_cols = [c for c in balance.columns if c.startswith("mean_")]
-    for c in mean_cols:
-        key = f"col_{c}"
-        header.append(text(key, lang) if key in _known(lang) else c)
+    header += [_mean_header(c, lang) for c in mean_cols]
     rows = []
     for _, r in balance.iterrows():
         name = str(r["covariate"])
         lab = labels.get(name, {})
         lab = lab.get(lang, name) if isinstance(lab, dict) else name
-        rows.append([lab, fmt.number(r.get("smd_before"), lang, 3), fmt.number(r.get("smd_after"), lang, 3)]
-                    + [fmt.number(r.get(c), lang, 2) for c in mean_cols])
+        cells = [lab, fmt.number(r.get("smd_before"), lang, 3), fmt.number(r.get("smd_after"), lang, 3)]
+        for c in mean_cols:
+            value = r.get(c)
+            parts = c.split("_")[1:]
+            stage = parts[1] if len(parts) > 1 else "after"
+            n = (arm_sizes.get(stage) or {}).get(parts[0] if parts else "")
+            if name in BINARY_COVARIATES and n and not fmt._bad(value):
+                with_trait = float(value) * float(n)
+                if disclosure.is_small(round(with_trait), threshold) or disclosure.is_small(
+                        round(float(n) - with_trait), threshold):
+                    cells.append("–")
+                    continue
+            cells.append(fmt.number(value, lang, 2))
+        rows.append(cells)
     return render(header, rows, output)
 
 

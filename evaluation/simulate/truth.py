@@ -33,8 +33,9 @@ def potential_event_times(w: dict) -> dict[str, tuple[np.ndarray, np.ndarray, np
     a = w["arr"]
     out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     # reoffending: first new charge (offence day after the index day)
-    d0 = np.floor(np.minimum(a["t0"], INF))
-    d1 = np.floor(np.minimum(a["t1"], INF))
+    post = a["post"]  # arrivals after the contact (mapped through the treated hazard)
+    d0 = np.where(post, np.floor(np.minimum(a["t0"], INF)), a["day_shared0"])
+    d1 = np.where(post, np.floor(np.minimum(a["t1"], INF)), a["day_shared0"])
     k0 = _thin(w, a["pid"], a["t0"])
     k1 = a["kept1"]
     out["reoffending"] = (cont, _first_after(a["pid"], d0, k0, tau, cont),

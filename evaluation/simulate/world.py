@@ -371,13 +371,14 @@ def _custody_spells(a: dict, pid: np.ndarray, day: np.ndarray):
 
 
 def _thin(w: dict, pid: np.ndarray, t: np.ndarray, a: dict | None = None) -> np.ndarray:
-    """Arrivals that happen: inside the data window, before exit, and not while in custody.
+    """Arrivals that happen: inside the data window, charged before death or emigration, and
+    not while in custody.
 
     Custody spells implied by every arrival (kept or not) remove later arrivals in them.
     """
     a = a if a is not None else w["arr"]
     day = np.floor(np.minimum(t, INF))
-    valid = (t >= 0) & (day < w["exit"][pid]) & (t < SIM_DAY)
+    valid = (t >= 0) & (day + a["charge_delay"] < w["exit"][pid]) & (t < SIM_DAY)
     sp = _custody_spells(a, pid, day)
     vs = _valid_sp(a, valid)
     inside = in_spells(sp[0][vs], sp[1][vs], sp[2][vs], pid, day)
@@ -422,6 +423,13 @@ def _pairing(rng: np.random.Generator, w: dict) -> None:
                 np.logical_or.at(dup_person, bid[eq], True)
         del same
         good_block = (bcount >= 2) & ~dup_person
+        # no offence while in custody: drop blocks whose shared date falls in a custody spell
+        min_day0 = np.minimum.reduceat(shared_day[cand], first)
+        sp_pid, sp_s, sp_e = _custody_spells(a, a["pid"], shared_day)
+        valid = a["kept0"]
+        vs = _valid_sp(a, valid)
+        jailed = in_spells(sp_pid[vs], sp_s[vs], sp_e[vs], a["pid"][cand], min_day0[bid])
+        np.logical_and.at(good_block, bid[jailed], False)
         g = good_block[bid]
         lead = cand[first[bid]]
         min_day = np.minimum.reduceat(shared_day[cand], first) if len(first) else np.zeros(0)
@@ -466,8 +474,9 @@ def _group_hazard_matrix(w: dict, pids: np.ndarray, boost: np.ndarray | None) ->
     return h
 
 
-def _boost_matrix(w: dict, pids: np.ndarray, flag: np.ndarray) -> np.ndarray:
-    """1 in months within a year after a co-offence with a group member, per person in pids."""
+def _boost_matrix(w: dict, pids: np.ndarray, flag: np.ndarray, months: int = 12) -> np.ndarray:
+    """Number of flagged arrivals (by their offence month) in the last ``months`` months,
+    including the current month, per person in ``pids`` (rows) and calendar month (columns)."""
     a = w["arr"]
     ms = w["H"].ms
     nm = len(ms) - 1
@@ -475,19 +484,21 @@ def _boost_matrix(w: dict, pids: np.ndarray, flag: np.ndarray) -> np.ndarray:
     pos[pids] = np.arange(len(pids))
     sel = flag & (pos[a["pid"]] >= 0)
     row = pos[a["pid"][sel]]
-    m = np.searchsorted(ms, a["day_shared0"][sel], side="right") - 1
-    mark = np.zeros((len(pids), nm + 13))
-    for lag in range(12):
-        np.add.at(mark, (row, np.clip(m + lag, 0, nm + 12)), 1.0)
-    return (mark[:, :nm] > 0).astype(np.float64)
+    m = np.clip(np.searchsorted(ms, a["day_shared0"][sel], side="right") - 1, 0, nm - 1)
+    counts = np.zeros((len(pids), nm))
+    np.add.at(counts, (row, m), 1.0)
+    cs = np.cumsum(counts, axis=1)
+    lagged = np.zeros_like(cs)
+    lagged[:, months:] = cs[:, :-months]
+    return cs - lagged
 
 
 def _group_boost(w: dict, pids: np.ndarray, member_flag: np.ndarray | None) -> np.ndarray:
-    """Relative increase of the registration hazard by month: +8 (x9) within a year after any
-    charge (untreated world), a further +12 within a year after a co-offence with a member."""
-    b = 8.0 * _boost_matrix(w, pids, w["arr"]["kept0"])
+    """Relative increase of the registration hazard by month: +2 per charge in the last 36
+    months (at most 10), +6 within a year after a co-offence with a registered member."""
+    b = 2.0 * np.minimum(_boost_matrix(w, pids, w["arr"]["kept0"], 36), 10.0)
     if member_flag is not None:
-        b += 12.0 * _boost_matrix(w, pids, member_flag)
+        b += 6.0 * (_boost_matrix(w, pids, member_flag, 12) > 0)
     return b
 
 
@@ -540,7 +551,10 @@ def _groups(rng: np.random.Generator, w: dict) -> None:
     init_reg = -np.floor(rng.random(n) * 3 * 365.25) - 1
     reg = np.full(n, INF)
     reg[initial] = init_reg[initial]
-    everyone = np.flatnonzero(~initial)
+    # only persons whose largest possible cumulative hazard (age curve at its peak, every boost
+    # on, all simulated years) reaches their Exp(1) draw can ever be registered
+    bound = w["g0"] * z * (1.0 + 20.0 + 6.0) * (SIM_DAY + 62) / 365.25
+    everyone = np.flatnonzero(~initial & (E < bound))
     # pass 1: without the co-offending boost; pass 2: with it (chunked to bound memory)
     for boosted in (False, True):
         new_reg = np.full(n, INF)
@@ -656,7 +670,7 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     cnt12 = np.zeros(len(pid))
     cnt12[order] = n12
     charge_day = day + a["charge_delay"]
-    viol = np.isin(w["cat_names"][a["cat"]], ("violence", "weapons"))
+    viol = np.isin(w["cat_names"][a["cat"][a["case0"]]], ("violence", "weapons"))  # case's
     flag = w["g_flag"]
     trig = ok & (viol | flag) & (charge_day >= INIT_DAY - 60) & (charge_day <= END_DAY)
     t_idx = np.flatnonzero(trig)
@@ -717,7 +731,9 @@ def _treated_world(effects: Effects, w: dict) -> None:
     # charges: arrivals after Lambda0(tau) are mapped through the treated cumulative hazard
     lam_tau = np.zeros(len(pid))
     lam_tau[con] = z[pid[con]] * H.at(c[pid[con]], tau[pid[con]])
-    post = con & (a["S"] > lam_tau)
+    # after the contact: later on the hazard scale, and not a co-offence dated (by its case) on or
+    # before the contact date - such a charge is part of the history that led to the contact
+    post = con & (a["S"] > lam_tau) & (a["day_shared0"] > tau[pid])
     s_treated = np.where(post, lam_tau + (a["S"] - lam_tau) / effects.reoffending, a["S"])
     t1 = a["t0"].copy()
     t1[post] = H.inverse(c[pid[post]], s_treated[post] / z[pid[post]])
@@ -772,20 +788,20 @@ def _assemble(rng: np.random.Generator, w: dict) -> dict[str, pd.DataFrame]:
     kept = np.where(post | (w["tau"][a["pid"]] < INF), a["kept1"], a["kept0"])
     t = np.where(post, a["t1"], a["t0"])
     off_day = np.where(post, np.floor(np.minimum(t, INF)), a["day_shared0"])
-    case = np.where(post, np.arange(m), a["case0"])
+    case = np.where(post, m + np.arange(m), a["case0"])
     # treated arrivals keep their own case; pre-contact ones keep the shared one
     in_data = kept & (off_day <= END_DAY)
     orig_day = np.floor(np.minimum(t, INF))
     charge_day = off_day + a["charge_delay"]
     idx = np.flatnonzero(in_data & (charge_day <= END_DAY))
-    case_lead = case[idx]
+    lead = np.where(post, np.arange(m), a["case0"])[idx]  # arrival whose offence is the case's
     # the co-offence: category and code of the case's first arrival
-    cat = a["cat"][case_lead]
-    code = a["code_no"][case_lead]
+    cat = a["cat"][lead]
+    code = a["code_no"][lead]
     letters = np.array([CATEGORY_LETTER[c] for c in w["cat_names"]])
     tables["charges"] = pd.DataFrame({
         "pid": a["pid"][idx],
-        "case_id": case_lead,
+        "case_id": case[idx],
         "offence_date": off_day[idx],
         "charge_date": charge_day[idx],
         "offence_code": pd.Series(letters[cat]).str.cat(pd.Series(code).map("{:04d}".format),

@@ -4,9 +4,10 @@
   (Efron ties), with a cluster-robust (sandwich) variance when a cluster column or case weights
   are given, stratification by a column and left truncation (``entry``, counting-process rows).
   Competing events are censored: the coefficient is a cause-specific log hazard ratio.
-- :func:`finegray_data` builds the censoring-weighted data set of R's ``survival::finegray``
-  and :func:`fit_fine_gray` fits a weighted Cox model (Breslow ties, as ``cmprsk::crr``) on it
-  with a robust variance clustered on the person (or on the given cluster). The coefficient is a
+- :func:`finegray_data` builds the censoring-weighted data set of R's ``survival::finegray``;
+  :func:`fit_fine_gray` fits the weighted Cox model (Breslow ties, as ``cmprsk::crr``) of that
+  data set, without expanding it, with a robust variance clustered on the person (or on the
+  given cluster). The coefficient is a
   log subdistribution hazard ratio (Fine and Gray 1999).
 
 References
@@ -96,11 +97,22 @@ def fit_cox(
     already coded 0, so the model is cause-specific). The variance is the cluster-robust
     sandwich when ``cluster`` or ``weights`` is given, the inverse information otherwise.
 
+    Stratified models with many strata (matched sets) are slow in lifelines; when no two events
+    share a time within a stratum (the usual case for small matched sets) the Efron and Breslow
+    likelihoods coincide and the model is fitted by the vectorised :func:`_breslow_cox`
+    instead, which gives the same estimates.
+
     Raises
     ------
     ModelFailed
         No events, or lifelines could not fit the model.
     """
+    if strata is not None:
+        fast = _stratified_without_ties(
+            data, duration, event, terms, cluster, strata, entry, weights
+        )
+        if fast is not None:
+            return fast
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning, StatisticalWarning
 
@@ -111,6 +123,9 @@ def fit_cox(
     # lifelines' sandwich variance depends on the row order within tied times: sort on every
     # model column so the result does not depend on how the table happens to be ordered
     frame = data[columns].sort_values(columns, kind="mergesort").reset_index(drop=True)
+    if cluster is not None and cluster == strata:  # lifelines needs two separate columns
+        frame["_cluster_of_strata"] = frame[cluster]
+        cluster = "_cluster_of_strata"
     events = float(frame[event].sum())
     if events == 0:
         raise ModelFailed("no events")
@@ -157,6 +172,58 @@ def fit_cox(
     )
 
 
+def _stratified_without_ties(
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    terms: list[str],
+    cluster: str | None,
+    strata: str,
+    entry: str | None,
+    weights: str | None,
+) -> HazardFit | None:
+    """Stratified Cox fit by :func:`_breslow_cox`, or None when events tie within a stratum.
+
+    Each stratum's time axis is shifted to its own interval so one pass of cumulative sums
+    gives every stratum's risk sets (rows of later strata enter and leave before the shifted
+    event time and cancel out).
+    """
+    stop = data[duration].to_numpy(dtype=float)
+    status = data[event].to_numpy().astype(int)
+    if status.sum() == 0:
+        raise ModelFailed("no events")
+    stratum = pd.factorize(data[strata])[0].astype(float)
+    events = pd.DataFrame({"s": stratum[status == 1], "t": stop[status == 1]})
+    if events.duplicated().any():
+        return None
+    start = data[entry].to_numpy(dtype=float) if entry else np.full(len(stop), -1.0)
+    low = min(float(start.min()), -1.0)
+    span = float(stop.max()) - low + 1.0
+    shift = stratum * span
+    x = data[terms].to_numpy(dtype=float)
+    x = x - x.mean(axis=0)
+    w = data[weights].to_numpy(dtype=float) if weights else np.ones(len(stop))
+    robust = cluster is not None or weights is not None
+    groups = pd.factorize(data[cluster])[0] if cluster else np.arange(len(stop))
+    try:
+        fit = _breslow_cox(start + shift, stop + shift, status, x, w, groups)
+    except np.linalg.LinAlgError as exc:
+        raise ModelFailed(f"stratified Cox model: {exc}") from None
+    model_se = np.sqrt(np.diag(fit["cov"]))
+    se = np.sqrt(np.diag(fit["robust_cov"])) if robust else model_se
+    if not np.all(np.isfinite(se)):
+        raise ModelFailed("standard errors are not finite (no variation in a term?)")
+    return HazardFit(
+        terms=list(terms),
+        params=fit["beta"],
+        std_error=se,
+        model_std_error=model_se,
+        robust=robust,
+        n=len(stop),
+        events=float(np.sum(w * status)),
+    )
+
+
 # --- Fine-Gray -------------------------------------------------------------------------------
 
 
@@ -199,39 +266,22 @@ def finegray_data(
     if not is_comp.any() or not is_event.any():
         return base
     last_event = time[is_event].max()
-    # censoring distribution: KM with censoring as the event; events come first on ties
-    ctimes, cinv = np.unique(time[is_cens], return_inverse=True)
-    dc = np.bincount(cinv, weights=weights[is_cens], minlength=len(ctimes))
-    # at risk for censoring at c: time >= c minus those with an event (any cause) at c
-    n_ge = at_risk_at(ctimes, time, np.full(n, -np.inf), weights)
-    ev_time, ev_inv = np.unique(time[~is_cens], return_inverse=True)
-    ev_w = np.bincount(ev_inv, weights=weights[~is_cens], minlength=len(ev_time))
-    pos = np.searchsorted(ev_time, ctimes)
-    pos_ok = pos < len(ev_time)
-    same = np.zeros(len(ctimes), dtype=bool)
-    same[pos_ok] = ev_time[pos[pos_ok]] == ctimes[pos_ok]
-    n_c = n_ge - np.where(same, ev_w[np.minimum(pos, len(ev_time) - 1)], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g_after = np.cumprod(np.where(n_c > 0, 1.0 - dc / n_c, 1.0))
-    # only censoring times before the last event of interest cut the intervals
-    keep = ctimes < last_event
-    ctimes, g_after = ctimes[keep], g_after[keep]
+    g_before = censoring_survival(time, status, weights)
+    # censoring times before the last event of interest cut the intervals
+    ctimes = np.unique(time[is_cens & (time < last_event)])
     comp_idx = np.flatnonzero(is_comp & (time < last_event))
     t_i = time[comp_idx]
     k0 = np.searchsorted(ctimes, t_i, side="left")  # first censoring time >= T_i
-    g_before_ti = np.where(k0 > 0, g_after[np.maximum(k0 - 1, 0)] if len(ctimes) else 1.0, 1.0)
     n_rows = len(ctimes) - k0 + 1
     person = np.repeat(np.arange(len(comp_idx)), n_rows)
     offset = np.arange(len(person)) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    k = k0[person] + offset  # interval ends at ctimes[k] (k == len(ctimes): open end)
+    k = k0[person] + offset  # interval ends at ctimes[k] (k == len(ctimes): the last event)
     cut = np.concatenate([ctimes, [last_event]])
     stop = cut[k]
     start = np.where(offset == 0, t_i[person], cut[np.maximum(k - 1, 0)])
-    g_start = np.where(
-        offset == 0, g_before_ti[person], g_after[np.maximum(k - 1, 0)] if len(ctimes) else 1.0
-    )
+    # weight on (start, stop]: G(u-) / G(T_i-), constant there (no censoring inside)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cw = g_start / g_before_ti[person]
+        cw = g_before(stop) / g_before(t_i)[person]
     extra = pd.DataFrame(
         {
             "row": comp_idx[person],
@@ -252,61 +302,83 @@ def _breslow_cox(
     x: np.ndarray,
     weights: np.ndarray,
     cluster: np.ndarray,
+    *,
+    tail: np.ndarray | None = None,
+    tail_curve=None,
     max_iter: int = 50,
     tol: float = 1e-9,
 ) -> dict[str, np.ndarray]:
     """Weighted Cox model on counting-process rows ``(start, stop]``, Breslow ties.
 
     Newton-Raphson on the weighted partial likelihood; returns the coefficients, the
-    model-based covariance (inverse information) and the cluster-robust sandwich covariance
+    model-based covariance (inverse information), the cluster-robust sandwich covariance
     ``I^-1 B I^-1`` with ``B`` the sum over clusters of outer products of the summed weighted
-    score residuals (as R's ``coxph(..., weights, cluster)``). Vectorised with cumulative sums
-    over the sorted event times.
+    score residuals (as R's ``coxph(..., weights, cluster)``) and the Schoenfeld residuals.
+    Vectorised with cumulative sums over the sorted event times.
+
+    With ``tail`` (per row, 0 for most rows) a row stays in the risk set after ``stop`` with
+    weight ``tail_i * tail_curve(u)`` at event time ``u`` (the Fine-Gray censoring weights
+    ``G(u-) / G(T_i-)``, without expanding the data).
     """
     p = x.shape[1]
     ev = status == 1
     utimes, uinv = np.unique(stop[ev], return_inverse=True)
     d_w = np.bincount(uinv, weights=weights[ev], minlength=len(utimes))
     order_stop = np.argsort(stop, kind="stable")
-    order_start = np.argsort(start, kind="stable")
-    stop_sorted, start_sorted = stop[order_stop], start[order_start]
-    # index positions: rows with stop >= u are order_stop[i_stop:], start >= u order_start[i_start:]
+    stop_sorted = stop[order_stop]
+    # rows with stop >= u are order_stop[i_stop:]
     i_stop = np.searchsorted(stop_sorted, utimes, side="left")
-    i_start = np.searchsorted(start_sorted, utimes, side="left")
+    has_start = bool(np.isfinite(start).any())
+    if has_start:
+        order_start = np.argsort(start, kind="stable")
+        i_start = np.searchsorted(start[order_start], utimes, side="left")
+    g_event = None
+    if tail is not None:
+        g_event = np.asarray(tail_curve(utimes), dtype=float)
+        tail_sorted = tail[order_stop][:, None]
 
     def risk_sum(values: np.ndarray) -> np.ndarray:
-        """Sum of ``values`` (n x m) over each risk set {start < u <= stop}."""
-        cs_stop = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values[order_stop], axis=0)])
-        cs_start = np.vstack(
-            [np.zeros((1, values.shape[1])), np.cumsum(values[order_start], axis=0)]
-        )
-        tot = cs_stop[-1]
-        return (tot - cs_stop[i_stop]) - (tot - cs_start[i_start])
+        """Sum of ``values`` (n x m) over each risk set {start < u <= stop} (+ tails)."""
+        zeros = np.zeros((1, values.shape[1]))
+        sorted_values = values[order_stop]
+        cs_stop = np.vstack([zeros, np.cumsum(sorted_values, axis=0)])
+        out = cs_stop[-1] - cs_stop[i_stop]
+        if has_start:
+            cs_start = np.vstack([zeros, np.cumsum(values[order_start], axis=0)])
+            out -= cs_start[-1] - cs_start[i_start]
+        if g_event is not None:
+            cs_tail = np.vstack([zeros, np.cumsum(sorted_values * tail_sorted, axis=0)])
+            out += g_event[:, None] * cs_tail[i_stop]  # rows with stop < u, still at risk
+        return out
 
     def evaluate(beta: np.ndarray):
         eta = x @ beta
-        r = weights * np.exp(eta - eta.max())
+        shift = eta.max()
+        r = weights * np.exp(eta - shift)
         s0 = risk_sum(r[:, None])[:, 0]
         s1 = risk_sum(r[:, None] * x)
         s2 = np.zeros((len(utimes), p, p))
         for a in range(p):
             s2[:, a, :] = risk_sum(r[:, None] * x[:, a : a + 1] * x)
         xbar = s1 / s0[:, None]
-        loglik = float(np.sum(weights[ev] * eta[ev]) - np.sum(d_w * (np.log(s0) + eta.max())))
+        loglik = float(np.sum(weights[ev] * eta[ev]) - np.sum(d_w * (np.log(s0) + shift)))
         score = (weights[ev][:, None] * x[ev]).sum(axis=0) - (d_w[:, None] * xbar).sum(axis=0)
         info = np.einsum(
             "k,kab->ab", d_w, s2 / s0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
         )
-        return loglik, score, info, r, s0, xbar
+        return loglik, score, info, np.exp(eta - shift), s0, xbar
 
     beta = np.zeros(p)
     loglik, score, info, *_ = evaluate(beta)
     for _ in range(max_iter):
-        step = np.linalg.solve(info, score)
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            raise ModelFailed("singular information matrix (a term without variation?)") from None
         new = beta + step
         new_loglik, new_score, new_info, *_ = evaluate(new)
         halvings = 0
-        while new_loglik < loglik - 1e-12 and halvings < 30:
+        while not (new_loglik >= loglik - 1e-12) and halvings < 30:
             step /= 2.0
             new = beta + step
             new_loglik, new_score, new_info, *_ = evaluate(new)
@@ -316,12 +388,11 @@ def _breslow_cox(
         if converged:
             break
     else:
-        raise ModelFailed("Fine-Gray model did not converge")
-    _, _, info, r, s0, xbar = evaluate(beta)
+        raise ModelFailed("the Cox model did not converge")
+    _, _, info, r_unw, s0, xbar = evaluate(beta)
     cov = np.linalg.inv(info)
-    # score residuals L_i = d_i (x_i - xbar(stop_i)) - r_i sum_{k in (start,stop]} (x_i - xbar_k) dH_k
-    # (r includes the case weight; divide it out: the weight multiplies L_i afterwards)
-    r_unw = r / np.where(weights > 0, weights, 1.0)
+    # score residuals (unweighted): L_i = d_i (x_i - xbar(stop_i))
+    #   - r_i sum_{k at risk} omega_i(u_k) (x_i - xbar_k) dH_k,  dH_k = d_k / S0_k
     dh = d_w / s0
     cum_h = np.concatenate([[0.0], np.cumsum(dh)])
     cum_j = np.vstack([np.zeros((1, p)), np.cumsum(xbar * dh[:, None], axis=0)])
@@ -330,15 +401,22 @@ def _breslow_cox(
     h_int = cum_h[hi] - cum_h[lo]
     j_int = cum_j[hi] - cum_j[lo]
     resid = -r_unw[:, None] * (x * h_int[:, None] - j_int)
+    if g_event is not None:
+        gdh = g_event * dh
+        cum_gh = np.concatenate([[0.0], np.cumsum(gdh)])
+        cum_gj = np.vstack([np.zeros((1, p)), np.cumsum(xbar * gdh[:, None], axis=0)])
+        gh_after = cum_gh[-1] - cum_gh[hi]
+        gj_after = cum_gj[-1] - cum_gj[hi]
+        resid -= (r_unw * tail)[:, None] * (x * gh_after[:, None] - gj_after)
     ev_idx = np.flatnonzero(ev)
-    resid[ev_idx] += x[ev_idx] - xbar[uinv]
+    schoenfeld = x[ev_idx] - xbar[uinv]
+    resid[ev_idx] += schoenfeld
     weighted = resid * weights[:, None]
     codes, cinv = np.unique(cluster, return_inverse=True)
     by_cluster = np.zeros((len(codes), p))
     np.add.at(by_cluster, cinv, weighted)
     meat = by_cluster.T @ by_cluster
     robust_cov = cov @ meat @ cov
-    schoenfeld = x[ev_idx] - xbar[uinv]
     return {
         "beta": beta,
         "cov": cov,
@@ -346,6 +424,32 @@ def _breslow_cox(
         "event_rows": ev_idx,
         "schoenfeld": schoenfeld,
     }
+
+
+def censoring_survival(time: np.ndarray, status: np.ndarray, weights: np.ndarray):
+    """Kaplan-Meier estimate ``G`` of the censoring distribution, events first on ties.
+
+    Returns a function giving ``G(u-)``: the product over censoring times ``c < u`` of
+    ``1 - (censored at c) / (at risk at c)``, where those with an event at ``c`` have left the
+    risk set before the censoring (as R's ``finegray`` and ``cmprsk::crr``).
+    """
+    is_cens = status == 0
+    ctimes, cinv = np.unique(time[is_cens], return_inverse=True)
+    dc = np.bincount(cinv, weights=weights[is_cens], minlength=len(ctimes))
+    n_ge = at_risk_at(ctimes, time, np.full(len(time), -np.inf), weights)
+    ev_time, ev_inv = np.unique(time[~is_cens], return_inverse=True)
+    ev_w = np.bincount(ev_inv, weights=weights[~is_cens], minlength=len(ev_time))
+    pos = np.minimum(np.searchsorted(ev_time, ctimes), max(len(ev_time) - 1, 0))
+    same = (ev_time[pos] == ctimes) if len(ev_time) else np.zeros(len(ctimes), dtype=bool)
+    n_c = n_ge - np.where(same, ev_w[pos] if len(ev_time) else 0.0, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g_after = np.cumprod(np.where(n_c > 0, 1.0 - dc / n_c, 1.0))
+
+    def g_before(u: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(ctimes, np.asarray(u, dtype=float), side="left") - 1
+        return np.where(idx >= 0, g_after[np.maximum(idx, 0)] if len(ctimes) else 1.0, 1.0)
+
+    return g_before
 
 
 def fit_fine_gray(
@@ -357,11 +461,13 @@ def fit_fine_gray(
     weights: np.ndarray | None = None,
     cluster: np.ndarray | None = None,
 ) -> HazardFit:
-    """Fine-Gray subdistribution hazard model via the ``finegray`` weighted data.
+    """Fine-Gray subdistribution hazard model.
 
     Estimates the log subdistribution hazard ratio of each column of ``x`` for the event of
     interest, with a robust variance clustered on the person (or on ``cluster``, which must
-    group the rows of the input), Breslow ties as ``cmprsk::crr``.
+    group the rows of the input), Breslow ties as ``cmprsk::crr``. The fit is the weighted Cox
+    model on the :func:`finegray_data` rows, computed without expanding the data: people with a
+    competing event stay in the risk set with weight ``G(u-) / G(T_i-)``.
 
     Raises
     ------
@@ -371,20 +477,27 @@ def fit_fine_gray(
     status = np.asarray(status)
     if not (status == event_of_interest).any():
         raise ModelFailed("no events of interest")
-    fg = finegray_data(time, status, event_of_interest, weights)
-    rows = fg["row"].to_numpy()
-    xm = np.asarray(x, dtype=float)[rows]
-    # centre the covariates for numerical stability (coefficients are unchanged)
-    xm = xm - xm.mean(axis=0)
-    groups = rows if cluster is None else np.asarray(cluster)[rows]
+    time = np.asarray(time, dtype=float)
+    n = len(time)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    xm = np.asarray(x, dtype=float).reshape(n, -1)
+    xm = xm - xm.mean(axis=0)  # centred for numerical stability; coefficients unchanged
+    g_before = censoring_survival(time, status, w)
+    competing = (status != 0) & (status != event_of_interest)
+    g_at_event = g_before(time)
+    with np.errstate(divide="ignore"):
+        tail = np.where(competing & (g_at_event > 0), 1.0 / g_at_event, 0.0)
+    groups = np.arange(n) if cluster is None else np.asarray(cluster)
     try:
         fit = _breslow_cox(
-            fg["start"].to_numpy(float),
-            fg["stop"].to_numpy(float),
-            fg["status"].to_numpy(),
+            np.full(n, -np.inf),
+            time,
+            (status == event_of_interest).astype(int),
             xm,
-            fg["weight"].to_numpy(float),
+            w,
             groups,
+            tail=tail,
+            tail_curve=g_before,
         )
         beta, cov, robust_cov = fit["beta"], fit["cov"], fit["robust_cov"]
     except np.linalg.LinAlgError as exc:
