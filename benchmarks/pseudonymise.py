@@ -35,27 +35,26 @@ sys.path.insert(0, str(ROOT))
 TARGET_SECONDS = 60.0
 
 
-def synthetic_cprs(n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` hyphenated CPR numbers with a valid structure (birth 1960-2012), as fixed-width bytes.
+def synthetic_numbers(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` CPR numbers with a valid structure (birth 1960-2012) as int64 ``DDMMYYSSSS``.
 
-    Not guaranteed distinct: callers that need ``n`` distinct numbers should pass a larger ``n``
-    and deduplicate.
+    Not guaranteed distinct: deduplicate with :func:`numpy.unique` (fast on integers).
     """
     days = rng.integers(0, (pd.Timestamp("2012-12-31") - pd.Timestamp("1960-01-01")).days, n)
-    dates = (np.datetime64("1960-01-01") + days.astype("timedelta64[D]"))
-    ymd = pd.DatetimeIndex(dates)
-    year, month, day = ymd.year.to_numpy(), ymd.month.to_numpy(), ymd.day.to_numpy()
-    yy = year % 100
+    ymd = pd.DatetimeIndex(np.datetime64("1960-01-01") + days.astype("timedelta64[D]"))
+    year = ymd.year.to_numpy().astype(np.int64)
     d7 = np.where(year >= 2000, rng.choice([4, 5, 6, 7, 8, 9], n), rng.integers(0, 4, n))
     serial = d7 * 1000 + rng.integers(0, 1000, n)
-    digits = np.empty((n, 11), dtype=np.uint8)
-    for pos, (value, width) in enumerate([(day, 2), (month, 2), (yy, 2)]):
-        digits[:, 2 * pos] = value // 10
-        digits[:, 2 * pos + 1] = value % 10
-    digits[:, 6] = 255  # hyphen placeholder
-    for k in range(4):
-        digits[:, 7 + k] = (serial // 10 ** (3 - k)) % 10
-    chars = digits + 48
+    ddmmyy = ymd.day.to_numpy() * 10000 + ymd.month.to_numpy() * 100 + year % 100
+    return ddmmyy.astype(np.int64) * 10000 + serial
+
+
+def hyphenated(numbers: np.ndarray) -> np.ndarray:
+    """int64 ``DDMMYYSSSS`` numbers as fixed-width ``DDMMYY-SSSS`` bytes."""
+    n = len(numbers)
+    chars = np.empty((n, 11), dtype=np.uint8)
+    for k, pos in enumerate((0, 1, 2, 3, 4, 5, 7, 8, 9, 10)):
+        chars[:, pos] = (numbers // 10 ** (9 - k)) % 10 + 48
     chars[:, 6] = ord("-")
     return chars.view("S11").ravel()
 
@@ -82,10 +81,10 @@ def main() -> int:
 
     rng = np.random.default_rng(20261125)
     t0 = time.perf_counter()
-    pool = np.unique(synthetic_cprs(int(persons * 1.1) + 100, rng))[:persons]
+    pool = np.unique(synthetic_numbers(int(persons * 1.1) + 100, rng))[:persons]
     rng.shuffle(pool)
     picks = np.r_[np.arange(len(pool)), rng.integers(0, len(pool), max(0, rows - len(pool)))][:rows]
-    cprs = pool[picks]
+    cprs = hyphenated(pool[picks])
     text = pd.Series(pd.arrays.ArrowStringArray(as_arrow(cprs)))
     print(f"generated {rows:,} CPR strings ({len(pool):,} distinct) in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)

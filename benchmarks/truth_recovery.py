@@ -4,7 +4,9 @@ For each seed: simulate a warehouse (``evaluation simulate --form warehouse``, i
 build the cohort (``cohorts/knock_knock.toml``), derive the primary outcome of each family
 (``analyses/*.toml``) and estimate the 12-month risk difference (Aalen-Johansen cumulative
 incidence, contacted minus comparison) on the matched cohort and on the naive contrast
-(contacted vs all non-contacted eligible residents from the initiative start). The estimate is
+(contacted vs all non-contacted eligible residents from the initiative start); the matched
+analysis uses the plans' weights (ATT weights of the matched sets), as `evaluation analyse`
+does. The estimate is
 compared with ``truth.json`` (``risk_difference`` at 365 days among the contacted, from both
 potential outcomes of every contacted person).
 
@@ -42,7 +44,7 @@ def one_seed(seed: int, persons: int) -> list[dict]:
 
     from evaluation.analysis.cohortdata import find_initiative_start, naive_population, read_cohort
     from evaluation.analysis.plan import load_plans
-    from evaluation.analysis.run import fit_survival
+    from evaluation.analysis.run import analysis_weights, fit_survival
     from evaluation.cohort import build_cohort, load_definition, write_cohort
     from evaluation.io import read_warehouse
     from evaluation.outcomes import WarehouseTables, derive_outcome
@@ -74,7 +76,11 @@ def one_seed(seed: int, persons: int) -> list[dict]:
                    "n_contacted": int((cohort.cohort["treated"] == 1).sum())}
             for analysis, frame in (("matched", cohort.cohort), ("naive", naive)):
                 data = derive_outcome(frame, spec, tables).frame
-                res, _ = fit_survival(data, plan, cluster=None, strata=None)
+                weights = None
+                if analysis == "matched" and plan.weighted:
+                    data = data.assign(analysis_weight=analysis_weights(data))
+                    weights = "analysis_weight"
+                res, _ = fit_survival(data, plan, cluster=None, strata=None, weights=weights)
                 t = res.tidy()
                 rd = t[(t["model"] == "risk_difference") & (t["time"] == HORIZON)]
                 est, se = (float(rd["estimate"].iloc[0]), float(rd["std_error"].iloc[0])) if len(rd) else (math.nan, math.nan)
@@ -143,9 +149,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"seed {s} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for s, part in zip(seeds, pool.map(one_seed, seeds, [args.persons] * len(seeds))):
+            for i, (s, part) in enumerate(zip(seeds, pool.map(one_seed, seeds, [args.persons] * len(seeds)))):
                 rows += part
                 print(f"seed {s} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+                if (i + 1) % 10 == 0 and i + 1 < len(seeds):
+                    print(f"-- after {i + 1} seeds --\n{summarise(rows)}", file=sys.stderr, flush=True)
+                    if args.json:
+                        args.json.write_text(json.dumps(rows, indent=1))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     print(f"truth recovery: 12-month risk difference, {args.persons} persons per seed, "

@@ -273,7 +273,14 @@ def as_text(col: pd.Series) -> pd.Series:
         if pa.types.is_floating(arr.type):
             arr = pa.array(np.where(np.isfinite(col.to_numpy(dtype="float64", na_value=np.nan)), col, np.nan), from_pandas=True)
         return pd.Series(arr.cast(pa.string()), index=col.index).astype(TEXT)
-    return col.map(_format_cell, na_action=None).astype(TEXT)
+    kind = pd.api.types.infer_dtype(col, skipna=True)
+    if kind in ("string", "empty"):
+        return col.astype(TEXT)
+    if kind in ("integer", "floating", "mixed-integer-float", "boolean"):
+        return as_text(pd.Series(pd.array(col.tolist()), index=col.index))
+    if kind in ("datetime", "datetime64", "date"):
+        return as_text(pd.Series(pd.to_datetime(col), index=col.index))
+    return col.map(_format_cell, na_action=None).astype(TEXT)  # mixed cells, one by one
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -426,6 +426,14 @@ def _locate(raw: Path, study: Any | None) -> list[tuple[str, Path, dict[str, str
             continue
         path = find_table(raw, name)
         if path is not None:
+            candidates = [raw / f"{name}{ext}" for ext in contract.RAW_EXTENSIONS]
+            several = [p.name for p in candidates if p.exists()]
+            if len(several) > 1:
+                raise InputError(
+                    f"source '{name}' is there more than once ({', '.join(several)}); keep one, "
+                    f"or name it in the study file under [sources.{name}] file",
+                    file=str(raw),
+                )
             found.append((name, path, mapping))
     return found
 
@@ -481,24 +489,32 @@ def pseudonymise(
         with step(f"pseudonymise {name} ({path.name})"):
             try:
                 frame = read_raw_text(path, mapping or None)
-            except InputError as exc:
-                raise InputError(redact(exc.message)) from None
-            results.append(pseudonymise_frame(frame, name, key, path.name))
+                results.append(pseudonymise_frame(frame, name, key, path.name))
+            except EvaluationError as exc:
+                exc.message = redact(exc.message)
+                exc.args = (exc.message,)
+                raise
+            except (MemoryError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # noqa: BLE001 - any library error, redacted below
+                # a library's message may quote a value: never let a CPR number through
+                raise EvaluationError(redact(
+                    f"{path}: could not be pseudonymised ({type(exc).__name__}: {exc})")) from None
             del frame
 
     import pyarrow.compute as pc
 
-    all_persons = pa.concat_tables([r.persons for r in results])
-    persons_table = all_persons.group_by("person_id", use_threads=False).aggregate(
-        [("birth_date", "min"), ("birth_date", "max"), ("sex", "min"), ("sex", "max")])
-    if not (pc.all(pc.equal(persons_table["birth_date_min"], persons_table["birth_date_max"])).as_py()
-            and pc.all(pc.equal(persons_table["sex_min"], persons_table["sex_max"])).as_py()):
-        raise EvaluationError("two different birth dates or sexes for one pseudonym")  # pragma: no cover
-    persons_table = pa.table({
-        "person_id": persons_table["person_id"],
-        "birth_date": persons_table["birth_date_min"],
-        "sex": persons_table["sex_min"],
-    }).sort_by("person_id")
+    # One row per person: sources overlap, and a person's birth date and sex must agree
+    # everywhere (they do by construction, the pseudonym being a function of the CPR number).
+    all_persons = pa.concat_tables([r.persons for r in results]).combine_chunks()
+    person_codes, _ = _encode(all_persons["person_id"].combine_chunks())
+    _, first = np.unique(person_codes, return_index=True)
+    persons_table = all_persons.take(pa.array(first))
+    back = pa.array(first[person_codes])
+    for column in ("birth_date", "sex"):
+        if not all_persons[column].equals(all_persons[column].take(back)):  # pragma: no cover
+            raise EvaluationError(f"two different values of {column} for one pseudonym")
+    persons_table = persons_table.sort_by("person_id")
 
     pop_sources = [r for r in results if r.name in POPULATION_SOURCES]
     population = (pa.concat_arrays([r.persons["person_id"].combine_chunks() for r in pop_sources])

@@ -92,8 +92,9 @@ class Finding:
     """One kind of problem in one column (or one file) of one table.
 
     ``rows`` are 1-based data rows (None for a problem of the whole file or column), ``values``
-    the offending values as they stand (already masked where they could be CPR numbers) and
-    ``details`` an optional second text per row (e.g. "row 17" for a duplicate).
+    the offending values as they stand (quoted; a CPR number is described, never shown; other
+    values are masked where they look like one) and ``details`` an optional second text per row
+    (e.g. "first seen in row 17" for a duplicate).
     """
 
     check: str
@@ -101,8 +102,8 @@ class Finding:
     message: str
     column: str | None = None
     rows: np.ndarray | None = None
-    values: np.ndarray | None = None
-    details: np.ndarray | None = None
+    values: Any = None  # indexable like rows: shown value per row (formatted when asked for)
+    details: Any = None
 
     @property
     def count(self) -> int:
@@ -111,6 +112,8 @@ class Finding:
     def lines(self, file: str, limit: int | None) -> Iterator[dict[str, Any]]:
         """The first ``limit`` problems of this finding as dicts (row, column, value, detail)."""
         if self.rows is None:
+            if limit is not None and limit <= 0:
+                return
             yield {"file": file, "row": None, "column": self.column, "value": None, "detail": None,
                    "check": self.check, "severity": self.severity, "message": self.message}
             return
@@ -421,6 +424,7 @@ class _People:
     birth: np.ndarray | None = None
     death_index: pd.Index | None = None
     death: np.ndarray | None = None
+    death_form: str | None = None  # the vital table's form: its keys only match that form's
 
 
 def _lookup(keys: pd.Series, index: pd.Index, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -532,26 +536,29 @@ class _TableCheck:
 
     # -- one column ------------------------------------------------------------------------
     def _wrong_type(self, col: Column, values: pd.Series) -> bool:
-        """Warehouse columns must carry their Parquet type. True when the column cannot be
-        checked value by value (neither text nor the right type)."""
+        """Check the stored type of a column: a warehouse column must carry its Parquet type
+        (dates as dates, months as YYYY-MM text, numbers as numbers, booleans as booleans);
+        a raw column may also be text. Returns True when the values cannot be checked one by
+        one (neither text nor a type that can hold the column's values)."""
         dtype = values.dtype
         is_text = isinstance(dtype, pd.StringDtype | pd.CategoricalDtype) or dtype == object
-        if col.type in ("date", "month"):
-            ok = pd.api.types.is_datetime64_any_dtype(dtype) or (col.type == "month" and is_text)
-            expected = "a date (date32 or timestamp)" if col.type == "date" else "text (YYYY-MM)"
+        is_date = pd.api.types.is_datetime64_any_dtype(dtype)
+        is_number = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        is_bool = pd.api.types.is_bool_dtype(dtype)
+        if col.type == "date":
+            ok, usable, expected = is_date, is_date or is_text, "a date (date32 or timestamp)"
+        elif col.type == "month":
+            ok, usable, expected = is_text, is_text or is_date, "text (YYYY-MM)"
         elif col.type in ("float", "int"):
-            ok = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-            expected = "a number"
+            ok, usable, expected = is_number, is_number or is_text, "a number"
         elif col.type == "bool":
-            ok = pd.api.types.is_bool_dtype(dtype)
-            expected = "boolean"
+            ok, usable, expected = is_bool, is_bool or is_text, "boolean"
         else:
-            ok = is_text
-            expected = "text"
-        if ok or (self.form == "raw" and is_text):
+            ok, usable, expected = is_text, is_text, "text"
+        if ok or (self.form == "raw" and usable):
             return False
         self.findings.append(Finding("wrong_type", "error", f"stored as {dtype}, expected {expected}", col.name))
-        return not is_text and not (col.type == "month" and pd.api.types.is_datetime64_any_dtype(dtype))
+        return not usable
 
     def _column(self, col: Column) -> None:
         values = self.frame[col.name]
@@ -658,16 +665,22 @@ class _TableCheck:
         if self.id_codes is None or self.schema.name == "persons":
             return
         death = None
-        if self.people.death_index is not None and len(self.people.death_index):
+        if (self.people.death_index is not None and len(self.people.death_index)
+                and self.people.death_form == self.form):
             death_k, _ = _lookup(self.id_keys, self.people.death_index, self.people.death)
             death = _take(death_k, self.id_codes, np.datetime64("NaT"))
         for name in self._compared_columns():
             col = self.schema.column(name)
             first = self.parsed[name]
+            last = first
             if col.type == "month":
-                last = (pd.Series(first) + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[ns]")
-            else:
-                last = first
+                enc = self.encoded[name]
+                if enc.codes is not None:  # once per distinct month
+                    first_u = parse_months(enc.values)
+                    last_u = (first_u + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[ns]")
+                    last = enc.expand(last_u, np.datetime64("NaT"))
+                else:
+                    last = (pd.Series(first) + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[ns]")
             if self.birth is not None:
                 bad = ~np.isnat(last) & ~np.isnat(self.birth) & (last < self.birth)
                 # Neither the birth date nor the distance to it is shown: it is part of the CPR.
@@ -705,15 +718,21 @@ class _TableCheck:
         if not len(idx):
             return
         sub = codes[idx]
-        _, first_pos, inverse = np.unique(sub, return_index=True, return_inverse=True)
-        first_of_row = first_pos[inverse.ravel()]
-        dup = first_of_row != np.arange(len(sub))
-        if not dup.any():
+        # A stable sort keeps equal keys in row order, so each run starts at its first
+        # occurrence. Tables sorted by person (the usual case) make this sort almost linear.
+        order = np.argsort(sub, kind="stable")
+        ordered = sub[order]
+        same = np.zeros(len(ordered), dtype=bool)
+        same[1:] = ordered[1:] == ordered[:-1]
+        if not same.any():
             return
+        run_start = np.maximum.accumulate(np.where(same, 0, np.arange(len(ordered))))
+        later = idx[order[same]]
+        first = idx[order[run_start[same]]]
         mask = np.zeros(len(codes), dtype=bool)
-        mask[idx[dup]] = True
+        mask[later] = True
         first_rows = np.zeros(len(codes), dtype=np.int64)
-        first_rows[idx] = self.rownum[idx[first_of_row]]
+        first_rows[later] = self.rownum[first]
         self.add("duplicate_key", "+".join(key), mask, f"repeats the key ({', '.join(key)}) of an earlier row",
                  details=_Lazy(pd.Series(first_rows), lambda s: [f"first seen in row {r}" for r in s]))
 
@@ -830,6 +849,7 @@ def _remember_people(people: _People, check: _TableCheck, source: str | None) ->
         per = pd.Series(deaths[has]).groupby(codes[has], sort=False).min()
         people.death_index = pd.Index(check.id_keys.iloc[per.index.to_numpy()].to_numpy(dtype=object))
         people.death = per.to_numpy(dtype="datetime64[ns]")
+        people.death_form = check.form
 
 
 __all__ = ["Finding", "Report", "TableReport", "mask_cpr", "validate_folder"]

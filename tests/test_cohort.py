@@ -99,7 +99,8 @@ def random_world(n: int = 6000, seed: int = 5) -> dict[str, pd.DataFrame]:
                             "to_date": _days(np.where(mover, move - 1, 0))})
     r_first.loc[~mover, "to_date"] = pd.NaT
     r_second = pd.DataFrame({"person_id": ids[mover], "municipality_code": "101",
-                             "from_date": _days(move[mover]), "to_date": pd.NaT})
+                             "from_date": _days(move[mover]),
+                             "to_date": pd.Series(pd.NaT, index=range(mover.sum()), dtype="datetime64[ns]")})
     residence = pd.concat([r_first, r_second], ignore_index=True)
     dead = rng.random(n) < 0.01
     emig = ~dead & (rng.random(n) < 0.02)
@@ -225,8 +226,11 @@ def test_contacted_have_no_earlier_contact_and_index_is_first_qualifying(built, 
 
 def test_exact_match_variables_agree_within_sets(built):
     c = built.cohort
-    per_set = c.groupby("set_id")[["sex", "age_band", "index_quarter", "index_date"]].nunique()
+    per_set = c.groupby("set_id")[["sex", "age_band", "index_quarter", "index_date",
+                                   "group_member_cooffender_12m", "group_registered"]].nunique()
     assert (per_set == 1).all().all()
+    capped = c.assign(ch=np.minimum(c["charges_12m"], 3)).groupby("set_id")["ch"].nunique()
+    assert (capped == 1).all()
     sizes = c.groupby("set_id")["treated"].agg(["sum", "count"])
     assert (sizes["sum"] == 1).all()
     assert ((sizes["count"] - 1).between(1, 3)).all()
@@ -319,7 +323,7 @@ def test_balance_after_matching(built):
 def test_propensity_and_cohort_columns(built):
     c = built.cohort
     expected = ["person_id", "set_id", "arm", "treated", "index_date", "weight", "sex",
-                "age_at_index", "age_band", "index_quarter", "charges_6m", "charges_12m",
+                "age_at_index", "age_band", "index_quarter", "charges_1m", "charges_6m", "charges_12m",
                 "charges_36m", "violence_weapons_6m", "violence_weapons_12m", "custody_ever",
                 "in_education_or_job", "group_member_cooffender_12m", "group_registered",
                 "propensity_score", "contact_type", "referred_to", "end_date", "end_reason"]
@@ -499,7 +503,12 @@ def _edit(tmp_path: Path, old: str, new: str) -> Path:
      "covariates.violence_weapons_6m.categories"),
     ('contact_types = ["knock_knock"', 'contact_types = ["knock"', "index.contact_types"),
     ("start = 2023-09-01", 'start = "2023-13-01"', "index.start"),
-    ("candidates_per_contacted = 100", "candidates_per_contacted = 2", "matching.candidates_per_contacted"),
+    ("candidates_per_contacted = 200", "candidates_per_contacted = 2", "matching.candidates_per_contacted"),
+    ('"charges_12m:3"]', '"charges_12m:x"]', "matching.exact_covariates"),
+    ('"charges_12m:3"]', '"charges_13m"]', "matching.exact_covariates"),
+    ("enrich_share = [0.35, 0.35]", "enrich_share = [0.7, 0.35]", "matching.enrich_share"),
+    ("enrich_window_months = [1, 12]", "enrich_window_months = [12, 1]", "matching.enrich_window_months"),
+    ('distance = "propensity"', 'distance = "euclid"', "matching.distance"),
     ('exact = ["sex"', 'exact = ["gender"', "matching.exact"),
     ("moved_out_of_area = false", "moved_out_of_area = 1", "censoring.moved_out_of_area"),
 ])
@@ -593,3 +602,38 @@ def test_cli_build_writes_outputs(tmp_path, world_dir):
     assert result.exit_code != 0
     assert "matching.ratio" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out2").exists()
+
+
+def test_logistic_fit_agrees_with_statsmodels():
+    import statsmodels.api as sm
+
+    from evaluation.cohort.build import logistic_fit
+
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(4000), rng.normal(size=(4000, 3))])
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(X @ [-1.0, 0.5, -0.3, 0.0])))).astype(float)
+    ours = logistic_fit(X, y, ridge=0.0)
+    ref = sm.Logit(y, X).fit(disp=0).params
+    assert np.allclose(ours, ref, atol=1e-6)
+    # separation: the penalised fit stays finite
+    Xs = np.column_stack([np.ones(200), np.r_[np.zeros(100), np.ones(100)]])
+    ys = np.r_[np.zeros(100), np.ones(100)]
+    assert np.all(np.isfinite(logistic_fit(Xs, ys)))
+    assert np.abs(logistic_fit(Xs, ys)).max() < 10
+
+
+def test_eligibility_rules_agree_for_one_date_and_for_pairs(world_dir, definition):
+    """The per-date (risk sets) and per-pair (IPTW) evaluations of the rules agree."""
+    from evaluation.cohort.build import _load_pool, _rules_at, _rules_pairs
+    from evaluation.cohort.warehouse import to_days
+
+    con = open_warehouse(world_dir, {"persons", "contacts", "residence", "vital", "custody",
+                                     "charges"})
+    pool = _load_pool(con, definition, definition.start, DATA_END, DATA_END)
+    for day in (dt.date(2023, 9, 1), dt.date(2024, 5, 17), dt.date(2026, 9, 29)):
+        t = to_days(day)
+        at = _rules_at(pool, definition, t)
+        pairs = _rules_pairs(pool, definition, np.arange(pool.n), np.full(pool.n, t))
+        for name in at:
+            assert (at[name] == pairs[name]).all(), (day, name)
+    assert not at["resident"].all() and at["resident"].any()  # movers have left by 2026

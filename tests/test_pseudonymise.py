@@ -331,6 +331,7 @@ def test_no_cpr_number_or_key_in_any_output(run):
         for s in needles:
             assert s not in text, (path.name, "values")
         assert key.decode() not in text
+    assert "pseudonymise charges" in run["text"]  # progress on stderr was captured too
     for s in needles:
         assert s not in run["text"]  # stdout and stderr
     assert key.decode() not in run["text"]
@@ -386,12 +387,12 @@ def test_column_mapping_from_study_file(raw, tmp_path):
     (raw / "charges.csv").unlink()
     study = tmp_path / "study.toml"
     study.write_text(
-        '[study]\nwarehouse = "wh"\ncohort = "c.toml"\nkey = "s/study.key"\n\n'
+        '[study]\nraw = "raw"\nwarehouse = "wh"\ncohort = "c.toml"\nkey = "s/study.key"\n\n'
         '[sources.charges]\nfile = "raw/POLSAS.csv"\n'
         'columns = { personnummer = "cpr", gerningsdato = "offence_date" }\n'
     )
     _key(tmp_path / "s")
-    result, text = _run(raw, "--study", study)  # key and warehouse from the study file
+    result, text = _run("--study", study)  # raw, key and warehouse from the study file
     assert result.exit_code == 0, text
     report = json.loads((tmp_path / "wh" / "linkage_report.json").read_text())
     assert report["sources"]["charges"]["file"] == "POLSAS.csv"
@@ -639,6 +640,10 @@ def test_parquet_extract_with_typed_columns(raw, tmp_path):
     assert str(res["from_date"][0]) == "2016-10-01"
     report = json.loads((tmp_path / "wh" / "linkage_report.json").read_text())
     assert report["sources"]["residence"]["file"] == "residence.parquet"
+    # the same source twice (CSV and Parquet) is ambiguous: refused
+    (raw / "residence.csv").write_text("cpr,municipality_code,from_date,to_date\n")
+    result, text = _run(raw, "--key", _key(tmp_path / "s2"), "--out", tmp_path / "wh2")
+    assert result.exit_code != 0 and "more than once" in text and "residence.csv" in text
 
 
 def test_header_only_file(raw, tmp_path):
@@ -650,3 +655,34 @@ def test_header_only_file(raw, tmp_path):
     assert report["sources"]["custody"]["share_in_population"] is None
     custody = pq.read_table(tmp_path / "wh" / "custody.parquet")
     assert custody.num_rows == 0 and custody.schema.field("start_date").type == pa.date32()
+
+
+def test_raw_folder_missing_or_output_a_file(tmp_path):
+    key = _key(tmp_path / "s")
+    result, text = _run(tmp_path / "nowhere", "--key", key, "--out", tmp_path / "wh")
+    assert result.exit_code != 0 and "nowhere" in text and "does not exist" in text
+    assert not (tmp_path / "wh").exists()
+    make_raw(tmp_path / "raw")
+    (tmp_path / "wh.parquet").write_text("x")
+    result, text = _run(tmp_path / "raw", "--key", key, "--out", tmp_path / "wh.parquet")
+    assert result.exit_code != 0 and "is a file" in text
+    assert (tmp_path / "wh.parquet").read_text() == "x"
+
+
+def test_unexpected_library_error_is_redacted(raw, tmp_path, monkeypatch):
+    import evaluation.pseudonymise as mod
+
+    def boom(text, col):
+        raise ValueError("cannot convert '010190-1234' in column")
+
+    monkeypatch.setattr(mod, "type_column", boom)
+    result, text = _run(raw, "--key", _key(tmp_path / "s"), "--out", tmp_path / "wh")
+    assert result.exit_code != 0
+    assert "could not be pseudonymised" in text and "ValueError" in text
+    assert "010190-1234" not in text and "0101901234" not in text and "Traceback" not in text
+    assert not (tmp_path / "wh").exists()
+
+
+def test_nothing_given():
+    result, text = _run()
+    assert result.exit_code != 0 and "no raw folder given" in text and "Traceback" not in text

@@ -18,7 +18,7 @@ from evaluation.report.render import parse_qmd, qmd_to_notebook
 from evaluation.report.texts import TEXTS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bundle_factory import PLANTED_SMALL, make_bundle, make_study
+from bundle_factory import CONTACTS, PLANTED_SMALL, make_bundle, make_study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -341,3 +341,60 @@ def test_quarto_is_used_when_on_path(tmp_path, monkeypatch):
     assert "-P lang:en" in args and "-P quarter:2026Q3" in args and "-M lang:en" in args
     assert "-P output:pdf" in args and "-P threshold:5" in args
     assert "--to html" in (out / "quarterly.html").read_text()
+
+
+def test_contacts_table_uses_the_study_threshold():
+    import pandas as pd
+
+    from evaluation.report.tables import contacts_table
+
+    frame = pd.DataFrame(CONTACTS, columns=["period", "dimension", "category", "n"])
+    three = contacts_table(frame, "2026Q3", "en", 3, output="html")
+    found, bad = disclosure.scan_html_counts(three, 3)
+    assert found > 20 and bad == []
+    assert 'class="count">4<' in three and "&lt;3" in three  # 4 is shown under threshold 3
+    five = contacts_table(frame, "2026Q3", "en", 5, output="html")
+    assert 'class="count">4<' not in five and disclosure.scan_html_counts(five, 5)[1] == []
+    assert fmt.number(pd.NA, "en") == "–"
+
+
+def test_curve_figure_hides_small_numbers_at_risk_and_cuts_the_curve():
+    import pandas as pd
+
+    from evaluation.report.figures import curve_figure, visible_curve
+
+    curve = pd.DataFrame({
+        "arm": ["contacted"] * 4 + ["comparison"] * 4,
+        "time": [30.0, 200.0, 400.0, 600.0] * 2,
+        "estimate": [0.1, 0.2, 0.3, 0.5, 0.05, 0.1, 0.15, 0.2],
+        "conf_low": [0.05, 0.1, 0.2, 0.3, 0.01, 0.05, 0.1, 0.1],
+        "conf_high": [0.15, 0.3, 0.4, 0.7, 0.1, 0.15, 0.2, 0.3],
+        "at_risk": [40, 12, 4, 2, 90, 60, 30, 9],
+        "events": [4, 3, 2, 1, 5, 4, 3, 2],
+    })
+    shown = visible_curve(curve, 5)
+    assert shown[shown["arm"] == "contacted"]["time"].tolist() == [30.0, 200.0]
+    assert len(shown[shown["arm"] == "comparison"]) == 4
+    fig = curve_figure(curve, "New charge", "en", 5)
+    numbers = [t.get_text() for t in fig.axes[0].texts if t.get_text().isdigit()]
+    assert numbers and all(int(n) >= 5 for n in numbers)
+    assert "4" not in numbers and "2" not in numbers and "40" in numbers
+
+
+def test_pdf_mode_gives_markdown_without_html(tmp_path, monkeypatch):
+    """For Quarto's Typst (PDF) output every part is Markdown: no raw HTML would survive."""
+    import IPython.display
+
+    from evaluation.report.present import Report
+
+    shown: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    report = Report(make_bundle(tmp_path / "results"), "2026Q3", "da", 5, output="pdf")
+    for part in ("contacts", "findings", "box", "comparison", "as_of", "attrition",
+                 "naive_vs_matched", "manifest"):
+        getattr(report, part)()
+    kinds = {type(obj).__name__ for obj in shown}
+    assert kinds == {"Markdown"}
+    text = "\n".join(obj.data for obj in shown)
+    assert "<span" not in text and "<table" not in text and "<div" not in text
+    assert "| <5 |" in text and "5,0 procentpoint færre" in text

@@ -387,6 +387,28 @@ def test_warehouse_with_text_dates_and_a_cpr_column(tmp_path):
     assert_no_cpr(result.output)
 
 
+def test_warehouse_column_of_an_unusable_type(tmp_path):
+    folder = write_warehouse(tmp_path / "wh", clean_tables())
+    cu = pd.read_parquet(folder / "custody.parquet")
+    cu["start_date"] = [20240110]  # a number where a date belongs: one problem for the column
+    cu.to_parquet(folder / "custody.parquet", index=False)
+    result = run(folder)
+    assert result.exit_code == 1
+    (line,) = problem_lines(result.output, "custody.parquet", "wrong_type")
+    assert "column 'start_date'" in line and "row" not in line.split(":")[0]
+    assert [ln for ln in result.output.splitlines() if ln.startswith("ERROR")] == [line]
+
+
+def test_two_files_for_one_source(tmp_path):
+    tables = clean_tables()
+    folder = write_raw(tmp_path / "raw", tables)
+    tables["vital"].to_parquet(folder / "vital.parquet", index=False)
+    result = run(folder)
+    assert result.exit_code == 1
+    (line,) = problem_lines(result.output, "vital.*", "several_files")
+    assert "vital.csv" in line and "vital.parquet" in line
+
+
 def test_missing_persons_table_is_a_warning(tmp_path):
     folder = write_warehouse(tmp_path / "wh", clean_tables())
     (folder / "persons.parquet").unlink()
@@ -528,6 +550,10 @@ def test_every_injected_fault_is_reported(simulated_with_faults):
         if not ok:
             missing.append(f)
     assert not missing, missing
+    # ... and nothing else is fatal: no knock-on errors from a fault, no false alarms.
+    errors = {(p["file"], p["row"]) for p in report.problems(None) if p["severity"] == "error"}
+    assert errors == {(f["file"], f["row"]) for f in faults}
+    assert report.errors == len(faults)
     result = run(folder)
     assert result.exit_code == 1
     cprs = pd.read_csv(folder / "contacts.csv", dtype=str)["cpr"].dropna().head(500)

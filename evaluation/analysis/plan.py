@@ -21,6 +21,7 @@ variants. Example (``analyses/reoffending.toml``)::
     [models]                           # which estimators to report
     fine_gray = true
     rate_model = "poisson"             # or "negative_binomial"
+    weighted = true                    # ATT weights of the matched sets (default)
 
     [sensitivity]
     naive = true                       # contacted vs all non-contacted eligible residents
@@ -117,7 +118,7 @@ class Plan:
     rate_model: str = "poisson"
     naive: bool = True
     custody_at_risk: bool = True
-    weighted: bool = False
+    weighted: bool = True
     max_smd: float = 0.1
     min_events_per_arm: int = 20
     min_ph_p: float = 0.01
@@ -292,7 +293,7 @@ def load_plan(path: str | Path) -> Plan:
         rate_model=rate_model,
         naive=_typed(s, "naive", bool, path, "sensitivity.", True),
         custody_at_risk=_typed(s, "custody_at_risk", bool, path, "sensitivity.", True),
-        weighted=_typed(m, "weighted", bool, path, "models.", False),
+        weighted=_typed(m, "weighted", bool, path, "models.", True),
         max_smd=max_smd, min_events_per_arm=min_events, min_ph_p=min_ph,
         min_overlap_share=min_overlap,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),

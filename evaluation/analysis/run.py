@@ -17,9 +17,13 @@ Next to it, the naive estimate (``analysis = "naive"``): the contacted arm again
 non-contacted eligible residents of the area, followed from the initiative start (see
 :func:`evaluation.analysis.cohortdata.naive_population`), without matching or adjustment.
 
-Weights: with 1:k matching the analyses are unweighted (every matched set has the same ratio
-except the few incomplete sets); plans may ask for the cohort's ``weight`` column
-(``[models] weighted = true``) and an IPTW design always uses it.
+Weights (``[models] weighted``, default true): the matched analyses use the cohort's ATT weights
+(1 for a contacted person, 1 / number of controls in the set for a control), rescaled to mean 1
+in the comparison arm (:func:`analysis_weights`), so that every matched set weighs the same in
+both arms even when the caliper leaves sets incomplete (with incomplete sets, an unweighted
+comparison arm over-represents the easy-to-match, lower-risk contacted). When every set is
+complete the weights are all 1 and the analysis is the unweighted one. An IPTW design always uses
+its weights. With ``weighted = false`` the analyses are unweighted.
 
 Diagnostics with every estimate: events per arm, the global proportional-hazards test, the
 minimum detectable hazard ratio at 80% power, the E-value and the largest SMD after matching.
@@ -67,6 +71,12 @@ def _num(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
+
+
+def _exp(x: float) -> float:
+    """exp without overflow errors (inf for huge arguments, nan for nan)."""
+    with np.errstate(over="ignore"):
+        return float(np.exp(x))
 
 
 def _group(g: Any) -> int | str | None:
@@ -193,12 +203,30 @@ def safe_fit(frame: pd.DataFrame, plan: Plan, **kw) -> tuple[pd.DataFrame, dict[
                 spec)
 
 
-def rate_ratio(counts: pd.DataFrame, model: str = "poisson", cluster: str | None = "set_id") -> pd.DataFrame:
+def analysis_weights(rows: pd.DataFrame, reference: pd.DataFrame | None = None) -> np.ndarray:
+    """ATT weights of the matched design, rescaled to mean 1 in the comparison arm.
+
+    ``weight`` (1 contacted, 1 / controls in the set for a control) times
+    n_comparison / sum(comparison weights) for the comparison arm, computed on ``reference``
+    (one row per cohort row; default ``rows``) and applied to ``rows`` (which may hold several
+    counting-process rows per cohort row). All 1 when every set is complete.
+    """
+    ref = rows if reference is None else reference
+    comp = ref["treated"] == 0
+    total = float(ref.loc[comp, "weight"].sum())
+    scale = float(comp.sum()) / total if total > 0 else 1.0
+    w = rows["weight"].to_numpy(float)
+    return np.where(rows["treated"].to_numpy() == 0, w * scale, w)
+
+
+def rate_ratio(counts: pd.DataFrame, model: str = "poisson", cluster: str | None = "set_id",
+               weights: str | None = None) -> pd.DataFrame:
     """Rate ratio of new charges, contacted vs comparison, with a log person-time offset.
 
     Poisson (or negative binomial) GLM of the number of new charges on treatment with offset
     log(person-years at risk outside custody); the variance is cluster-robust on ``cluster``
-    (matched set) when given, else robust (HC0). Rows with no person-time are left out.
+    (matched set) when given, else robust (HC0). ``weights`` names a column of analysis weights
+    (variance weights of the GLM). Rows with no person-time are left out.
 
     Returns tidy rows: ``rate`` per group (events per person-year) and ``rate_ratio``
     (estimate = the rate ratio, CI on the ratio scale, std_error of the log rate ratio).
@@ -207,25 +235,46 @@ def rate_ratio(counts: pd.DataFrame, model: str = "poisson", cluster: str | None
 
     c = counts[counts["person_time"] > 0]
     rows = []
+    w_all = c[weights].to_numpy(float) if weights else np.ones(len(c))
     for g, sub in c.groupby("treated"):
-        years = sub["person_time"].sum() / 365.25
+        w = w_all[(c["treated"] == g).to_numpy()]
+        years = float((w * sub["person_time"].to_numpy(float)).sum()) / 365.25
+        events = float((w * sub["n_events"].to_numpy(float)).sum())
         rows.append({"model": "rate", "term": None, "group": g, "time": None,
-                     "estimate": sub["n_events"].sum() / years if years > 0 else np.nan,
+                     "estimate": events / years if years > 0 else np.nan,
                      "std_error": np.nan, "conf_low": np.nan, "conf_high": np.nan,
                      "p_value": np.nan, "hazard_ratio": np.nan})
     if c["treated"].nunique() == 2 and c["n_events"].sum() > 0:
         exog = sm.add_constant(c["treated"].astype(float).to_numpy())
         family = sm.families.Poisson() if model == "poisson" else sm.families.NegativeBinomial()
         glm = sm.GLM(c["n_events"].to_numpy(float), exog, family=family,
-                     offset=np.log(c["person_time"].to_numpy(float) / 365.25))
-        if cluster is not None:
-            fit = glm.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(c[cluster])[0]})
+                     offset=np.log(c["person_time"].to_numpy(float) / 365.25),
+                     var_weights=w_all if weights else None)
+        groups = pd.factorize(c[cluster])[0] if cluster is not None else np.arange(len(c))
+        if weights and model == "poisson":
+            # weighted Poisson: sandwich variance by hand (statsmodels' robust covariances do not
+            # fully support weights): bread = X'WMX, meat = sum over clusters of U_g U_g'
+            fit = glm.fit()
+            x = exog
+            mu = fit.fittedvalues
+            u = x * (w_all * (c["n_events"].to_numpy(float) - mu))[:, None]
+            bread = np.linalg.inv((x * (w_all * mu)[:, None]).T @ x)
+            ug = pd.DataFrame(u).groupby(groups).sum().to_numpy()
+            n_g = len(ug)
+            n, k = x.shape
+            # small-sample correction as statsmodels' cluster covariance: G/(G-1) (N-1)/(N-K)
+            meat = ug.T @ ug * ((n_g / (n_g - 1)) * ((n - 1) / (n - k)) if n_g > 1 and n > k else 1.0)
+            cov = bread @ meat @ bread
+            b, se = float(fit.params[1]), float(math.sqrt(cov[1, 1]))
         else:
-            fit = glm.fit(cov_type="HC0")
-        b, se = float(fit.params[1]), float(fit.bse[1])
+            if cluster is not None:
+                fit = glm.fit(cov_type="cluster", cov_kwds={"groups": groups})
+            else:
+                fit = glm.fit(cov_type="HC0")
+            b, se = float(fit.params[1]), float(fit.bse[1])
         rows.append({"model": "rate_ratio", "term": "treated", "group": None, "time": None,
-                     "estimate": math.exp(b), "std_error": se,
-                     "conf_low": math.exp(b - Z95 * se), "conf_high": math.exp(b + Z95 * se),
+                     "estimate": _exp(b), "std_error": se,
+                     "conf_low": _exp(b - Z95 * se), "conf_high": _exp(b + Z95 * se),
                      "p_value": float(2 * stats.norm.sf(abs(b / se))) if se > 0 else np.nan,
                      "hazard_ratio": np.nan})
     return pd.DataFrame(rows, columns=TIDY_COLUMNS)
@@ -273,7 +322,14 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
 
     od = derive_outcome(cohort.cohort, spec, tables)
     frame = od.frame
-    weights = "weight" if weighted else None
+    weights = None
+    if weighted:
+        frame = frame.assign(analysis_weight=analysis_weights(frame))
+        weights = "analysis_weight"
+        if od.start_stop is not None:
+            od.start_stop = od.start_stop.assign(analysis_weight=analysis_weights(od.start_stop, frame))
+        if od.counts is not None:
+            od.counts = od.counts.assign(analysis_weight=analysis_weights(od.counts, frame))
     counting = od.start_stop is not None and len(od.start_stop) > 0
     # with counting-process rows the plain hazard models are only the sensitivity analysis:
     # the (slow) stratified model is fitted on the counting-process rows alone
@@ -306,7 +362,8 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     if sensitivity is not None and plan.custody_at_risk:
         estimates += tidy_records(sensitivity, "custody_at_risk")
     if od.counts is not None:
-        estimates += tidy_records(rate_ratio(od.counts, plan.rate_model, cluster="set_id"), "matched")
+        estimates += tidy_records(rate_ratio(od.counts, plan.rate_model, cluster="set_id", weights=weights),
+                                  "matched")
 
     # naive: contacted vs all non-contacted eligible residents
     naive_cox = None
@@ -341,7 +398,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     hr = lo = hi = None
     if len(cox):
         b, se = float(cox["estimate"].iloc[0]), float(cox["std_error"].iloc[0])
-        hr, lo, hi = math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se)
+        hr, lo, hi = _exp(b), _exp(b - Z95 * se), _exp(b + Z95 * se)
     mdhr = diag.get("min_detectable_hr") if isinstance(diag, dict) else None
     mdhr = _num(mdhr.get("hr", mdhr.get("point")) if isinstance(mdhr, dict) else mdhr)
     if mdhr is None:
@@ -421,12 +478,17 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     max_time = {ARM_OF[g]: float(frame.loc[frame["treated"] == g, "time"].max()) for g in (1, 0)
                 if (frame["treated"] == g).any()}
     out.figures[f"{oid}_curve"] = (curve, risk, spec.label["en"], max_time)
-    if hr is not None:
+    def finite(*values: float | None) -> bool:
+        return all(v is not None and math.isfinite(v) and v > 0 for v in values)
+
+    if hr is not None and finite(hr, lo, hi):
         out.forest.append({"label": spec.label["en"], "analysis": "matched", "hazard_ratio": hr, "low": lo, "high": hi})
     if naive_cox is not None and len(naive_cox):
         b, se = float(naive_cox["estimate"].iloc[0]), float(naive_cox["std_error"].iloc[0])
-        out.forest.append({"label": spec.label["en"], "analysis": "naive", "hazard_ratio": math.exp(b),
-                           "low": math.exp(b - Z95 * se), "high": math.exp(b + Z95 * se)})
+        nhr, nlo, nhi = _exp(b), _exp(b - Z95 * se), _exp(b + Z95 * se)
+        if finite(nhr, nlo, nhi):
+            out.forest.append({"label": spec.label["en"], "analysis": "naive", "hazard_ratio": nhr,
+                               "low": nlo, "high": nhi})
     return out
 
 

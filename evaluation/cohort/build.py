@@ -19,11 +19,15 @@ Design ``risk_set_matching`` (default; sequential, or risk-set, matching)
    keeps the propensity model ``P(contacted | covariates)`` valid.
 4. *Covariates* are computed as of ``t`` from data strictly before ``t``
    (:mod:`.covariates`).
-5. *Propensity score*: logistic regression (statsmodels ``Logit``) of being contacted on the
-   covariates (and age at index), fitted on the contacted and the sampled candidates.
-6. *Matching*: within each set, the ``ratio`` candidates nearest to the contacted person on the
-   logit of the propensity score, within a caliper of ``caliper`` times the SD of the logit
-   (over all rows of the fit); without replacement within a set. A person may be a control in
+5. *Propensity score*: logistic regression of being contacted on the covariates (counts as
+   indicators of 1, 2, 3, 4+; and age at index), fitted on the contacted and the sampled
+   candidates (:func:`logistic_fit`: Newton-Raphson with a small ridge penalty, equal to
+   statsmodels ``Logit`` without it).
+6. *Matching*: within each set, among the candidates that agree with the contacted person on
+   the ``exact_covariates`` (optionally coarsened, ``name:cap``), the ``ratio`` nearest on the
+   logit of the propensity score (or by Mahalanobis distance, ``distance = "mahalanobis"``),
+   within a caliper of ``caliper`` times the SD of the logit (over all rows of the fit);
+   without replacement within a set. A person may be a control in
    several sets at different dates (correct for sequential matching: at each date they are a
    valid "not yet contacted" comparison), and a control contacted later is censored at that
    contact and may enter the contacted arm then. A contacted person with no candidate within the
@@ -179,7 +183,7 @@ def _load_pool(con, d: CohortDefinition, start: dt.date, end: dt.date, data_end:
             SELECT pool.pidx, {_days('charge_date')} AS day
             FROM charges JOIN pool ON CAST(charges.person_id AS VARCHAR) = pool.person_id
             WHERE CAST(charge_date AS DATE) < DATE '{end}'
-              AND CAST(charge_date AS DATE) >= DATE '{start}' - {months_to_days(d.enrich_window_months)}
+              AND CAST(charge_date AS DATE) >= DATE '{start}' - {months_to_days(max(d.enrich_window_months))}
             ORDER BY day, pidx""").df()
     else:
         ch = pd.DataFrame({"pidx": np.zeros(0, "int64"), "day": np.zeros(0, "int64")})
@@ -344,23 +348,23 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
             cand &= pool.first_any > t
             stratum = strata_keys(np.arange(pool.n), int(t))
             cs = strata_keys(cases[ok_cases], int(t))
-            if d.enrich_window_months:
-                w = months_to_days(d.enrich_window_months)
-                a, b = np.searchsorted(pool.ch_day, [int(t) - w, int(t)], side="left")
+            # sampling tiers: charged within the first window, else within the second, ...,
+            # else the rest (shares as configured, the rest taking what is left)
+            tiers, shares, seen = [], [], np.zeros(pool.n, bool)
+            for months, share in zip(d.enrich_window_months, d.enrich_share):
+                a, b = np.searchsorted(pool.ch_day, [int(t) - months_to_days(months), int(t)])
                 recent = np.zeros(pool.n, bool)
                 recent[pool.ch_p[a:b]] = True
-                groups = ((recent, d.enrich_share), (~recent, 1.0 - d.enrich_share))
-            else:
-                groups = ((np.ones(pool.n, bool), 1.0),)
+                tiers.append(recent & ~seen)
+                shares.append(share)
+                seen |= recent
+            tiers.append(~seen)
+            shares.append(1.0 - sum(shares))
             for s in np.unique(cs):
                 which = ok_cases[cs == s]
                 in_s = cand & (stratum == s)
-                parts = [np.flatnonzero(in_s & g) for g, _ in groups]
-                want = [int(round(d.candidates_per_contacted * share)) for _, share in groups]
-                if len(parts) == 2:  # a group with too few members gives its share to the other
-                    want = [min(want[0], len(parts[0])), 0]
-                    want[1] = min(d.candidates_per_contacted - want[0], len(parts[1]))
-                    want[0] = min(d.candidates_per_contacted - want[1], len(parts[0]))
+                parts = [np.flatnonzero(in_s & g) for g in tiers]
+                want = _allocate(d.candidates_per_contacted, shares, [len(x) for x in parts])
                 for members, m in zip(parts, want):
                     n_eligible_pairs += len(members) * len(which)
                     m = min(m, len(members))
@@ -436,7 +440,7 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         with step("matching"):
             metric = list(d.covariate_names) + ["age_at_index"] if d.distance == "mahalanobis" else None
             matched, att_comp, n_no_match = _match(rows, d.ratio, caliper_abs, n_eligible_pairs,
-                                                   seed, metric)
+                                                   seed, metric, d.exact_covariates)
         att_contacted.append(("no comparison candidate within the caliper", "no_match", -n_no_match))
     else:
         matched = rows.copy()
@@ -512,11 +516,26 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         "smd_max_after": _max_abs(balance["smd_after"]),
         "covariates": {c.name: {"da": c.label_da, "en": c.label_en} for c in d.covariates},
         "exact": list(d.exact),
+        "exact_covariates": list(d.exact_covariates),
         "propensity_covariates": ps_cols,
     }
     con.close()
     return CohortResult(cohort=cohort, attrition=attrition, balance=balance,
                         propensity=propensity, meta=meta)
+
+
+def _allocate(total: int, shares: list[float], sizes: list[int]) -> list[int]:
+    """Split ``total`` draws over tiers by ``shares``; a tier too small passes on what is left.
+
+    Leftover draws go first to the last tier (the rest), then to the tiers before it.
+    """
+    want = [min(int(round(total * sh)), n) for sh, n in zip(shares, sizes)]
+    left = total - sum(want)
+    for i in reversed(range(len(want))):
+        add = max(0, min(left, sizes[i] - want[i]))
+        want[i] += add
+        left -= add
+    return want
 
 
 def _max_abs(s: pd.Series) -> float | None:
@@ -562,8 +581,8 @@ def _propensity(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Linear predictor (logit) of a logistic regression of ``treated`` on ``cols``.
 
     Binary covariates and age enter as they are; a count enters as indicators of 1, 2, 3 and 4
-    or more (zero the reference). Terms without variation are left out. The terms are
-    standardised and fitted by :func:`logistic_fit` with a small ridge penalty.
+    or more (zero the reference). Terms without variation are left out. Fitted by
+    :func:`logistic_fit` with a small ridge penalty.
     """
     y = rows["treated"].to_numpy(float)
     if y.min() == y.max():
@@ -579,7 +598,10 @@ def _propensity(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
             feats[f"{c}_4plus"] = (x >= 4).astype(float)
     feats = {k: v for k, v in feats.items() if np.unique(v).size > 1}
     X = np.column_stack(list(feats.values())) if feats else np.zeros((len(rows), 0))
-    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    # centred; continuous terms (age) also scaled to unit SD. The ridge penalty then acts on
+    # log-odds ratios of the 0/1 terms (a prior SD of 1) and per SD of age.
+    scale = np.array([X[:, i].std() if k == "age_at_index" else 1.0 for i, k in enumerate(feats)])
+    X = (X - X.mean(axis=0)) / (scale if len(scale) else 1.0)
     X = np.column_stack([np.ones(len(X)), X])
     beta = logistic_fit(X, y, ridge=1.0)
     return X @ beta
@@ -641,17 +663,27 @@ def logistic_fit(X: np.ndarray, y: np.ndarray, ridge: float = 1.0, tol: float = 
 
 
 def _match(rows: pd.DataFrame, k: int, caliper: float, n_eligible_pairs: int, seed: int,
-           metric_cols: list[str] | None = None):
+           metric_cols: list[str] | None = None, exact_cols: tuple[str, ...] = ()):
     """Nearest-neighbour matching within each set, caliper on the logit, 1:k, no replacement.
 
-    Candidates farther than ``caliper`` from the contacted person on the logit of the propensity
-    score are left out. Among the rest the ``k`` nearest are taken: nearest on the logit, or,
+    Candidates that differ from the contacted person on an ``exact_cols`` covariate, or are
+    farther than ``caliper`` from them on the logit of the propensity score, are left out. Among the rest the ``k`` nearest are taken: nearest on the logit, or,
     when ``metric_cols`` are given, nearest by Mahalanobis distance on those columns and the
     logit (Mahalanobis matching within propensity calipers, Rosenbaum and Rubin 1985), which
     balances the individual covariates better where the contacted sit in the tail of the score.
     """
     cases = rows[rows["treated"] == 1].set_index("set_id")
     cand = rows[rows["treated"] == 0].copy()
+    same = np.ones(len(cand), bool)
+    for spec in exact_cols:
+        col, _, cap = spec.partition(":")
+        a = cand[col].to_numpy()
+        b = cases[col].reindex(cand["set_id"]).to_numpy()
+        if cap:
+            a, b = np.minimum(a, int(cap)), np.minimum(b, int(cap))
+        same &= a == b
+    n_same = int(same.sum())
+    cand = cand[same]
     gap = (cand["logit"] - cases["logit"].reindex(cand["set_id"]).to_numpy()).abs()
     within = cand[gap.to_numpy() <= caliper + 1e-12].copy()
     if metric_cols:
@@ -676,12 +708,16 @@ def _match(rows: pd.DataFrame, k: int, caliper: float, n_eligible_pairs: int, se
     chosen["weight"] = 1.0 / n_ctrl.reindex(chosen["set_id"]).to_numpy()
     matched = pd.concat([keep_cases, chosen], ignore_index=True)
     n_no_match = int((~has).sum())
-    n_sampled = len(cand)
+    n_sampled = int((rows["treated"] == 0).sum())
     att = [
         ("eligible candidate pairs (person, risk set) in the exact strata", "eligible_pairs",
          int(n_eligible_pairs)),
         ("not drawn in the incidence-density sample", "not_sampled", -(int(n_eligible_pairs) - n_sampled)),
-        ("outside the caliper", "outside_caliper", -(n_sampled - len(within))),
+    ]
+    if exact_cols:
+        att.append(("differs on an exactly matched covariate", "exact_covariates", -(n_sampled - n_same)))
+    att += [
+        ("outside the caliper", "outside_caliper", -(n_same - len(within))),
         (f"not among the {k} nearest within the caliper", "not_nearest", -(len(within) - len(chosen))),
     ]
     return matched, att, n_no_match

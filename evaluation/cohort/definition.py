@@ -89,11 +89,12 @@ class CohortDefinition:
     no_prior_contact: bool
     design: str
     exact: tuple[str, ...]
+    exact_covariates: tuple[str, ...]
     ratio: int
     caliper: float
     candidates_per_contacted: int
-    enrich_window_months: int
-    enrich_share: float
+    enrich_window_months: tuple[int, ...]
+    enrich_share: tuple[float, ...]
     distance: str
     propensity_covariates: tuple[str, ...]
     propensity_age: bool
@@ -243,7 +244,8 @@ def load_definition(path: str | Path) -> CohortDefinition:
         de.fail("type", f"unknown design {design!r} (expected one of {', '.join(DESIGNS)})")
 
     ma = _Reader(path, top.get("matching", dict, {}), "matching.",
-                 {"exact", "ratio", "caliper", "candidates_per_contacted", "enrich_window_months",
+                 {"exact", "exact_covariates", "ratio", "caliper", "candidates_per_contacted",
+                  "enrich_window_months",
                   "enrich_share", "distance"})
     exact = ma.strings("exact", list(EXACT_VARIABLES), allowed=EXACT_VARIABLES, nonempty=False)
     ratio = ma.get("ratio", int, 3)
@@ -255,25 +257,43 @@ def load_definition(path: str | Path) -> CohortDefinition:
     per = ma.get("candidates_per_contacted", int, 20)
     if per < ratio:
         ma.fail("candidates_per_contacted", f"must be at least matching.ratio ({ratio}), got {per}")
-    enrich_window = ma.get("enrich_window_months", int, 0)
-    if not 0 <= enrich_window <= MAX_WINDOW_MONTHS:
-        ma.fail("enrich_window_months", f"must be from 0 (no enrichment) to {MAX_WINDOW_MONTHS}, "
-                f"got {enrich_window}")
+    windows = ma.get("enrich_window_months", (int, list), [])
+    windows = [windows] if isinstance(windows, int) else windows
+    windows = [w for w in windows if not (isinstance(w, int) and w == 0)]
+    for w in windows:
+        if not isinstance(w, int) or isinstance(w, bool) or not 1 <= w <= MAX_WINDOW_MONTHS:
+            ma.fail("enrich_window_months", f"must be whole numbers of months from 1 to "
+                    f"{MAX_WINDOW_MONTHS} (or 0 / [] for no enrichment), got {w!r}")
+    if windows != sorted(set(windows)):
+        ma.fail("enrich_window_months", "must be increasing")
+    shares = ma.get("enrich_share", (float, list), [0.5] * len(windows))
+    shares = [shares] if isinstance(shares, float) else shares
+    if len(shares) != len(windows):
+        ma.fail("enrich_share", f"needs one share per enrichment window ({len(windows)})")
+    for sh in shares:
+        if isinstance(sh, bool) or not isinstance(sh, (int, float)) or not 0 < sh < 1:
+            ma.fail("enrich_share", f"shares must be strictly between 0 and 1, got {sh!r}")
+    if windows and sum(shares) >= 1:
+        ma.fail("enrich_share", f"shares must add up to less than 1, got {sum(shares)}")
     distance = ma.get("distance", str, "propensity")
     if distance not in DISTANCES:
         ma.fail("distance", f"unknown distance {distance!r} (expected one of {', '.join(DISTANCES)})")
-    enrich_share = ma.get("enrich_share", float, 0.5)
-    if not 0 < enrich_share < 1:
-        ma.fail("enrich_share", f"must be strictly between 0 and 1, got {enrich_share}")
 
     covariates = _covariates(path, top.get("covariates", dict))
+    names = tuple(cv.name for cv in covariates)
+    exact_cov = ma.strings("exact_covariates", [], nonempty=False)
+    for spec in exact_cov:
+        cov, colon, cap = spec.partition(":")
+        if colon and not (cap.isdigit() and int(cap) >= 1):
+            ma.fail("exact_covariates", f"{spec!r}: the cap after ':' must be a whole number >= 1")
+        if cov not in names:
+            ma.fail("exact_covariates", f"unknown covariate {cov!r} (defined: {', '.join(names)})")
 
     ps = _Reader(path, top.get("propensity", dict, {}), "propensity.",
                  {"model", "covariates", "age_at_index"})
     model = ps.get("model", str, "logit")
     if model != "logit":
         ps.fail("model", f"unknown model {model!r} (expected 'logit')")
-    names = tuple(cv.name for cv in covariates)
     ps_covs = ps.strings("covariates", list(names))
     for cov in ps_covs:
         if cov not in names:
@@ -290,9 +310,10 @@ def load_definition(path: str | Path) -> CohortDefinition:
         area=area, age_min=age_min, age_max=age_max, age_bands=tuple(bands),
         resident_in_area=flags["resident_in_area"], alive=flags["alive"],
         not_emigrated=flags["not_emigrated"], not_in_custody=flags["not_in_custody"],
-        no_prior_contact=flags["no_prior_contact"], design=design, exact=exact, ratio=ratio,
-        caliper=caliper, candidates_per_contacted=per, enrich_window_months=enrich_window,
-        enrich_share=enrich_share, distance=distance, propensity_covariates=ps_covs,
+        no_prior_contact=flags["no_prior_contact"], design=design, exact=exact,
+        exact_covariates=exact_cov, ratio=ratio,
+        caliper=caliper, candidates_per_contacted=per, enrich_window_months=tuple(windows),
+        enrich_share=tuple(float(x) for x in shares), distance=distance, propensity_covariates=ps_covs,
         propensity_age=ps_age, censor_death=ce.get("death", bool, True),
         censor_emigration=ce.get("emigration", bool, True),
         censor_contacted=ce.get("contacted", bool, True),

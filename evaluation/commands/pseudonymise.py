@@ -6,15 +6,17 @@ import click
 
 
 @click.command("pseudonymise")
-@click.argument("raw_dir", type=click.Path(path_type=str))
+@click.argument("raw_dir", required=False, type=click.Path(path_type=str))
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=str),
               help="Key file (from 'evaluation keygen'); default: the study file's key.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
               help="Warehouse folder to write; default: the study file's warehouse.")
 @click.option("--study", "study_file", type=click.Path(dir_okay=False, path_type=str),
               help="Study file whose [sources.X] give file names and column mappings.")
-def command(raw_dir: str, key_file: str | None, out_dir: str | None, study_file: str | None) -> None:
+def command(raw_dir: str | None, key_file: str | None, out_dir: str | None, study_file: str | None) -> None:
     """Replace CPR numbers in the raw extracts in RAW_DIR by keyed pseudonyms.
+
+    RAW_DIR, --key and --out default to the study file's raw, key and warehouse.
 
     \b
     Writes, all at once (a failed run leaves no half-written warehouse):
@@ -31,6 +33,11 @@ def command(raw_dir: str, key_file: str | None, out_dir: str | None, study_file:
     from ..study import load_study
 
     study = load_study(study_file) if study_file else None
+    if raw_dir is None:
+        if study is None or study.raw is None:
+            raise ConfigError("no raw folder given: use RAW_DIR (or --study with a [study] raw)",
+                              file=study_file, key="study.raw" if study_file else None)
+        raw_dir = str(study.raw)
     if key_file is None and study is not None and study.key is not None:
         key_file = str(study.key)
     if out_dir is None:

@@ -48,6 +48,8 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
 
     study = load_study(study_file)
     bundle = Bundle.open(study.results_dir)  # a clear message when `evaluation analyse` has not run
+    if quarter is not None and not re.fullmatch(r"\d{4}Q[1-4]", quarter):
+        raise EvaluationError(f"--quarter must look like 2026Q3, got {quarter!r}")
     if quarter is None:
         quarter = study.report.quarter
     if quarter is None:
@@ -120,7 +122,7 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
         click.echo(f"report: {path}")
     if pdf_skipped:
         message = ("PDF needs Quarto (https://quarto.org, or `pip install quarto-cli` where there is "
-                   "internet access); HTML was written")
+                   "internet access)" + ("; HTML was written" if written else ""))
         if explicit_pdf:
             raise EvaluationError(message)
         info(f"note: {message}")

@@ -28,6 +28,13 @@ def command(folder: str, study_file: str | None, form: str, as_json: bool, max_p
     shown. A summary per file follows.
 
     \b
+    Checks: required columns (unknown ones are warnings), types (dates YYYY-MM-DD, months
+    YYYY-MM, numbers, yes/no), empty cells where not allowed, category codes, CPR numbers
+    (structure and birth date; never the modulus-11 check), end dates before start dates,
+    events before birth or after death, repeated keys (with the row of the first occurrence),
+    and, in a warehouse, persons missing from persons.parquet (warnings).
+
+    \b
     Exit codes: 0 nothing fatal (warnings allowed), 1 fatal problems found, 2 a folder or file
     that cannot be read at all. Nothing is changed or written.
     """

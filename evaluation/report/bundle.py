@@ -18,6 +18,8 @@ import pyarrow as pa
 from ..errors import InputError
 
 ESTIMATES = "estimates.json"
+#: The order in which outcome families are presented.
+FAMILY_ORDER = ("reoffending", "education_job", "group_recruitment")
 MANIFEST = "manifest.json"
 
 _CONTACTED = {"1", "1.0", "contacted", "treated", "true"}
@@ -95,13 +97,15 @@ class Bundle:
         return list(self.estimates.get("outcomes", []))
 
     def families(self) -> list[tuple[str, dict[str, Any]]]:
-        """One outcome per family (its primary outcome, else the first), in bundle order."""
+        """One outcome per family (its primary outcome, else the first), in :data:`FAMILY_ORDER`
+        (families not listed there last, in bundle order)."""
         chosen: dict[str, dict[str, Any]] = {}
         for outcome in self.outcomes:
             fam = outcome.get("family", outcome.get("id"))
             if fam not in chosen or (outcome.get("primary") and not chosen[fam].get("primary")):
                 chosen[fam] = outcome
-        return list(chosen.items())
+        order = {fam: i for i, fam in enumerate(FAMILY_ORDER)}
+        return sorted(chosen.items(), key=lambda item: order.get(item[0], len(order)))
 
     def file(self, relative: str | None) -> Path | None:
         """A file of the bundle by its path relative to the bundle folder (None when absent)."""

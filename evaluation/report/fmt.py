@@ -15,11 +15,14 @@ MINUS = "\u2212"
 
 
 def _bad(value: object) -> bool:
+    """True for a missing or infinite number (None, NaN, inf, pandas NA)."""
     if value is None:
         return True
     try:
-        return bool(math.isnan(float(value)))  # NaN, pandas NA
-    except (TypeError, ValueError):
+        return not math.isfinite(float(value))
+    except TypeError:  # pandas NA refuses float()
+        return True
+    except ValueError:
         return False
 
 

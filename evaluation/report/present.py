@@ -194,6 +194,9 @@ class Report:
     def comparison(self) -> None:
         """How the comparison group is chosen."""
         self.heading("h_comparison")
+        if self.bundle.study.get("design") == "iptw":
+            self.paragraph("comparison_text_iptw")
+            return
         ratio = _html.escape(str(self.bundle.cohort.get("ratio", 3)))
         # the matching ratio is a design setting, not a count of persons
         self.paragraph("comparison_text", ratio=Raw(f'<span class="ratio">{ratio}</span>') if self.html else ratio)
@@ -341,17 +344,24 @@ class Report:
         self.table(tables.render(header, body, self.output))
 
     def _hr(self, row: dict[str, Any] | None) -> str:
+        """Hazard ratio (95% CI) of a Cox row; its limits are on the log-hazard scale."""
         if row is None:
             return "–"
         import math
 
+        def hr_of(log_hr: Any) -> float | None:
+            try:
+                value = math.exp(float(log_hr))
+            except (TypeError, ValueError, OverflowError):
+                return None
+            return value if math.isfinite(value) else None
+
         hr = row.get("hazard_ratio")
-        if hr is None or (isinstance(hr, float) and math.isnan(hr)):
-            hr = math.exp(float(row["estimate"]))
-            lo, hi = math.exp(float(row["conf_low"])), math.exp(float(row["conf_high"]))
-        else:
-            # conf limits of a Cox row are on the log-hazard scale in the tidy table
-            lo, hi = math.exp(float(row["conf_low"])), math.exp(float(row["conf_high"]))
+        if fmt._bad(hr):
+            hr = hr_of(row.get("estimate"))
+        lo, hi = hr_of(row.get("conf_low")), hr_of(row.get("conf_high"))
+        if hr is None or lo is None or hi is None:
+            return "–"
         return f"{fmt.number(hr, self.lang)} ({fmt.number(lo, self.lang)}; {fmt.number(hi, self.lang)})"
 
     def forest(self) -> None:

@@ -97,9 +97,12 @@ def qmd_to_notebook(path: Path, params: dict[str, Any]):
     """A notebook from a ``.qmd`` file with ``params`` injected after its ``parameters`` cell."""
     import nbformat
 
-    _front, cells = parse_qmd(path.read_text(encoding="utf-8"))
+    front, cells = parse_qmd(path.read_text(encoding="utf-8"))
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    title = re.search(r"^title:\s*(.+)$", front, re.MULTILINE)
+    if title:
+        nb.metadata["title"] = title.group(1).strip().strip("'\"")
     injected = False
     for kind, source, options in cells:
         if kind == "markdown":
@@ -138,7 +141,8 @@ def render_fallback(qmd: Path, params: dict[str, Any], target: Path, title: str 
     from nbconvert import HTMLExporter
 
     nb = qmd_to_notebook(qmd, params)
-    nb.metadata["title"] = title
+    if title:
+        nb.metadata["title"] = title
     with tempfile.TemporaryDirectory(prefix="report-") as work:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": work}})

@@ -56,6 +56,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "dato. Får en ung i sammenligningsgruppen senere kontakt, stopper opfølgningen af "
             "vedkommende i sammenligningsgruppen."
         ),
+        "comparison_text_iptw": (
+            "Unge med kontakt sammenlignes med alle unge i området, som på samme tid kunne have "
+            "fået kontakt, men ikke fik det. Sammenligningsgruppen vægtes, så den ligner de unge med "
+            "kontakt i alder, køn, tidligere sigtelser, varetægt, uddannelse og job samt kontakt "
+            "til kriminelle grupper. Begge grupper følges fra samme dato."
+        ),
         "h_asof": "Datagrundlag og hvornår vi kan vente svar",
         "asof_text": "Rapporten bygger på data til og med {data_end}.",
         "mde_text": (
@@ -63,7 +69,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "risikoen til {mde_pct} af sammenligningsgruppens (hazard ratio {mde}; 80 % styrke)."
         ),
         "mde_missing": "{label}: den mindste påviselige effekt kan endnu ikke beregnes.",
-        "mde_note": "Jo flere unge og hændelser, jo mindre effekter kan findes; tallet falder for hvert kvartal.",
+        "mde_note": (
+            "Jo flere unge og hændelser, jo mindre effekter kan findes; tallet rykker tættere på 1 "
+            "for hvert kvartal. Lignende indsatser for unge finder oftest hazard ratios mellem 0,8 "
+            "og 1,0, så et klart svar kan først ventes, når den mindste påviselige hazard ratio er "
+            "oppe omkring 0,8."
+        ),
         # finding sentences
         "within": "inden for {months} måneder",
         "finding_not_yet": (
@@ -232,6 +243,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "from the same date. If a young person in the comparison group is contacted later, "
             "their follow-up in the comparison group stops."
         ),
+        "comparison_text_iptw": (
+            "Contacted young people are compared with all young people in the area who could "
+            "have been contacted at the same time but were not. The comparison group is weighted "
+            "so that it resembles the contacted in age, sex, earlier charges, custody, education "
+            "and jobs and links to criminal groups. Both groups are followed from the same date."
+        ),
         "h_asof": "Data and when to expect an answer",
         "asof_text": "This report uses data up to and including {data_end}.",
         "mde_text": (
@@ -239,7 +256,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "at most {mde_pct} of the comparison group's (hazard ratio {mde}; 80% power)."
         ),
         "mde_missing": "{label}: the minimum detectable effect cannot be computed yet.",
-        "mde_note": "The more young people and events, the smaller the effects that can be detected; the number falls every quarter.",
+        "mde_note": (
+            "The more young people and events, the smaller the effects that can be detected; the "
+            "number moves closer to 1 every quarter. Similar youth programmes mostly find hazard "
+            "ratios between 0.8 and 1.0, so a clear answer can only be expected once the minimum "
+            "detectable hazard ratio is up around 0.8."
+        ),
         "within": "within {months} months",
         "finding_not_yet": (
             "{label} {within}: we cannot yet say whether contact makes a difference, because {reasons}."

@@ -76,15 +76,15 @@ def marginal_hazard_ratio(ev0: np.ndarray, ev1: np.ndarray, max_days: int = 730)
     """Cox hazard ratio (lifelines) of the treated vs the untreated potential outcomes, stacked.
 
     Follow-up ends at ``max_days``; death and emigration before the event count as censoring
-    (so this is a cause-specific hazard ratio). None when there are no events.
+    (so this is a cause-specific hazard ratio). None when either world has fewer than 5 events.
     """
     from lifelines import CoxPHFitter
 
     n = len(ev0)
     t = np.r_[ev1, ev0]
     event = t <= max_days
-    if n == 0 or event.sum() == 0 or event.all():
-        return None
+    if n == 0 or min(event[:n].sum(), event[n:].sum()) < 5 or event.all():
+        return None  # too few events for a hazard ratio
     frame = pd.DataFrame({
         "time": np.where(event, np.maximum(t, 0.5), max_days),
         "event": event.astype(int),
@@ -96,7 +96,19 @@ def marginal_hazard_ratio(ev0: np.ndarray, ev1: np.ndarray, max_days: int = 730)
 
 
 def compute_truth(w: dict, horizons=HORIZONS_DAYS) -> dict:
-    """The content of ``truth.json`` (see :mod:`evaluation.simulate`)."""
+    """The content of ``truth.json`` (see :mod:`evaluation.simulate` for every field).
+
+    Parameters
+    ----------
+    w : the simulated world's internal state (``World.truth_inputs``).
+    horizons : horizons in days after the index date (the first contact).
+
+    Returns
+    -------
+    dict
+        Per outcome family the risks under contact and without it among the contacted at risk,
+        their difference and ratio per horizon, and the marginal hazard ratio.
+    """
     fams = potential_event_times(w)
     result: dict = {
         "horizons_days": list(horizons),

@@ -1,7 +1,8 @@
 """The simulated world: people, residence, crime, custody, education, jobs, groups, contacts.
 
-Everything is vectorised over people (numpy); the only Python loops run over calendar months,
-education episodes or simulation passes, never over persons. Time is held as days since
+Everything is vectorised over people (numpy); the only Python loops run over education
+episodes, simulation passes and blocks of 50,000 persons, never over single persons. Time is held
+as days since
 :data:`DATA_START` (2016-10-01). The world is simulated beyond the end of the data so that the
 true effects (:mod:`evaluation.simulate.truth`) are not censored by the data's end.
 
@@ -11,6 +12,19 @@ and entry into education or a job are the crossings of one Exp(1) draw by the cu
 After the first contact the hazard is multiplied by the configured hazard ratio in the "treated"
 world and left alone in the "untreated" world, so each contacted person has both outcomes while
 the history before the first contact is the same in both.
+
+Model in brief. Frailty z ~ Gamma(shape 0.3, mean 1). Charges: Poisson process with rate
+0.30 * z * age curve (zero before 13, peak about 18.5) * calendar factor (-2 % a year); charges
+while in custody (remand after some charges, prison or secure youth care after custody sanctions)
+and after death or emigration do not happen. Co-offending: about a third of charges are grouped
+with other persons' charges of the same month and municipality into cases of 2-3 persons sharing
+case_id and the earliest offence date. Group registration: hazard 0.004 * z * age curve (peak
+20) * (1 + 2 * charges in the last 36 months (at most 10) + 6 if co-offending with a registered
+member in the last 12 months); the charge history in this hazard is that of the untreated world
+(the effect on recruitment is the configured hazard ratio alone, not mediated by fewer charges).
+Education and jobs: after primary school (to age ~16), alternating gaps ("in neither", mean
+length 2 + 6 * min(z, 8) months) and education spells or jobs (whole months, hours >= 40), with
+more drop-outs and FGU for higher z; side jobs below 40 hours in some gap months.
 """
 
 from __future__ import annotations
@@ -197,7 +211,22 @@ def calendar_factor(t: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- simulation
 
 def simulate_world(n: int, seed: int, effects: Effects, study_share: float, progress=None) -> World:
-    """Simulate ``n`` persons (see the module docstring). Deterministic in ``seed``."""
+    """Simulate ``n`` persons (see the module docstring). Deterministic in ``seed``.
+
+    Parameters
+    ----------
+    n : number of persons.
+    seed : random seed; each component (persons, residence, crime, ...) has its own stream.
+    effects : hazard ratios applied after the first contact in the treated world.
+    study_share : share of persons with at least one residence spell in the study area.
+    progress : optional context-manager factory ``progress(label)`` announcing each step.
+
+    Returns
+    -------
+    World
+        Realised tables (integer person numbers, days since 2016-10-01) and the internal state
+        that :func:`evaluation.simulate.truth.compute_truth` needs.
+    """
     step = progress or (lambda label: _nullctx())
     ss = np.random.SeedSequence([int(seed), 20161001])
     rngs = dict(zip(
@@ -416,12 +445,10 @@ def _pairing(rng: np.random.Generator, w: dict) -> None:
         # blocks need >= 2 rows and distinct persons
         p = a["pid"][cand]
         dup_person = np.zeros(len(bcount), dtype=bool)
-        same = np.r_[False, (block[1:] == block[:-1])]
         for lag in (1, 2):
             if len(p) > lag:
                 eq = np.r_[np.zeros(lag, bool), (p[lag:] == p[:-lag]) & (block[lag:] == block[:-lag])]
                 np.logical_or.at(dup_person, bid[eq], True)
-        del same
         good_block = (bcount >= 2) & ~dup_person
         # no offence while in custody: drop blocks whose shared date falls in a custody spell
         min_day0 = np.minimum.reduceat(shared_day[cand], first)
@@ -432,9 +459,8 @@ def _pairing(rng: np.random.Generator, w: dict) -> None:
         np.logical_and.at(good_block, bid[jailed], False)
         g = good_block[bid]
         lead = cand[first[bid]]
-        min_day = np.minimum.reduceat(shared_day[cand], first) if len(first) else np.zeros(0)
         case_of[cand[g]] = lead[g]
-        shared_day[cand[g]] = min_day[bid[g]]
+        shared_day[cand[g]] = min_day0[bid[g]]
     w["arr"]["case0"] = case_of
     w["arr"]["day_shared0"] = shared_day
 
@@ -681,8 +707,13 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     neither = np.any((w["edu0"]["g"][tp] <= cdate[:, None]) & (cdate[:, None] < w["edu0"]["start"][tp]),
                      axis=1)
     member = (w["g_reg0"][tp] <= cdate) & (cdate < w["g_reg0"][tp] + w["g_dereg_len"][tp])
+    # not in custody at the contact (custody spells of charges before it)
+    day0 = np.floor(np.minimum(a["t0"], INF))
+    sp_pid, sp_s, sp_e = _custody_spells(a, pid, day0)
+    vs = _valid_sp(a, ok)
+    jailed = in_spells(sp_pid[vs], sp_s[vs], sp_e[vs], tp, cdate)
     eligible = ((cdate >= INIT_DAY) & (cdate <= END_DAY) & (age >= 14) & (age < 26)
-                & (muni == AALBORG_MUNICIPALITY) & (cdate < w["exit"][tp]))
+                & (muni == AALBORG_MUNICIPALITY) & (cdate < w["exit"][tp]) & ~jailed)
     lin = (-1.0 + 0.30 * np.minimum(cnt12[t_idx], 8) + 0.7 * viol[t_idx] + 1.6 * flag[t_idx]
            + 0.6 * neither + 0.5 * member)
     hit = eligible & (rng.random(len(t_idx)) < expit(lin))

@@ -116,6 +116,14 @@ def prepare(frame: pd.DataFrame, spec: SurvivalSpec, source: str | None = None) 
     """
     if len(frame) == 0:
         raise InputError("the table has no rows", file=source)
+    if spec.event_of_interest <= 0:
+        raise InputError(
+            f"the event of interest must be a positive status code, not {spec.event_of_interest}",
+            file=source,
+            column=spec.event,
+        )
+    if not spec.horizons or any(h <= 0 for h in spec.horizons):
+        raise InputError("horizons must be positive times", file=source)
     for column in spec.columns():
         if column not in frame.columns:
             raise InputError("column not found", file=source, column=column)
@@ -393,6 +401,21 @@ def fit_all(
         A model that cannot be fitted is left out and named, with the reason, in
         ``diagnostics["failures"]``.
 
+    Notes
+    -----
+    - kaplan_meier / cumulative_incidence: per group at each horizon; CIs on the log(-log)
+      scale; SE Greenwood / as ``cmprsk::cuminc``. A horizon after the group's last follow-up
+      time gives NaN.
+    - risk_difference: treated minus untreated cumulative incidence, SE from the two
+      independent arms; risk_ratio: ``std_error`` is the delta-method SE of the ratio, the CI
+      and p-value are on the log scale.
+    - cox / cox_stratified / fine_gray: coefficients (log hazard ratios), 95% Wald CIs on that
+      scale, ``hazard_ratio = exp(estimate)``; robust SE with a cluster or weights.
+    - rmst per group (area under the Kaplan-Meier curve up to the horizon, competing events
+      censored) and rmst_difference (treated minus untreated, independent arms).
+    - diagnostics: the proportional hazards test and E-value use the unstratified Cox model;
+      the minimum detectable HR uses the events of interest and the share treated.
+
     Raises
     ------
     InputError
@@ -504,12 +527,13 @@ def fit_all(
     outcome_risk = float(pooled["estimate"].iloc[-1]) if len(pooled) else 0.0
     if cox_fit is not None:
         t = cox_fit.table().iloc[0]
-        diagnostics["e_value"] = e_value(
-            float(t.hazard_ratio),
-            float(np.exp(t.conf_low)),
-            float(np.exp(t.conf_high)),
-            outcome_risk,
-        )
+        with np.errstate(over="ignore"):  # an infinite limit gives no E-value (None)
+            diagnostics["e_value"] = e_value(
+                float(t.hazard_ratio),
+                float(np.exp(t.conf_low)),
+                float(np.exp(t.conf_high)),
+                outcome_risk,
+            )
     else:
         diagnostics["e_value"] = None
     estimates = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))

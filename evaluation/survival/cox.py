@@ -1,9 +1,11 @@
 """Hazard models: Cox (cause-specific, optionally stratified) and Fine-Gray subdistribution.
 
-- :func:`fit_cox` fits the Cox proportional hazards model with lifelines' ``CoxPHFitter``
-  (Efron ties), with a cluster-robust (sandwich) variance when a cluster column or case weights
-  are given, stratification by a column and left truncation (``entry``, counting-process rows).
-  Competing events are censored: the coefficient is a cause-specific log hazard ratio.
+- :func:`fit_cox` fits the Cox proportional hazards model (Efron ties) with a vectorised
+  Newton-Raphson estimator that reproduces R's ``coxph`` (lifelines' ``CoxPHFitter`` is
+  available for comparison), with a cluster-robust (sandwich) variance when a cluster column or
+  case weights are given, stratification by a column and left truncation (``entry``,
+  counting-process rows). Competing events are censored: the coefficient is a cause-specific
+  log hazard ratio.
 - :func:`finegray_data` builds the censoring-weighted data set of R's ``survival::finegray``;
   :func:`fit_fine_gray` fits the weighted Cox model (Breslow ties, as ``cmprsk::crr``) of that
   data set, without expanding it, with a robust variance clustered on the person (or on the
@@ -32,6 +34,9 @@ import pandas as pd
 from scipy import stats
 
 from .nonparametric import Z95, at_risk_at
+
+#: Log hazard ratios beyond this (HR below 2e-9 or above 5e8) mean the likelihood has no maximum.
+MAX_LOG_HR = 20.0
 
 
 class ModelFailed(RuntimeError):
@@ -66,18 +71,19 @@ class HazardFit:
 
     def table(self) -> pd.DataFrame:
         """Coefficient table: term, estimate, std_error, conf_low, conf_high, p_value, hazard_ratio."""
-        z = self.params / self.std_error
-        return pd.DataFrame(
-            {
-                "term": self.terms,
-                "estimate": self.params,
-                "std_error": self.std_error,
-                "conf_low": self.params - Z95 * self.std_error,
-                "conf_high": self.params + Z95 * self.std_error,
-                "p_value": 2.0 * stats.norm.sf(np.abs(z)),
-                "hazard_ratio": np.exp(self.params),
-            }
-        )
+        with np.errstate(all="ignore"):
+            z = self.params / self.std_error
+            return pd.DataFrame(
+                {
+                    "term": self.terms,
+                    "estimate": self.params,
+                    "std_error": self.std_error,
+                    "conf_low": self.params - Z95 * self.std_error,
+                    "conf_high": self.params + Z95 * self.std_error,
+                    "p_value": 2.0 * stats.norm.sf(np.abs(z)),
+                    "hazard_ratio": np.exp(self.params),
+                }
+            )
 
 
 def fit_cox(
@@ -90,29 +96,30 @@ def fit_cox(
     strata: str | None = None,
     entry: str | None = None,
     weights: str | None = None,
+    engine: str = "numpy",
 ) -> HazardFit:
-    """Cox proportional hazards model (Efron ties) with lifelines.
+    """Cox proportional hazards model, Efron ties.
 
     Estimates the log hazard ratio of each term. ``event`` is a 0/1 column (competing events
     already coded 0, so the model is cause-specific). The variance is the cluster-robust
-    sandwich when ``cluster`` or ``weights`` is given, the inverse information otherwise.
+    sandwich (Lin and Wei 1989, as R's ``coxph`` with ``cluster()``) when ``cluster`` or
+    ``weights`` is given, the inverse information otherwise. ``strata`` gives each stratum its
+    own baseline hazard; ``entry`` makes rows counting-process rows ``(entry, duration]``.
 
-    Stratified models with many strata (matched sets) are slow in lifelines; when no two events
-    share a time within a stratum (the usual case for small matched sets) the Efron and Breslow
-    likelihoods coincide and the model is fitted by the vectorised :func:`_breslow_cox`
-    instead, which gives the same estimates.
+    ``engine="numpy"`` (default) uses the vectorised estimator of this module, which
+    reproduces R's ``coxph`` including its robust variance with tied times, left truncation and
+    many strata. ``engine="lifelines"`` uses lifelines' ``CoxPHFitter`` (its robust variance
+    ignores ties and entry times, and it is slow with many strata); it is kept for comparison.
 
     Raises
     ------
     ModelFailed
-        No events, or lifelines could not fit the model.
+        No events, no variation in a term, or no convergence.
     """
-    if strata is not None:
-        fast = _stratified_without_ties(
-            data, duration, event, terms, cluster, strata, entry, weights
-        )
-        if fast is not None:
-            return fast
+    if engine == "numpy":
+        return _fit_cox_numpy(data, duration, event, terms, cluster, strata, entry, weights)
+    if engine != "lifelines":
+        raise ValueError(f"unknown engine {engine!r}")
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning, StatisticalWarning
 
@@ -172,54 +179,68 @@ def fit_cox(
     )
 
 
-def _stratified_without_ties(
+def _std_errors(cov: np.ndarray) -> np.ndarray:
+    """Square roots of the variances; a variance that is not positive means no estimate."""
+    variances = np.diag(cov)
+    if not np.all(np.isfinite(variances)) or np.any(variances <= 0):
+        raise ModelFailed("the variance is not positive (too few events or no variation in a term)")
+    return np.sqrt(variances)
+
+
+def _fit_cox_numpy(
     data: pd.DataFrame,
     duration: str,
     event: str,
     terms: list[str],
     cluster: str | None,
-    strata: str,
+    strata: str | None,
     entry: str | None,
     weights: str | None,
-) -> HazardFit | None:
-    """Stratified Cox fit by :func:`_breslow_cox`, or None when events tie within a stratum.
+) -> HazardFit:
+    """:func:`fit_cox` with :func:`_cox_newton_raphson` (Efron ties).
 
-    Each stratum's time axis is shifted to its own interval so one pass of cumulative sums
-    gives every stratum's risk sets (rows of later strata enter and leave before the shifted
+    Strata: each stratum's time axis is shifted to its own interval, so one pass of cumulative
+    sums gives every stratum's risk sets (rows of later strata enter and leave before a shifted
     event time and cancel out).
     """
     stop = data[duration].to_numpy(dtype=float)
     status = data[event].to_numpy().astype(int)
+    n = len(stop)
     if status.sum() == 0:
         raise ModelFailed("no events")
-    stratum = pd.factorize(data[strata])[0].astype(float)
-    events = pd.DataFrame({"s": stratum[status == 1], "t": stop[status == 1]})
-    if events.duplicated().any():
-        return None
-    start = data[entry].to_numpy(dtype=float) if entry else np.full(len(stop), -1.0)
-    low = min(float(start.min()), -1.0)
-    span = float(stop.max()) - low + 1.0
-    shift = stratum * span
+    start = data[entry].to_numpy(dtype=float) if entry else np.full(n, -np.inf)
+    if strata is not None:
+        stratum = pd.factorize(data[strata])[0].astype(float)
+        start = np.where(np.isfinite(start), start, -1.0)  # times are >= 0
+        span = float(stop.max()) - min(float(start.min()), -1.0) + 1.0
+        start = start + stratum * span
+        stop = stop + stratum * span
     x = data[terms].to_numpy(dtype=float)
-    x = x - x.mean(axis=0)
-    w = data[weights].to_numpy(dtype=float) if weights else np.ones(len(stop))
+    x = x - x.mean(axis=0)  # centred for numerical stability; coefficients unchanged
+    w = data[weights].to_numpy(dtype=float) if weights else np.ones(n)
     robust = cluster is not None or weights is not None
-    groups = pd.factorize(data[cluster])[0] if cluster else np.arange(len(stop))
+    groups = pd.factorize(data[cluster])[0] if cluster else np.arange(n)
     try:
-        fit = _breslow_cox(start + shift, stop + shift, status, x, w, groups)
+        fit = _cox_newton_raphson(start, stop, status, x, w, groups, ties="efron")
     except np.linalg.LinAlgError as exc:
-        raise ModelFailed(f"stratified Cox model: {exc}") from None
-    model_se = np.sqrt(np.diag(fit["cov"]))
-    se = np.sqrt(np.diag(fit["robust_cov"])) if robust else model_se
-    if not np.all(np.isfinite(se)):
+        raise ModelFailed(f"Cox model: {exc}") from None
+    model_se = _std_errors(fit["cov"])
+    se = _std_errors(fit["robust_cov"]) if robust else model_se
+    if not (np.all(np.isfinite(se)) and np.all(np.isfinite(fit["beta"]))):
         raise ModelFailed("standard errors are not finite (no variation in a term?)")
+    if np.any(se <= 0):
+        raise ModelFailed("a standard error is zero (too few clusters or events)")
+    if np.any(np.abs(fit["beta"]) > MAX_LOG_HR):
+        raise ModelFailed(
+            "no finite estimate: a hazard ratio runs to 0 or infinity (events in one group only?)"
+        )
     return HazardFit(
         terms=list(terms),
         params=fit["beta"],
         std_error=se,
         model_std_error=model_se,
         robust=robust,
-        n=len(stop),
+        n=n,
         events=float(np.sum(w * status)),
     )
 
@@ -295,7 +316,7 @@ def finegray_data(
     return pd.concat([base, extra], ignore_index=True)
 
 
-def _breslow_cox(
+def _cox_newton_raphson(
     start: np.ndarray,
     stop: np.ndarray,
     status: np.ndarray,
@@ -303,31 +324,43 @@ def _breslow_cox(
     weights: np.ndarray,
     cluster: np.ndarray,
     *,
+    ties: str = "breslow",
     tail: np.ndarray | None = None,
     tail_curve=None,
     max_iter: int = 50,
     tol: float = 1e-9,
 ) -> dict[str, np.ndarray]:
-    """Weighted Cox model on counting-process rows ``(start, stop]``, Breslow ties.
+    """Weighted Cox model on counting-process rows ``(start, stop]``, Breslow or Efron ties.
 
     Newton-Raphson on the weighted partial likelihood; returns the coefficients, the
     model-based covariance (inverse information), the cluster-robust sandwich covariance
     ``I^-1 B I^-1`` with ``B`` the sum over clusters of outer products of the summed weighted
     score residuals (as R's ``coxph(..., weights, cluster)``) and the Schoenfeld residuals.
-    Vectorised with cumulative sums over the sorted event times.
+    Vectorised with cumulative sums over the sorted event times; the Efron terms of tied
+    events are expanded over the event rows (no loop over people).
 
     With ``tail`` (per row, 0 for most rows) a row stays in the risk set after ``stop`` with
     weight ``tail_i * tail_curve(u)`` at event time ``u`` (the Fine-Gray censoring weights
-    ``G(u-) / G(T_i-)``, without expanding the data).
+    ``G(u-) / G(T_i-)``, without expanding the data; Breslow ties only).
     """
     p = x.shape[1]
     ev = status == 1
+    ev_idx = np.flatnonzero(ev)
     utimes, uinv = np.unique(stop[ev], return_inverse=True)
-    d_w = np.bincount(uinv, weights=weights[ev], minlength=len(utimes))
+    n_groups = len(utimes)
+    d_w = np.bincount(uinv, weights=weights[ev], minlength=n_groups)
+    d_n = np.bincount(uinv, minlength=n_groups).astype(float)
+    # one expanded term per event row: its group and l / d_k (Efron), 0 for Breslow
+    order = np.argsort(uinv, kind="stable")
+    grp = uinv[order]
+    first = np.searchsorted(grp, np.arange(n_groups))
+    rank = np.arange(len(grp)) - first[grp]
+    frac = rank / d_n[grp] if ties == "efron" else np.zeros(len(grp))
+    coef = d_w[grp] / d_n[grp]
+
     order_stop = np.argsort(stop, kind="stable")
     stop_sorted = stop[order_stop]
-    # rows with stop >= u are order_stop[i_stop:]
-    i_stop = np.searchsorted(stop_sorted, utimes, side="left")
+    i_stop = np.searchsorted(stop_sorted, utimes, side="left")  # stop >= u: order_stop[i:]
     has_start = bool(np.isfinite(start).any())
     if has_start:
         order_start = np.argsort(start, kind="stable")
@@ -351,25 +384,50 @@ def _breslow_cox(
             out += g_event[:, None] * cs_tail[i_stop]  # rows with stop < u, still at risk
         return out
 
+    def event_sum(values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` (n x m) over the tied events of each group."""
+        out = np.zeros((n_groups, values.shape[1]))
+        np.add.at(out, uinv, values[ev_idx])
+        return out
+
     def evaluate(beta: np.ndarray):
+        with np.errstate(all="ignore"):  # a diverging step gives non-finite values: halved
+            return _evaluate(beta)
+
+    def _evaluate(beta: np.ndarray):
         eta = x @ beta
         shift = eta.max()
-        r = weights * np.exp(eta - shift)
+        r_unw = np.exp(eta - shift)
+        r = weights * r_unw
+        rx = r[:, None] * x
         s0 = risk_sum(r[:, None])[:, 0]
-        s1 = risk_sum(r[:, None] * x)
-        s2 = np.zeros((len(utimes), p, p))
+        s1 = risk_sum(rx)
+        s2 = np.zeros((n_groups, p, p))
         for a in range(p):
-            s2[:, a, :] = risk_sum(r[:, None] * x[:, a : a + 1] * x)
-        xbar = s1 / s0[:, None]
-        loglik = float(np.sum(weights[ev] * eta[ev]) - np.sum(d_w * (np.log(s0) + shift)))
-        score = (weights[ev][:, None] * x[ev]).sum(axis=0) - (d_w[:, None] * xbar).sum(axis=0)
+            s2[:, a, :] = risk_sum(rx[:, a : a + 1] * x)
+        if ties == "efron":
+            e0 = event_sum(r[:, None])[:, 0]
+            e1 = event_sum(rx)
+            e2 = np.zeros((n_groups, p, p))
+            for a in range(p):
+                e2[:, a, :] = event_sum(rx[:, a : a + 1] * x)
+            denom = s0[grp] - frac * e0[grp]
+            num1 = s1[grp] - frac[:, None] * e1[grp]
+            num2 = s2[grp] - frac[:, None, None] * e2[grp]
+        else:
+            denom, num1, num2 = s0[grp], s1[grp], s2[grp]
+        abar = num1 / denom[:, None]
+        loglik = float(np.sum(weights[ev] * eta[ev]) - np.sum(coef * (np.log(denom) + shift)))
+        score = (weights[ev][:, None] * x[ev]).sum(axis=0) - (coef[:, None] * abar).sum(axis=0)
         info = np.einsum(
-            "k,kab->ab", d_w, s2 / s0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
+            "j,jab->ab", coef, num2 / denom[:, None, None] - abar[:, :, None] * abar[:, None, :]
         )
-        return loglik, score, info, np.exp(eta - shift), s0, xbar
+        return loglik, score, info, r_unw, denom, abar
 
     beta = np.zeros(p)
     loglik, score, info, *_ = evaluate(beta)
+    if not (np.isfinite(loglik) and np.all(np.isfinite(info))):
+        raise ModelFailed("the Cox likelihood cannot be evaluated (empty risk sets?)")
     for _ in range(max_iter):
         try:
             step = np.linalg.solve(info, score)
@@ -383,33 +441,53 @@ def _breslow_cox(
             new = beta + step
             new_loglik, new_score, new_info, *_ = evaluate(new)
             halvings += 1
+        if not (np.isfinite(new_loglik) and np.all(np.isfinite(new_info))):
+            raise ModelFailed("the Cox model did not converge (no finite estimate)")
         converged = abs(new_loglik - loglik) < tol * (abs(loglik) + tol)
         beta, loglik, score, info = new, new_loglik, new_score, new_info
+        if np.any(np.abs(beta) > 2 * MAX_LOG_HR):
+            raise ModelFailed(
+                "no finite estimate: a hazard ratio runs to 0 or infinity (events in one group only?)"
+            )
         if converged:
             break
     else:
         raise ModelFailed("the Cox model did not converge")
-    _, _, info, r_unw, s0, xbar = evaluate(beta)
-    cov = np.linalg.inv(info)
-    # score residuals (unweighted): L_i = d_i (x_i - xbar(stop_i))
-    #   - r_i sum_{k at risk} omega_i(u_k) (x_i - xbar_k) dH_k,  dH_k = d_k / S0_k
-    dh = d_w / s0
+    _, _, info, r_unw, denom, abar = evaluate(beta)
+    try:
+        cov = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        raise ModelFailed("singular information matrix (a term without variation?)") from None
+
+    def per_group(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_groups,) + values.shape[1:])
+        np.add.at(out, grp, values)
+        return out
+
+    # hazard increments of each expanded term and their sums per event time
+    h = coef / denom
+    dh = per_group(h)  # = d_k / S0_k for Breslow
+    dj = per_group(h[:, None] * abar)  # = xbar_k d_k / S0_k for Breslow
+    mean_abar = per_group(abar) / d_n[:, None]
+    # score residuals: L_i = d_i (x_i - abar_k) - r_i sum_{k at risk} (x_i dH_k - dJ_k),
+    # where a tied event is at risk for the Efron terms with weight 1 - l/d_k
     cum_h = np.concatenate([[0.0], np.cumsum(dh)])
-    cum_j = np.vstack([np.zeros((1, p)), np.cumsum(xbar * dh[:, None], axis=0)])
+    cum_j = np.vstack([np.zeros((1, p)), np.cumsum(dj, axis=0)])
     hi = np.searchsorted(utimes, stop, side="right")
     lo = np.searchsorted(utimes, start, side="right")
-    h_int = cum_h[hi] - cum_h[lo]
-    j_int = cum_j[hi] - cum_j[lo]
-    resid = -r_unw[:, None] * (x * h_int[:, None] - j_int)
+    resid = -r_unw[:, None] * (x * (cum_h[hi] - cum_h[lo])[:, None] - (cum_j[hi] - cum_j[lo]))
+    if ties == "efron":
+        hf = per_group(frac * h)
+        jf = per_group((frac * h)[:, None] * abar)
+        g = uinv
+        resid[ev_idx] += r_unw[ev_idx, None] * (x[ev_idx] * hf[g][:, None] - jf[g])
     if g_event is not None:
-        gdh = g_event * dh
-        cum_gh = np.concatenate([[0.0], np.cumsum(gdh)])
-        cum_gj = np.vstack([np.zeros((1, p)), np.cumsum(xbar * gdh[:, None], axis=0)])
+        cum_gh = np.concatenate([[0.0], np.cumsum(g_event * dh)])
+        cum_gj = np.vstack([np.zeros((1, p)), np.cumsum(g_event[:, None] * dj, axis=0)])
         gh_after = cum_gh[-1] - cum_gh[hi]
         gj_after = cum_gj[-1] - cum_gj[hi]
         resid -= (r_unw * tail)[:, None] * (x * gh_after[:, None] - gj_after)
-    ev_idx = np.flatnonzero(ev)
-    schoenfeld = x[ev_idx] - xbar[uinv]
+    schoenfeld = x[ev_idx] - mean_abar[uinv]
     resid[ev_idx] += schoenfeld
     weighted = resid * weights[:, None]
     codes, cinv = np.unique(cluster, return_inverse=True)
@@ -489,7 +567,7 @@ def fit_fine_gray(
         tail = np.where(competing & (g_at_event > 0), 1.0 / g_at_event, 0.0)
     groups = np.arange(n) if cluster is None else np.asarray(cluster)
     try:
-        fit = _breslow_cox(
+        fit = _cox_newton_raphson(
             np.full(n, -np.inf),
             time,
             (status == event_of_interest).astype(int),
@@ -502,14 +580,16 @@ def fit_fine_gray(
         beta, cov, robust_cov = fit["beta"], fit["cov"], fit["robust_cov"]
     except np.linalg.LinAlgError as exc:
         raise ModelFailed(f"Fine-Gray model: {exc}") from None
-    se = np.sqrt(np.diag(robust_cov))
-    if not np.all(np.isfinite(se)):
-        raise ModelFailed("Fine-Gray standard errors are not finite")
+    se = _std_errors(robust_cov)
+    if not np.all(np.isfinite(se)) or np.any(se <= 0):
+        raise ModelFailed("Fine-Gray standard errors are not finite and positive")
+    if np.any(np.abs(beta) > MAX_LOG_HR):
+        raise ModelFailed("no finite Fine-Gray estimate (events in one group only?)")
     return HazardFit(
         terms=list(x.columns),
         params=beta,
         std_error=se,
-        model_std_error=np.sqrt(np.diag(cov)),
+        model_std_error=_std_errors(cov),
         robust=True,
         n=len(time),
         events=float(

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from .cox import ModelFailed, _breslow_cox
+from .cox import ModelFailed, _cox_newton_raphson
 from .nonparametric import kaplan_meier
 
 #: Share of people with the event by the end of follow-up below which a hazard ratio is
@@ -45,7 +45,7 @@ def ph_test(
 ) -> dict:
     """Grambsch-Therneau test of proportional hazards from Schoenfeld residuals.
 
-    Fits the Cox model (Breslow ties, case weights, left truncation allowed) and correlates the
+    Fits the Cox model (Efron ties, case weights, left truncation allowed) and correlates the
     Schoenfeld residuals with ``g(t) = 1 - KM(t)``. A small p-value says the hazard ratio of the
     term changes over follow-up time.
 
@@ -68,7 +68,7 @@ def ph_test(
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if event.sum() < 2:
         raise ModelFailed("too few events for a proportional hazards test")
-    fit = _breslow_cox(start, time, event, x, w, np.arange(n))
+    fit = _cox_newton_raphson(start, time, event, x, w, np.arange(n), ties="efron")
     resid = fit["schoenfeld"]
     event_times = time[fit["event_rows"]]
     km = kaplan_meier(time, event, 1, entry, weights)
@@ -77,6 +77,8 @@ def ph_test(
     g = g - g.mean()
     ndead = len(event_times)
     var = fit["cov"]
+    if not np.all(np.diag(var) > 0):
+        raise ModelFailed("no proportional hazards test: the variance is not positive")
     sgg = float(np.sum(g**2))
     if sgg <= 0:
         raise ModelFailed("all events at one time: no proportional hazards test")

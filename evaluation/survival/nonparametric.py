@@ -104,7 +104,7 @@ def risk_table(
 
 def _loglog_ci(estimate: np.ndarray, se_log: np.ndarray, z: float = Z95):
     """CI for a probability ``p`` on the log(-log p) scale; ``se_log`` is SE of log(p)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_p = np.log(estimate)
         se_theta = se_log / np.abs(log_p)
         low = estimate ** np.exp(z * se_theta)
@@ -246,7 +246,10 @@ def value_at(curve: pd.DataFrame, horizons, max_time: float) -> pd.DataFrame:
     for col in ("estimate", "std_error", "conf_low", "conf_high"):
         values = curve[col].to_numpy(dtype=float)
         start = 1.0 if (col != "std_error" and "greenwood" in curve) else 0.0
-        out[col] = np.where(idx >= 0, values[np.maximum(idx, 0)], start)
+        if len(values) == 0:  # no events at all: the curve stays at its start
+            out[col] = np.full(len(horizons), start)
+        else:
+            out[col] = np.where(idx >= 0, values[np.maximum(idx, 0)], start)
     frame = pd.DataFrame(out)
     frame.loc[horizons > max_time, :] = np.nan
     frame.insert(0, "time", horizons)

@@ -85,6 +85,12 @@ class SurvivalResults:
             f"Survival analysis: {d['n']} rows; event of interest {self.spec.event_of_interest}",
             "Events by group: "
             + ", ".join(f"{g}: {n:g}" for g, n in d["n_events_by_group"].items()),
+            "Hazard-model standard errors: "
+            + (
+                f"robust, clustered on '{d['cluster']}'"
+                if d.get("cluster")
+                else ("robust (weights)" if d.get("robust_se") else "model-based")
+            ),
             "",
         ]
         est = self._estimates
