@@ -227,8 +227,18 @@ class Report:
             "warnings": self.warnings,
             "max_per_check": limit,
             "files": files,
-            "problems": list(self.problems(limit)),
+            "problems": [_unquoted(p) for p in self.problems(limit)],
         }
+
+
+def _unquoted(problem: dict[str, Any]) -> dict[str, Any]:
+    """A problem for JSON: the value as it stands, without the quotes the text report adds."""
+    value = problem["value"]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        import ast
+
+        problem = {**problem, "value": ast.literal_eval(value)}
+    return problem
 
 
 def _by_check(findings: list[Finding]) -> list[list[Finding]]:

@@ -244,3 +244,30 @@ def test_read_warehouse(tmp_path):
     (tmp_path / "vital.parquet").write_bytes(b"garbage")
     with pytest.raises(InputError, match="vital.parquet"):
         read_warehouse(tmp_path, "vital")
+
+
+def test_sas_tables_are_typed_like_the_others(tmp_path, monkeypatch):
+    """No SAS7BDAT file can be written here, so pandas' reader is replaced by one returning what
+    it returns for such a file (text as str, SAS dates as datetime64, numbers as float)."""
+    path = tmp_path / "custody.sas7bdat"
+    path.write_bytes(b"stand-in")
+    seen = {}
+
+    def fake_read_sas(p, format, encoding):
+        seen.update(path=p, format=format, encoding=encoding)
+        return pd.DataFrame({
+            "cpr": ["0101054233", None],
+            "start_date": pd.to_datetime(["2020-01-02", None]),
+            "end_date": [np.nan, np.nan],
+            "custody_type": ["prison", "remand"],
+            "days": [3.0, 2.5],
+        })
+
+    monkeypatch.setattr(pd, "read_sas", fake_read_sas)
+    text = read_raw_text(path)
+    assert seen["format"] == "sas7bdat" and seen["encoding"] == "latin-1"
+    assert text["start_date"].tolist()[0] == "2020-01-02" and pd.isna(text["start_date"].iloc[1])
+    assert text["days"].tolist() == ["3", "2.5"]
+    typed = read_table(path)
+    assert pd.api.types.is_datetime64_any_dtype(typed["start_date"])
+    assert isinstance(typed["cpr"].dtype, pd.StringDtype)

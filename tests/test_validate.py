@@ -310,7 +310,7 @@ def test_json_report(tmp_path):
     assert doc["ok"] is False and doc["errors"] == 1
     (p,) = [p for p in doc["problems"] if p["severity"] == "error"]
     assert (p["file"], p["row"], p["column"], p["check"], p["value"]) == (
-        "charges.csv", 2, "offence_date", "bad_date", "'2023-02-30'")
+        "charges.csv", 2, "offence_date", "bad_date", "2023-02-30")
     files = {f["file"]: f for f in doc["files"]}
     assert files["charges.csv"]["rows"] == 4 and files["charges.csv"]["form"] == "raw"
 

@@ -322,6 +322,8 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
 
     od = derive_outcome(cohort.cohort, spec, tables)
     frame = od.frame
+    # stratifying by matched set needs matched sets (an IPTW cohort has one row per set)
+    stratify = plan.cox_stratified and str(cohort.meta.get("design", "risk_set_matching")) != "iptw"
     weights = None
     if weighted:
         frame = frame.assign(analysis_weight=analysis_weights(frame))
@@ -334,14 +336,14 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     # with counting-process rows the plain hazard models are only the sensitivity analysis:
     # the (slow) stratified model is fitted on the counting-process rows alone
     tidy, diag, sspec = safe_fit(frame, plan, cluster="set_id",
-                                 strata="set_id" if plan.cox_stratified and not counting else None,
+                                 strata="set_id" if stratify and not counting else None,
                                  weights=weights)
     hazard_source = "time"
     notes: list[str] = [f"{k}: {v}" for k, v in (diag.get("failures") or {}).items()]
     sensitivity = None
     if counting:
         tidy_cp, diag_cp, _ = safe_fit(od.start_stop, plan, cluster="set_id",
-                                       strata="set_id" if plan.cox_stratified else None,
+                                       strata="set_id" if stratify else None,
                                        entry="start", time="stop", weights=weights)
         notes += [f"{k} (custody removed): {v}" for k, v in (diag_cp.get("failures") or {}).items()
                   if k != "fine_gray"]
@@ -356,7 +358,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     tidy = _rmst_at(tidy, plan)
     if not plan.fine_gray:
         tidy = tidy[tidy["model"] != "fine_gray"]
-    if not plan.cox_stratified:
+    if not stratify:
         tidy = tidy[tidy["model"] != "cox_stratified"]
     estimates = tidy_records(tidy, "matched")
     if sensitivity is not None and plan.custody_at_risk:
@@ -452,6 +454,13 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     # curve table and figure
     try:
         curve = cif_curve(frame, sspec)
+        if getattr(sspec, "weights", None):
+            # weighted estimates, but numbers at risk and events as counts of persons
+            import dataclasses
+
+            counts = cif_curve(frame, dataclasses.replace(sspec, weights=None))
+            curve = curve.drop(columns=["at_risk", "events"]).merge(
+                counts[["group", "time", "at_risk", "events"]], on=["group", "time"], how="left")
     except Exception as exc:  # noqa: BLE001 - an empty curve table and a note instead
         notes.append(f"curve: {type(exc).__name__}: {exc}")
         curve = pd.DataFrame(columns=["group", "time", "estimate", "conf_low", "conf_high", "at_risk", "events"])
@@ -668,7 +677,8 @@ def summary_lines(estimates: dict[str, Any]) -> list[str]:
     """A short printed summary: per outcome the risk difference at the primary horizon, the
     hazard ratio and whether the gates passed."""
     c = estimates["cohort"]
-    head = f"results: {c['n_contacted']} contacted, {c['n_comparison']} comparison in {c['n_sets']} matched sets"
+    head = f"results: {c['n_contacted']} contacted, {c['n_comparison']} comparison"
+    head += " (weighted, IPTW)" if estimates["study"]["design"] == "iptw" else f" in {c['n_sets']} matched sets"
     lines = [head]
     for o in estimates["outcomes"]:
         h = o["primary_horizon_days"]

@@ -419,10 +419,11 @@ def _cox_newton_raphson(
         abar = num1 / denom[:, None]
         loglik = float(np.sum(weights[ev] * eta[ev]) - np.sum(coef * (np.log(denom) + shift)))
         score = (weights[ev][:, None] * x[ev]).sum(axis=0) - (coef[:, None] * abar).sum(axis=0)
-        info = np.einsum(
-            "j,jab->ab", coef, num2 / denom[:, None, None] - abar[:, :, None] * abar[:, None, :]
+        info_terms = coef[:, None, None] * (
+            num2 / denom[:, None, None] - abar[:, :, None] * abar[:, None, :]
         )
-        return loglik, score, info, r_unw, denom, abar
+        info = info_terms.sum(axis=0)
+        return loglik, score, info, r_unw, denom, abar, info_terms
 
     beta = np.zeros(p)
     loglik, score, info, *_ = evaluate(beta)
@@ -453,7 +454,7 @@ def _cox_newton_raphson(
             break
     else:
         raise ModelFailed("the Cox model did not converge")
-    _, _, info, r_unw, denom, abar = evaluate(beta)
+    _, _, info, r_unw, denom, abar, info_terms = evaluate(beta)
     try:
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
@@ -501,6 +502,9 @@ def _cox_newton_raphson(
         "robust_cov": robust_cov,
         "event_rows": ev_idx,
         "schoenfeld": schoenfeld,
+        # information contributed at each event time (for the proportional hazards test)
+        "group_info": per_group(info_terms),
+        "event_group": uinv,
     }
 
 

@@ -1,8 +1,8 @@
 """Diagnostics that decide whether a hazard ratio can be trusted.
 
 - :func:`ph_test`: test of proportional hazards from Schoenfeld residuals (Grambsch and
-  Therneau 1994), per term and global, with the Kaplan-Meier time transform (the test of R's
-  ``cox.zph`` before survival 3.0; the newer score test gives slightly different p-values).
+  Therneau 1994), per term and global, with the Kaplan-Meier time transform: the score test of
+  R's ``cox.zph`` (survival 3).
 - :func:`min_detectable_hr`: the smallest hazard ratio the study can detect (Schoenfeld 1983).
 - :func:`e_value`: how strong unmeasured confounding would have to be to explain the estimate
   away (VanderWeele and Ding 2017).
@@ -43,11 +43,14 @@ def ph_test(
     entry: np.ndarray | None = None,
     weights: np.ndarray | None = None,
 ) -> dict:
-    """Grambsch-Therneau test of proportional hazards from Schoenfeld residuals.
+    """Test of proportional hazards from Schoenfeld residuals (as R's ``cox.zph``, survival 3).
 
-    Fits the Cox model (Efron ties, case weights, left truncation allowed) and correlates the
-    Schoenfeld residuals with ``g(t) = 1 - KM(t)``. A small p-value says the hazard ratio of the
-    term changes over follow-up time.
+    Fits the Cox model (Efron ties, case weights and left truncation allowed) and tests, with a
+    score test at the fitted coefficients, whether adding ``x * g(t)`` improves it, where
+    ``g(t) = 1 - KM(t-)`` (the Kaplan-Meier time transform) centred on its mean over the
+    events. The score for the interaction is the sum of ``g`` times the Schoenfeld residuals;
+    its variance comes from the full information matrix of the augmented model (Grambsch and
+    Therneau 1994). A small p-value says the hazard ratio of that term changes over follow-up.
 
     Parameters
     ----------
@@ -64,34 +67,43 @@ def ph_test(
     n = len(time)
     x = np.asarray(x, dtype=float).reshape(n, -1)
     x = x - x.mean(axis=0)
+    p = x.shape[1]
     start = np.full(n, -np.inf) if entry is None else np.asarray(entry, dtype=float)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if event.sum() < 2:
         raise ModelFailed("too few events for a proportional hazards test")
     fit = _cox_newton_raphson(start, time, event, x, w, np.arange(n), ties="efron")
-    resid = fit["schoenfeld"]
-    event_times = time[fit["event_rows"]]
-    km = kaplan_meier(time, event, 1, entry, weights)
-    idx = np.searchsorted(km["time"].to_numpy(), event_times, side="right") - 1
-    g = 1.0 - km["estimate"].to_numpy()[idx]
-    g = g - g.mean()
-    ndead = len(event_times)
-    var = fit["cov"]
-    if not np.all(np.diag(var) > 0):
-        raise ModelFailed("no proportional hazards test: the variance is not positive")
-    sgg = float(np.sum(g**2))
-    if sgg <= 0:
-        raise ModelFailed("all events at one time: no proportional hazards test")
-    u = g @ resid
-    uv = u @ var
-    chi2_terms = ndead * uv**2 / (sgg * np.diag(var))
-    chi2_global = float(ndead * (u @ var @ u) / sgg)
+    # g(t) = 1 - KM(t-) (unweighted, as cox.zph), centred on its mean over the events
+    km = kaplan_meier(time, event, 1, entry, None)
+    idx = np.searchsorted(km["time"].to_numpy(), time, side="left") - 1
+    surv_before = np.where(idx >= 0, km["estimate"].to_numpy()[np.maximum(idx, 0)], 1.0)
+    g_rows = 1.0 - surv_before
+    g_rows = g_rows - g_rows[event == 1].mean()
+    rows = fit["event_rows"]
+    u = (w[rows] * g_rows[rows]) @ fit["schoenfeld"]
+    g_group = np.zeros(len(fit["group_info"]))
+    g_group[fit["event_group"]] = g_rows[rows]
+    v = fit["group_info"]
+    imat = np.zeros((2 * p, 2 * p))
+    imat[:p, :p] = v.sum(axis=0)
+    imat[:p, p:] = imat[p:, :p] = np.einsum("k,kab->ab", g_group, v)
+    imat[p:, p:] = np.einsum("k,kab->ab", g_group**2, v)
+    score = np.concatenate([np.zeros(p), u])
+    try:
+        chi2_terms = []
+        for j in range(p):
+            keep = np.r_[np.arange(p), p + j]
+            sub = score[keep]
+            chi2_terms.append(float(sub @ np.linalg.solve(imat[np.ix_(keep, keep)], sub)))
+        chi2_global = float(score @ np.linalg.solve(imat, score))
+    except np.linalg.LinAlgError:
+        raise ModelFailed("no proportional hazards test: singular information") from None
     p_terms = stats.chi2.sf(chi2_terms, 1)
     return {
-        "terms": {t: float(p) for t, p in zip(terms, p_terms)},
-        "global": float(stats.chi2.sf(chi2_global, len(terms))),
-        "chi2": {**{t: float(c) for t, c in zip(terms, chi2_terms)}, "global": chi2_global},
-        "method": "Grambsch-Therneau, Schoenfeld residuals vs 1 - KM(t)",
+        "terms": {t: float(pv) for t, pv in zip(terms, p_terms)},
+        "global": float(stats.chi2.sf(chi2_global, p)),
+        "chi2": {**dict(zip(terms, chi2_terms)), "global": chi2_global},
+        "method": "score test of x * (1 - KM(t-)) from Schoenfeld residuals (cox.zph)",
     }
 
 
