@@ -50,7 +50,7 @@ def parse(values: pd.Series | np.ndarray | list) -> pd.DataFrame:
     n = len(norm)
     strs = pd.Series(norm, dtype="object")
     missing = strs.isna().to_numpy() | (strs.fillna("") == "").to_numpy()
-    well_formed = strs.fillna("").astype(str).str.fullmatch(r"\d{10}").to_numpy(dtype=bool) & ~missing
+    well_formed = strs.fillna("").astype(str).str.fullmatch(r"[0-9]{10}").to_numpy(dtype=bool) & ~missing
 
     reason = np.full(n, None, dtype=object)
     reason[missing] = MISSING

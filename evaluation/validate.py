@@ -198,8 +198,9 @@ class Report:
             if t.rows is None:
                 continue  # a note about the folder, not a table that was read
             verdict = "OK" if t.errors == 0 else "FAILED"
+            counts = ", ".join(f"{g[0].check} {sum(f.count for f in g)}" for g in _by_check(t.findings))
             yield (f"-- {t.file}: {t.rows} rows, {t.form} form: {t.errors} errors, "
-                   f"{t.warnings} warnings: {verdict}")
+                   f"{t.warnings} warnings: {verdict}" + (f" ({counts})" if counts else ""))
         checked = sum(1 for t in self.tables if t.rows is not None)
         if self.ok:
             yield (f"Validation passed: {checked} tables checked in {self.folder}: no errors, "

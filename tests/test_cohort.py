@@ -231,6 +231,8 @@ def test_exact_match_variables_agree_within_sets(built):
     assert (per_set == 1).all().all()
     capped = c.assign(ch=np.minimum(c["charges_12m"], 3)).groupby("set_id")["ch"].nunique()
     assert (capped == 1).all()
+    capped = c.assign(ch=np.minimum(c["charges_36m"], 5)).groupby("set_id")["ch"].nunique()
+    assert (capped == 1).all()
     sizes = c.groupby("set_id")["treated"].agg(["sum", "count"])
     assert (sizes["sum"] == 1).all()
     assert ((sizes["count"] - 1).between(1, 3)).all()
@@ -504,8 +506,8 @@ def _edit(tmp_path: Path, old: str, new: str) -> Path:
     ('contact_types = ["knock_knock"', 'contact_types = ["knock"', "index.contact_types"),
     ("start = 2023-09-01", 'start = "2023-13-01"', "index.start"),
     ("candidates_per_contacted = 200", "candidates_per_contacted = 2", "matching.candidates_per_contacted"),
-    ('"charges_12m:3"]', '"charges_12m:x"]', "matching.exact_covariates"),
-    ('"charges_12m:3"]', '"charges_13m"]', "matching.exact_covariates"),
+    ('"charges_36m:5"]', '"charges_36m:x"]', "matching.exact_covariates"),
+    ('"charges_36m:5"]', '"charges_37m"]', "matching.exact_covariates"),
     ("enrich_share = [0.35, 0.35]", "enrich_share = [0.7, 0.35]", "matching.enrich_share"),
     ("enrich_window_months = [1, 12]", "enrich_window_months = [12, 1]", "matching.enrich_window_months"),
     ('distance = "propensity"', 'distance = "euclid"', "matching.distance"),

@@ -1,8 +1,10 @@
 """The survival engine against reference numbers from R and the published Rossi Cox model.
 
 The R numbers are parsed from ``tests/data/reference/competing_risks.R-output.txt`` (made by
-``competing_risks.R`` on ``competing_risks.csv``: R 4.2, survival 3.5-3, cmprsk 2.2-11).
-Tolerances are stated at each comparison.
+``competing_risks.R`` on ``competing_risks.csv``: R 4.2, survival 3.5-3, cmprsk 2.2-11) and
+``survival_checks.R-output.txt`` (``survival_checks.R`` on ``survival_checks.csv``: left
+truncation, case weights, strata with clusters, clustered Fine-Gray, weighted Kaplan-Meier,
+``cox.zph``). Tolerances are stated at each comparison.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ def parse_r_output(text: str) -> dict[str, dict]:
         rows: dict[str, list[float]] = {}
         for line in lines:
             tokens = line.split()
+            if re.match(r"^\[\d+\]$", tokens[0]):  # a printed R vector
+                rows.setdefault("values", []).extend(float(t) for t in tokens[1:])
+                continue
             if all(_is_number(t) for t in tokens) and len(tokens) == len(HORIZONS):
                 continue  # a header of time points
             if not any(_is_number(t) for t in tokens[1:]):
@@ -260,3 +265,86 @@ def test_rossi_published_cox():
     fin = robust[(robust.model == "cox") & (robust.term == "fin")].iloc[0]
     assert fin.estimate == pytest.approx(-0.37942, abs=1e-4)
     assert fin.std_error == pytest.approx(0.1955, abs=1e-4)
+
+
+# --- survival_checks: left truncation, weights, strata + clusters, cox.zph -------------------
+
+
+@pytest.fixture(scope="module")
+def checks() -> dict[str, dict]:
+    return parse_r_output((REF / "survival_checks.R-output.txt").read_text())
+
+
+@pytest.fixture(scope="module")
+def checks_data() -> pd.DataFrame:
+    frame = pd.read_csv(REF / "survival_checks.csv")
+    frame["event"] = (frame["status"] == 1).astype(int)
+    return frame
+
+
+@pytest.mark.parametrize(
+    "section, options",
+    [
+        ("cox_entry_cluster", {"entry": "entry", "cluster": "set_id"}),
+        ("cox_weights_robust", {"weights": "w"}),
+        ("cox_strata_cluster", {"strata": "set_id", "cluster": "set_id"}),
+    ],
+)
+def test_cox_variants_match_coxph(checks, checks_data, section, options):
+    # coefficients 1e-6 absolute; model and robust SE 1e-6 relative
+    fit = fit_cox(checks_data, duration="time", event="event", terms=["treated", "x"], **options)
+    for i, term in enumerate(["treated", "x"]):
+        coef, _, se, robust_se, _, _ = checks[section][term]
+        assert fit.params[i] == pytest.approx(coef, abs=1e-6)
+        assert fit.model_std_error[i] == pytest.approx(se, rel=1e-6)
+        assert fit.std_error[i] == pytest.approx(robust_se, rel=1e-6)
+
+
+def test_cox_variants_through_fit_all(checks, checks_data):
+    spec = SurvivalSpec(covariates=("x",), entry="entry", cluster="set_id", horizons=(365,))
+    tidy = fit_all(checks_data, spec).tidy()
+    row = tidy[(tidy.model == "cox") & (tidy.term == "treated")].iloc[0]
+    coef, _, _, robust_se, _, p = checks["cox_entry_cluster"]["treated"]
+    assert row.estimate == pytest.approx(coef, abs=1e-6)
+    assert row.std_error == pytest.approx(robust_se, rel=1e-6)
+    assert row.p_value == pytest.approx(p, abs=1e-6)
+
+
+def test_fine_gray_clustered_matches_finegray_coxph(checks, checks_data):
+    # finegray + coxph (Breslow), robust SE clustered on the matched set: 1e-6
+    fit = fit_fine_gray(
+        checks_data.time, checks_data.status, checks_data[["treated", "x"]],
+        cluster=checks_data.set_id.to_numpy(),
+    )  # fmt: skip
+    for i, term in enumerate(["treated", "x"]):
+        coef, _, se, robust_se, _, _ = checks["fine_gray_cluster"][term]
+        assert fit.params[i] == pytest.approx(coef, abs=1e-6)
+        assert fit.model_std_error[i] == pytest.approx(se, rel=1e-6)
+        assert fit.std_error[i] == pytest.approx(robust_se, rel=1e-6)
+
+
+def test_weighted_kaplan_meier(checks, checks_data):
+    # survfit with case weights: 1e-9 absolute
+    expected = np.array(checks["km_weighted survival at 180, 365, 730 by treated"]["values"])
+    got = []
+    for group in (0, 1):
+        arm = checks_data[checks_data.treated == group]
+        curve = kaplan_meier(arm.time, arm.status, 1, weights=arm.w)
+        got += list(value_at(curve, HORIZONS, arm.time.max()).estimate)
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
+def test_ph_test_matches_cox_zph(checks, checks_data):
+    # chi-square statistics and p-values 1e-6 relative
+    from evaluation.survival.diagnostics import ph_test
+
+    ref = checks["cox_zph"]
+    res = ph_test(
+        checks_data.time, checks_data.event, checks_data[["treated", "x"]].to_numpy(float),
+        ["treated", "x"],
+    )  # fmt: skip
+    for term in ("treated", "x"):
+        assert res["chi2"][term] == pytest.approx(ref[term][0], rel=1e-6)
+        assert res["terms"][term] == pytest.approx(ref[term][2], rel=1e-6)
+    assert res["chi2"]["global"] == pytest.approx(ref["GLOBAL"][0], rel=1e-6)
+    assert res["global"] == pytest.approx(ref["GLOBAL"][2], rel=1e-6)
