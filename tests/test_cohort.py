@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from evaluation.cohort import build_cohort, load_definition, write_cohort
+from evaluation.cohort import build_cohort, load_definition
 from evaluation.cohort.covariates import compute_covariates
 from evaluation.cohort.warehouse import open_warehouse
 from evaluation.errors import ConfigError

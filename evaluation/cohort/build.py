@@ -320,7 +320,6 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
     n_cases_total = len(cases)
     fail = np.full(len(cases), -1)
     no_follow_up = case_t >= de
-    case_band = _band(pool, cases, case_t)
 
     design = d.design
     samples: list[pd.DataFrame] = []
@@ -496,6 +495,7 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         "definition_sha256": d.sha256,
         "data_end": data_end.isoformat(),
         "period": {"start": d.start.isoformat(), "end": end.isoformat()},
+        "initiative_start": d.start.isoformat(),
         "seed": seed,
         "ratio": d.ratio,
         "caliper": d.caliper,
@@ -503,12 +503,12 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         "candidates_per_contacted": d.candidates_per_contacted,
         "counts": {
             "contacted_first_qualifying": n_cases_total,
-            "contacted_eligible": int(len(ok)),
+            "contacted_eligible": len(ok),
             "contacted": n_contacted,
             "comparison_rows": n_comp,
             "comparison_persons": int(cohort.loc[cohort["treated"] == 0, "person_id"].nunique()),
             "sets": int(cohort["set_id"].nunique()) if design == "risk_set_matching" else None,
-            "candidates_sampled": int(len(cand_rows)),
+            "candidates_sampled": len(cand_rows),
             "comparison_censored_contacted": int(((cohort["treated"] == 0)
                                                   & (cohort["end_reason"] == "contacted")).sum()),
         },
@@ -529,7 +529,7 @@ def _allocate(total: int, shares: list[float], sizes: list[int]) -> list[int]:
 
     Leftover draws go first to the last tier (the rest), then to the tiers before it.
     """
-    want = [min(int(round(total * sh)), n) for sh, n in zip(shares, sizes)]
+    want = [min(round(total * sh), n) for sh, n in zip(shares, sizes, strict=True)]
     left = total - sum(want)
     for i in reversed(range(len(want))):
         add = max(0, min(left, sizes[i] - want[i]))
@@ -632,7 +632,7 @@ def logistic_fit(X: np.ndarray, y: np.ndarray, ridge: float = 1.0, tol: float = 
     numpy.ndarray
         Coefficients.
     """
-    n, k = X.shape
+    k = X.shape[1]
     pen = np.full(k, float(ridge))
     pen[0] = 0.0
     beta = np.zeros(k)

@@ -72,7 +72,7 @@ def open_warehouse(folder: str | Path, tables: set[str]):
             raise InputError(f"warehouse table '{name}' not found", file=str(path))
         try:
             names = set(pq.read_schema(path).names) if path.is_file() else None
-        except Exception as exc:  # pyarrow raises several kinds on a damaged file
+        except (OSError, ValueError) as exc:  # pyarrow's errors on a damaged file
             raise InputError(f"cannot be read as Parquet ({type(exc).__name__})", file=str(path)) from None
         if names is not None:
             for col in NEEDED[name]:
