@@ -99,9 +99,11 @@ def random_world(n: int = 6000, seed: int = 5) -> dict[str, pd.DataFrame]:
                             "to_date": _days(np.where(mover, move - 1, 0))})
     r_first.loc[~mover, "to_date"] = pd.NaT
     r_second = pd.DataFrame({"person_id": ids[mover], "municipality_code": "101",
-                             "from_date": _days(move[mover]),
-                             "to_date": pd.Series(pd.NaT, index=range(mover.sum()), dtype="datetime64[ns]")})
-    residence = pd.concat([r_first, r_second], ignore_index=True)
+                             "from_date": _days(move[mover])})
+    residence = pd.concat([r_first.drop(columns="to_date"), r_second], ignore_index=True)
+    residence["to_date"] = pd.concat([r_first["to_date"],
+                                      pd.Series(pd.NaT, index=range(len(r_second)))],
+                                     ignore_index=True).astype("datetime64[ns]")
     dead = rng.random(n) < 0.01
     emig = ~dead & (rng.random(n) < 0.02)
     vital = pd.DataFrame({"person_id": ids[dead | emig],
@@ -639,3 +641,13 @@ def test_eligibility_rules_agree_for_one_date_and_for_pairs(world_dir, definitio
         for name in at:
             assert (at[name] == pairs[name]).all(), (day, name)
     assert not at["resident"].all() and at["resident"].any()  # movers have left by 2026
+
+
+def test_no_contacted_person_is_a_clear_error(tmp_path, world, definition):
+    from evaluation.errors import InputError
+
+    w = dict(world)
+    w["contacts"] = world["contacts"].iloc[0:0]
+    folder = write_warehouse(tmp_path / "w", w)
+    with pytest.raises(InputError, match="no contacted person can enter the cohort"):
+        build_cohort(folder, definition, data_end=DATA_END)

@@ -392,6 +392,10 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
     ok = np.flatnonzero(eligible)
     info(f"  {len(ok)} of {n_cases_total} contacted persons eligible at their first qualifying contact")
 
+    if len(ok) == 0:
+        raise InputError(f"no contacted person can enter the cohort: {n_cases_total} persons have a "
+                         f"qualifying contact from {d.start} to {end}, none is eligible at it",
+                         file=str(Path(warehouse) / "contacts.parquet"))
     set_of_case = np.full(len(cases), -1)
     set_of_case[ok] = np.arange(len(ok))
     contacted_rows = pd.DataFrame({
@@ -441,6 +445,10 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
             matched, att_comp, n_no_match = _match(rows, d.ratio, caliper_abs, n_eligible_pairs,
                                                    seed, metric, d.exact_covariates)
         att_contacted.append(("no comparison candidate within the caliper", "no_match", -n_no_match))
+        if n_no_match == len(ok):
+            raise ConfigError(f"none of the {len(ok)} eligible contacted persons has a comparison "
+                              "candidate that meets the matching rules; relax them",
+                              file=str(d.path), key="matching")
     else:
         matched = rows.copy()
         ps = matched["propensity_score"].to_numpy()
