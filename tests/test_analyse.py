@@ -359,7 +359,6 @@ def test_effect_is_recovered_in_direction(analysed):
     assert rr["estimate"] < 0.9
 
 
-@pytest.mark.slow
 def test_same_inputs_same_bundle(analysed, tmp_path):
     study, results, _ = analysed
     first = {p.relative_to(results): p.read_bytes() for p in results.rglob("*") if p.is_file()}

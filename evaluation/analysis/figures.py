@@ -54,7 +54,7 @@ def curve_figure(curve: pd.DataFrame, at_risk: pd.DataFrame, title: str, thresho
 
     ``curve``: arm, time, estimate, conf_low, conf_high. ``at_risk``: arm, time, at_risk.
     ``max_time``: per arm the last follow-up time; the curve stays flat after its last event
-    up to that time.
+    up to that time. A curve stops where fewer than ``threshold`` persons are at risk.
     """
     plt = _plt()
     fig, (ax, tab) = plt.subplots(2, 1, figsize=(7, 5.2), gridspec_kw={"height_ratios": [4, 1]})
@@ -65,6 +65,12 @@ def curve_figure(curve: pd.DataFrame, at_risk: pd.DataFrame, title: str, thresho
             continue
         c = c[c["time"] <= tmax]
         end = min(tmax, (max_time or {}).get(arm, tmax))
+        # disclosure: the curve stops where fewer than `threshold` persons are still followed
+        if "at_risk" in c:
+            small = c["at_risk"].to_numpy(float) < threshold
+            if small.any():
+                end = min(end, float(c["time"].to_numpy(float)[np.argmax(small)]))
+                c = c[c["time"] < end]
         t = np.concatenate([[0.0], c["time"].to_numpy(float)])
         est = np.concatenate([[0.0], c["estimate"].to_numpy(float)])
         lo = np.concatenate([[0.0], c["conf_low"].to_numpy(float)])
