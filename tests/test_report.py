@@ -398,3 +398,14 @@ def test_pdf_mode_gives_markdown_without_html(tmp_path, monkeypatch):
     text = "\n".join(obj.data for obj in shown)
     assert "<span" not in text and "<table" not in text and "<div" not in text
     assert "| <5 |" in text and "5,0 procentpoint færre" in text
+
+
+def test_mde_sentence_reads_as_an_increase_for_outcomes_we_want_more_of():
+    from evaluation.report.findings import mde_sentence
+
+    base = {"id": "x", "label": {"da": "Job", "en": "Job"}, "diagnostics": {"min_detectable_hr": 0.8}}
+    down = mde_sentence({**base, "direction": "lower_is_better"}, "en")
+    up = mde_sentence({**base, "direction": "higher_is_better"}, "en")
+    assert "0.80" in down and "lowers" in down
+    assert "1.25" in up and "raises" in up
+    assert "1,25" in mde_sentence({**base, "direction": "higher_is_better"}, "da")

@@ -140,5 +140,8 @@ def mde_sentence(outcome: dict[str, Any], lang: str) -> str:
         return text("mde_missing", lang, label=label)
     mde = float(mde)
     shown = mde if mde < 1 else 1.0 / mde
+    if outcome.get("direction") == "higher_is_better":
+        # the same detectable size, read as an increase for an outcome we want more of
+        return text("mde_text_up", lang, label=label, mde=fmt.number(1.0 / shown, lang))
     return text("mde_text", lang, label=label, mde=fmt.number(shown, lang),
                 mde_pct=fmt.percent(shown, lang, digits=0))

@@ -200,6 +200,10 @@ class Report:
         ratio = _html.escape(str(self.bundle.cohort.get("ratio", 3)))
         # the matching ratio is a design setting, not a count of persons
         self.paragraph("comparison_text", ratio=Raw(f'<span class="ratio">{ratio}</span>') if self.html else ratio)
+        counts = self.bundle.cohort.get("counts") or {}
+        matched, eligible = counts.get("contacted"), counts.get("contacted_eligible")
+        if matched is not None and eligible is not None:
+            self.paragraph("comparison_coverage", n_matched=self.n(matched), n_eligible=self.n(eligible))
 
     def as_of(self) -> None:
         """The data's as-of date and the minimum detectable effect per family."""

@@ -56,6 +56,15 @@ TEXTS: dict[str, dict[str, str]] = {
             "dato. Får en ung i sammenligningsgruppen senere kontakt, stopper opfølgningen af "
             "vedkommende i sammenligningsgruppen."
         ),
+        "comparison_coverage": (
+            "For {n_matched} af de {n_eligible} unge med kontakt kunne der findes en lignende ung "
+            "uden kontakt. Resultaterne handler om dem; unge med kontakt, der ikke ligner nogen uden "
+            "kontakt (ofte dem med størst risiko), er ikke med i sammenligningen."
+        ),
+        "mde_text_up": (
+            "{label}: med de nuværende tal kan vi kun finde en effekt, hvis den mindst øger "
+            "chancen til {mde} gange sammenligningsgruppens (hazard ratio {mde}; 80 % styrke)."
+        ),
         "comparison_text_iptw": (
             "Unge med kontakt sammenlignes med alle unge i området, som på samme tid kunne have "
             "fået kontakt, men ikke fik det. Sammenligningsgruppen vægtes, så den ligner de unge med "
@@ -242,6 +251,16 @@ TEXTS: dict[str, dict[str, str]] = {
             "and links to criminal groups - but had not been contacted. Both groups are followed "
             "from the same date. If a young person in the comparison group is contacted later, "
             "their follow-up in the comparison group stops."
+        ),
+        "comparison_coverage": (
+            "A similar young person without contact could be found for {n_matched} of the "
+            "{n_eligible} contacted young people. The results are about them; contacted young "
+            "people who resemble nobody without contact (often those at highest risk) are not in "
+            "the comparison."
+        ),
+        "mde_text_up": (
+            "{label}: with the present numbers we can only detect an effect that raises the chance "
+            "to at least {mde} times the comparison group's (hazard ratio {mde}; 80% power)."
         ),
         "comparison_text_iptw": (
             "Contacted young people are compared with all young people in the area who could "
