@@ -199,11 +199,13 @@ def built(world_dir, definition):
 def test_definition_example_loads(definition):
     assert definition.design == "risk_set_matching"
     assert definition.age_band_labels() == ("14-17", "18-21", "22-25")
-    assert definition.ratio == 3 and definition.caliper == 0.2
+    assert definition.ratio == 5 and definition.caliper == 0.2
+    assert definition.distance == "mahalanobis"
     assert set(definition.covariate_names) >= {"charges_6m", "charges_12m", "charges_36m",
                                                "violence_weapons_6m", "custody_ever",
                                                "in_education_or_job", "group_registered",
-                                               "group_member_cooffender_12m"}
+                                               "group_member_cooffender_12m",
+                                               "group_member_cooffender_3m"}
 
 
 def test_no_control_contacted_on_or_before_index(built, world):
@@ -228,16 +230,16 @@ def test_contacted_have_no_earlier_contact_and_index_is_first_qualifying(built, 
 
 def test_exact_match_variables_agree_within_sets(built):
     c = built.cohort
-    per_set = c.groupby("set_id")[["sex", "age_band", "index_quarter", "index_date",
-                                   "group_member_cooffender_12m", "group_registered"]].nunique()
+    per_set = c.groupby("set_id")[["sex", "index_quarter", "index_date",
+                                   "group_member_cooffender_12m", "group_member_cooffender_3m",
+                                   "group_registered", "in_education_or_job",
+                                   "custody_ever"]].nunique()
     assert (per_set == 1).all().all()
-    capped = c.assign(ch=np.minimum(c["charges_12m"], 3)).groupby("set_id")["ch"].nunique()
-    assert (capped == 1).all()
-    capped = c.assign(ch=np.minimum(c["charges_36m"], 5)).groupby("set_id")["ch"].nunique()
+    capped = c.assign(ch=np.minimum(c["charges_1m"], 1)).groupby("set_id")["ch"].nunique()
     assert (capped == 1).all()
     sizes = c.groupby("set_id")["treated"].agg(["sum", "count"])
     assert (sizes["sum"] == 1).all()
-    assert ((sizes["count"] - 1).between(1, 3)).all()
+    assert ((sizes["count"] - 1).between(1, 5)).all()
     # weights: 1 for the contacted, 1 / controls for the controls; every set sums to 1 per arm
     w = c.groupby(["set_id", "treated"])["weight"].sum()
     assert np.allclose(w.to_numpy(), 1.0)
@@ -491,9 +493,9 @@ def _edit(tmp_path: Path, old: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize("old,new,key", [
-    ("ratio = 3", "ratio = 3\nratoi = 2", "matching.ratoi"),
-    ("ratio = 3", 'ratio = "3"', "matching.ratio"),
-    ("ratio = 3", "ratio = 0", "matching.ratio"),
+    ("ratio = 5", "ratio = 5\nratoi = 2", "matching.ratoi"),
+    ("ratio = 5", 'ratio = "5"', "matching.ratio"),
+    ("ratio = 5", "ratio = 0", "matching.ratio"),
     ("caliper = 0.2", "caliper = -1", "matching.caliper"),
     ("age_min = 14", "age_min = 30", "eligibility.age_min"),
     ("age_bands = [[14, 17], [18, 21], [22, 25]]", "age_bands = [[14, 17], [19, 25]]",
@@ -508,11 +510,11 @@ def _edit(tmp_path: Path, old: str, new: str) -> Path:
     ('contact_types = ["knock_knock"', 'contact_types = ["knock"', "index.contact_types"),
     ("start = 2023-09-01", 'start = "2023-13-01"', "index.start"),
     ("candidates_per_contacted = 200", "candidates_per_contacted = 2", "matching.candidates_per_contacted"),
-    ('"charges_36m:5"]', '"charges_36m:x"]', "matching.exact_covariates"),
-    ('"charges_36m:5"]', '"charges_37m"]', "matching.exact_covariates"),
+    ('"charges_1m:1"', '"charges_1m:x"', "matching.exact_covariates"),
+    ('"charges_1m:1"', '"charges_37m"', "matching.exact_covariates"),
     ("enrich_share = [0.35, 0.35]", "enrich_share = [0.7, 0.35]", "matching.enrich_share"),
     ("enrich_window_months = [1, 12]", "enrich_window_months = [12, 1]", "matching.enrich_window_months"),
-    ('distance = "propensity"', 'distance = "euclid"', "matching.distance"),
+    ('distance = "mahalanobis"', 'distance = "euclid"', "matching.distance"),
     ('exact = ["sex"', 'exact = ["gender"', "matching.exact"),
     ("moved_out_of_area = false", "moved_out_of_area = 1", "censoring.moved_out_of_area"),
 ])
@@ -599,7 +601,7 @@ def test_cli_build_writes_outputs(tmp_path, world_dir):
     assert len(list(out.parent.glob(".*"))) == 0  # no temporary leftovers
 
     bad = tmp_path / "bad.toml"
-    bad.write_text(DEFINITION.read_text().replace("ratio = 3", "ratio = 3.5"), encoding="utf-8")
+    bad.write_text(DEFINITION.read_text().replace("ratio = 5", "ratio = 5.5"), encoding="utf-8")
     study.write_text(study.read_text().replace(DEFINITION.as_posix(), bad.as_posix())
                      .replace('"out"', '"out2"'), encoding="utf-8")
     result = CliRunner().invoke(cli, ["cohort", "build", str(study)])

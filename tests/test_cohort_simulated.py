@@ -29,9 +29,10 @@ def test_balance_below_0_1_on_simulated_data(simulated_cohort):
     assert b["smd_before"].abs().max() > 0.5  # strong selection into contact before matching
     assert (b["smd_after"].abs() < 0.1).all(), b["smd_after"].round(3).to_dict()
     counts = simulated_cohort.meta["counts"]
-    # the matching is strict (exact on the main drivers of contact): in this small register at
-    # least a tenth of the eligible contacted find comparison persons
-    assert counts["contacted"] >= max(30, counts["contacted_eligible"] / 10)
+    # exact on the binary drivers of contact, Mahalanobis distance on the rest within the
+    # caliper: in this small register (measured: 231 of 466) at least 40% of the eligible
+    # contacted find comparison persons
+    assert counts["contacted"] >= max(30, 0.4 * counts["contacted_eligible"])
 
 
 def test_simulated_cohort_rules(simulated_warehouse, simulated_cohort):
@@ -46,7 +47,7 @@ def test_simulated_cohort_rules(simulated_warehouse, simulated_cohort):
     end = pd.to_datetime(comp["end_date"].to_numpy())
     assert (end[later] <= fc[later]).all()
     assert (comp.loc[later & (end == fc), "end_reason"] == "contacted").all()
-    per_set = c.groupby("set_id")[["sex", "age_band", "index_quarter"]].nunique()
+    per_set = c.groupby("set_id")[["sex", "index_quarter"]].nunique()
     assert (per_set == 1).all().all()
     a = simulated_cohort.attrition
     for arm in ("contacted", "comparison"):

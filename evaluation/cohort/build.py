@@ -8,8 +8,8 @@ Design ``risk_set_matching`` (default; sequential, or risk-set, matching)
    excluded and counted by the first failing rule in the attrition table.
 2. *Risk sets.* Each eligible contacted person opens one matched set at ``t``. Candidates are the
    persons who are eligible at ``t`` by the same rules and have had no contact of any type on or
-   before ``t``, in the same exact stratum (sex and age band at ``t``; the calendar quarter
-   agrees because the set is formed at the exact date).
+   before ``t``, in the same exact stratum (the ``exact`` variables: sex and, when listed, the age
+   band at ``t``; the calendar quarter agrees because the set is formed at the exact date).
 3. *Incidence-density sampling.* ``candidates_per_contacted`` candidates are drawn at random
    (without replacement, within the set) per contacted person BEFORE any covariate is computed;
    the cost of the covariates then grows with the number of contacted persons, not with the
@@ -24,10 +24,18 @@ Design ``risk_set_matching`` (default; sequential, or risk-set, matching)
    candidates (:func:`logistic_fit`: Newton-Raphson with a small ridge penalty, equal to
    statsmodels ``Logit`` without it).
 6. *Matching*: within each set, among the candidates that agree with the contacted person on
-   the ``exact_covariates`` (optionally coarsened, ``name:cap``), the ``ratio`` nearest on the
-   logit of the propensity score (or by Mahalanobis distance, ``distance = "mahalanobis"``),
-   within a caliper of ``caliper`` times the SD of the logit (over all rows of the fit);
-   without replacement within a set. A person may be a control in
+   the ``exact_covariates`` (optionally coarsened, ``name:cap``) and lie within a caliper of
+   ``caliper`` times the SD of the logit of the propensity score (over all rows of the fit),
+   the ``ratio`` nearest: by Mahalanobis distance on the covariates, age at index and the logit
+   (``distance = "mahalanobis"``; Mahalanobis matching within propensity calipers, Rosenbaum and
+   Rubin 1985) or on the logit alone; without replacement within a set, so a set has 1 to
+   ``ratio`` controls. The shipped definition is exact only on coarse, binary drivers of contact
+   (a charge in the last month, group co-offending in the last 3 and 12 months, group
+   registration, education or job, custody history, any charge in 36 months) and leaves the
+   charge counts and age to the distance: exact agreement on counts or age bands leaves most of
+   the contacted without a match, mostly those with the longest records, which changes whom the
+   estimate is about. Contacted persons who co-offended with a group member remain the hardest
+   to match (nearly everyone in that situation is contacted). A person may be a control in
    several sets at different dates (correct for sequential matching: at each date they are a
    valid "not yet contacted" comparison), and a control contacted later is censored at that
    contact and may enter the contacted arm then. A contacted person with no candidate within the
@@ -693,7 +701,8 @@ def _match(rows: pd.DataFrame, k: int, caliper: float, n_eligible_pairs: int, se
     n_same = int(same.sum())
     cand = cand[same]
     gap = (cand["logit"] - cases["logit"].reindex(cand["set_id"]).to_numpy()).abs()
-    within = cand[gap.to_numpy() <= caliper + 1e-12].copy()
+    inside = gap.to_numpy() <= caliper + 1e-12
+    within = cand[inside].copy()
     if metric_cols:
         cols = list(metric_cols) + ["logit"]
         X = rows[cols].to_numpy(float)
@@ -702,7 +711,7 @@ def _match(rows: pd.DataFrame, k: int, caliper: float, n_eligible_pairs: int, se
         diff = within[cols].to_numpy(float) - cases[cols].reindex(within["set_id"]).to_numpy(float)
         within["dist"] = np.einsum("ij,jk,ik->i", diff, inv, diff)
     else:
-        within["dist"] = gap[gap.to_numpy() <= caliper + 1e-12].to_numpy()
+        within["dist"] = gap[inside].to_numpy()
     # ties broken by a seeded hash so that the result does not depend on row order
     within["tie"] = pd.util.hash_pandas_object(
         within["person_id"].astype(str) + ":" + str(seed), index=False).to_numpy()
