@@ -204,8 +204,7 @@ def test_definition_example_loads(definition):
     assert set(definition.covariate_names) >= {"charges_6m", "charges_12m", "charges_36m",
                                                "violence_weapons_6m", "custody_ever",
                                                "in_education_or_job", "group_registered",
-                                               "group_member_cooffender_12m",
-                                               "group_member_cooffender_3m"}
+                                               "group_member_cooffender_12m"}
 
 
 def test_no_control_contacted_on_or_before_index(built, world):
@@ -231,8 +230,7 @@ def test_contacted_have_no_earlier_contact_and_index_is_first_qualifying(built, 
 def test_exact_match_variables_agree_within_sets(built):
     c = built.cohort
     per_set = c.groupby("set_id")[["sex", "index_quarter", "index_date",
-                                   "group_member_cooffender_12m", "group_member_cooffender_3m",
-                                   "group_registered", "in_education_or_job",
+                                   "group_member_cooffender_12m", "group_registered", "in_education_or_job",
                                    "custody_ever"]].nunique()
     assert (per_set == 1).all().all()
     capped = c.assign(ch=np.minimum(c["charges_1m"], 1)).groupby("set_id")["ch"].nunique()

@@ -30,8 +30,8 @@ Design ``risk_set_matching`` (default; sequential, or risk-set, matching)
    (``distance = "mahalanobis"``; Mahalanobis matching within propensity calipers, Rosenbaum and
    Rubin 1985) or on the logit alone; without replacement within a set, so a set has 1 to
    ``ratio`` controls. The shipped definition is exact only on coarse, binary drivers of contact
-   (a charge in the last month, group co-offending in the last 3 and 12 months, group
-   registration, education or job, custody history, any charge in 36 months) and leaves the
+   (a charge in the last month, group co-offending in the last 12 months, group registration,
+   education or job, custody history, any charge in 36 months) and leaves the
    charge counts and age to the distance: exact agreement on counts or age bands leaves most of
    the contacted without a match, mostly those with the longest records, which changes whom the
    estimate is about. Contacted persons who co-offended with a group member remain the hardest
