@@ -49,6 +49,7 @@ from ..atomic import atomic_dir
 from ..errors import ConfigError, InputError
 from ..progress import info, step
 from ..study import Study
+from .bootstrap import apply_bootstrap, bootstrap_contrasts
 from .cohortdata import CohortData, find_initiative_start, naive_population, read_cohort
 from .plan import OutcomeSpec, Plan, load_plans
 
@@ -314,9 +315,18 @@ def _rmst_at(tidy: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return tidy[~rmst | tidy["time"].isin([float(t) for t in plan.rmst_days])]
 
 
+#: Replicates of the person-level bootstrap of the matched risk difference.
+BOOTSTRAP_REPLICATES = 300
+
+
 def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, naive: pd.DataFrame | None,
-                    threshold: int, weighted: bool) -> OutcomeResult:
-    """Derive one outcome, fit the matched and naive analyses, diagnostics and gates."""
+                    threshold: int, weighted: bool, seed: int = 0) -> OutcomeResult:
+    """Derive one outcome, fit the matched and naive analyses, diagnostics and gates.
+
+    The matched risk difference and risk ratio get standard errors from a person-level cluster
+    bootstrap (:mod:`evaluation.analysis.bootstrap`), because matched controls are reused across
+    sets; the other estimates keep the survival engine's variances.
+    """
     from ..outcomes import derive_outcome
     from ..survival import cif_curve
 
@@ -356,6 +366,12 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
                 "min_detectable_hr": diag_cp.get("min_detectable_hr")}
         hazard_source = "start_stop_custody_removed"
     tidy = _rmst_at(tidy, plan)
+    se_method = "delta method, arms independent"
+    if "person_id" in frame.columns and frame["person_id"].duplicated().any() and not tidy.empty:
+        boot = bootstrap_contrasts(frame, plan.horizons_days, weights=weights,
+                                   replicates=BOOTSTRAP_REPLICATES, seed=seed)
+        tidy = apply_bootstrap(tidy, boot)
+        se_method = f"person-level cluster bootstrap ({BOOTSTRAP_REPLICATES} replicates)"
     if not plan.fine_gray:
         tidy = tidy[tidy["model"] != "fine_gray"]
     if not stratify:
@@ -419,6 +435,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         "e_value": e_value,
         "smd_max_after": smd_after,
         "hazard_model_time": hazard_source,
+        "risk_difference_se": se_method,
         "n": {ARM_OF[g]: int((frame["treated"] == g).sum()) for g in (1, 0)},
         "competing_events": {ARM_OF[g]: int(((frame["treated"] == g) & (frame["status"] == 2)).sum())
                              for g in (1, 0)},
@@ -603,7 +620,7 @@ def analyse_study(study: Study) -> dict[str, Any]:
         for spec in plan.outcomes:
             with step(f"outcome {spec.id}"):
                 results.append(analyse_outcome(spec, plan, cohort, tables, naive if plan.naive else None,
-                                               threshold, weighted))
+                                               threshold, weighted, seed=study.seed))
     quarter = study.report.quarter or quarter_of(data_end)
     contacts_table = contacts_summary(study.warehouse, start, data_end, quarter)
 
