@@ -45,7 +45,7 @@ def one_seed(seed: int, persons: int) -> list[dict]:
 
     from evaluation.analysis.cohortdata import find_initiative_start, naive_population, read_cohort
     from evaluation.analysis.plan import load_plans
-    from evaluation.analysis.run import analysis_weights, fit_survival
+    from evaluation.analysis.run import analysis_weights, fit_survival, reused_person_contrasts
     from evaluation.cohort import build_cohort, load_definition, write_cohort
     from evaluation.io import read_warehouse
     from evaluation.outcomes import WarehouseTables, derive_outcome
@@ -92,6 +92,8 @@ def one_seed(seed: int, persons: int) -> list[dict]:
                     weights = "analysis_weight"
                 res, _ = fit_survival(data, plan, cluster=None, strata=None, weights=weights)
                 t = res.tidy()
+                if analysis == "matched":  # as `evaluation analyse` does
+                    t, _ = reused_person_contrasts(t, data, plan, weights=weights, seed=seed)
                 rd = t[(t["model"] == "risk_difference") & (t["time"] == HORIZON)]
                 est, se = (float(rd["estimate"].iloc[0]), float(rd["std_error"].iloc[0])) if len(rd) else (math.nan, math.nan)
                 row[f"{analysis}_estimate"] = est

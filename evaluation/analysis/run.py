@@ -319,6 +319,19 @@ def _rmst_at(tidy: pd.DataFrame, plan: Plan) -> pd.DataFrame:
 BOOTSTRAP_REPLICATES = 300
 
 
+def reused_person_contrasts(tidy: pd.DataFrame, frame: pd.DataFrame, plan: Plan, *,
+                            weights: str | None, seed: int) -> tuple[pd.DataFrame, str]:
+    """Risk difference and ratio rows with person-level bootstrap standard errors when persons
+    appear in more than one row (controls reused across matched sets, later-contacted controls
+    in both arms); otherwise unchanged. Returns the rows and the name of the method used."""
+    if tidy.empty or "person_id" not in frame.columns or not frame["person_id"].duplicated().any():
+        return tidy, "delta method, arms independent"
+    boot = bootstrap_contrasts(frame, plan.horizons_days, weights=weights,
+                               replicates=BOOTSTRAP_REPLICATES, seed=seed)
+    return (apply_bootstrap(tidy, boot),
+            f"person-level cluster bootstrap ({BOOTSTRAP_REPLICATES} replicates)")
+
+
 def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, naive: pd.DataFrame | None,
                     threshold: int, weighted: bool, seed: int = 0) -> OutcomeResult:
     """Derive one outcome, fit the matched and naive analyses, diagnostics and gates.
@@ -366,12 +379,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
                 "min_detectable_hr": diag_cp.get("min_detectable_hr")}
         hazard_source = "start_stop_custody_removed"
     tidy = _rmst_at(tidy, plan)
-    se_method = "delta method, arms independent"
-    if "person_id" in frame.columns and frame["person_id"].duplicated().any() and not tidy.empty:
-        boot = bootstrap_contrasts(frame, plan.horizons_days, weights=weights,
-                                   replicates=BOOTSTRAP_REPLICATES, seed=seed)
-        tidy = apply_bootstrap(tidy, boot)
-        se_method = f"person-level cluster bootstrap ({BOOTSTRAP_REPLICATES} replicates)"
+    tidy, se_method = reused_person_contrasts(tidy, frame, plan, weights=weights, seed=seed)
     if not plan.fine_gray:
         tidy = tidy[tidy["model"] != "fine_gray"]
     if not stratify:

@@ -50,7 +50,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_comparison": "Sådan vælges sammenligningsgruppen",
         "comparison_text": (
             "Hver ung med kontakt sammenlignes med op til {ratio} unge, som på datoen for kontakten "
-            "boede i området, var i samme aldersgruppe, af samme køn og i samme kvartal, og som "
+            "boede i området, var af samme køn og omtrent samme alder, og som "
             "lignede den unge i tidligere sigtelser, varetægt, uddannelse og job samt kontakt til "
             "kriminelle grupper - men som ikke havde haft kontakt. Begge grupper følges fra samme "
             "dato. Får en ung i sammenligningsgruppen senere kontakt, stopper opfølgningen af "
@@ -246,8 +246,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_comparison": "How the comparison group is chosen",
         "comparison_text": (
             "Each contacted young person is compared with up to {ratio} young people who, on the "
-            "date of the contact, lived in the area, were in the same age band, of the same sex and "
-            "in the same quarter, and were similar in earlier charges, custody, education and jobs "
+            "date of the contact, lived in the area, were of the same sex and similar age, "
+            "and were similar in earlier charges, custody, education and jobs "
             "and links to criminal groups - but had not been contacted. Both groups are followed "
             "from the same date. If a young person in the comparison group is contacted later, "
             "their follow-up in the comparison group stops."
