@@ -83,8 +83,10 @@ def bootstrap_contrasts(frame: pd.DataFrame, horizons: tuple[int, ...], *, weigh
     with np.errstate(divide="ignore", invalid="ignore"):
         log_rr = np.log(risks[1]) - np.log(risks[0])
     log_rr[~np.isfinite(log_rr)] = np.nan
-    se_log_rr = np.nanstd(log_rr, axis=0, ddof=1) if replicates > 1 else np.full(len(horizons), np.nan)
     ok_rr = np.isfinite(log_rr).mean(axis=0) >= 0.95  # a ratio undefined in many replicates: no SE
+    se_log_rr = np.full(len(horizons), np.nan)
+    if replicates > 1 and ok_rr.any():
+        se_log_rr[ok_rr] = np.nanstd(log_rr[:, ok_rr], axis=0, ddof=1)
     return pd.DataFrame({
         "time": list(horizons),
         "se_rd": rd.std(axis=0, ddof=1),
