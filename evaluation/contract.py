@@ -69,11 +69,11 @@ class Source:
     def date_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.type in ("date", "month"))
 
-    def raw(self) -> "Source":
+    def raw(self) -> Source:
         """This source with ``cpr`` as its first column (the raw extract form)."""
         return _with_id(self, "cpr")
 
-    def warehouse(self) -> "Source":
+    def warehouse(self) -> Source:
         """This source with ``person_id`` as its first column (the warehouse form)."""
         return _with_id(self, "person_id")
 
