@@ -30,6 +30,7 @@ def read_table(path: str):
     import pyarrow as pa
 
     from ..errors import InputError
+    from ..io import detect_delimiter, detect_encoding
 
     p = Path(path)
     if not p.is_file():
@@ -39,19 +40,13 @@ def read_table(path: str):
         if suffix == ".parquet":
             return pd.read_parquet(p)
         if suffix in (".csv", ".txt"):
-            raw = p.read_bytes()[: 1 << 16]
-            try:
-                raw.decode("utf-8")
-                encoding = "utf-8-sig"
-            except UnicodeDecodeError as exc:
-                # a character cut at the end of the sample is still UTF-8
-                cut = exc.start >= len(raw) - 3 and len(raw) == 1 << 16
-                encoding = "utf-8-sig" if cut else "latin-1"
-            header = raw.decode(encoding, errors="replace").splitlines()[0] if raw else ""
+            encoding = detect_encoding(p)
+            encoding = "utf-8-sig" if encoding == "utf-8" else encoding  # a BOM is not a name
+            with open(p, encoding=encoding, errors="replace", newline="") as fh:
+                header = fh.readline()
             if not header.strip():
                 raise InputError("the file is empty or has no header row", file=str(p))
-            sep = ";" if header.count(";") > header.count(",") else ","
-            return pd.read_csv(p, sep=sep, encoding=encoding, low_memory=False)
+            return pd.read_csv(p, sep=detect_delimiter(header), encoding=encoding, low_memory=False)
     except InputError:
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as exc:
@@ -109,6 +104,7 @@ def command(
     competing events. Hazard ratios are from the cause-specific Cox model (robust standard errors
     clustered on --cluster) and, with competing events, the Fine-Gray model.
     """
+    import dataclasses
     import json
 
     from .. import progress
@@ -133,18 +129,7 @@ def command(
     if as_json:
         document = {
             "table": str(table),
-            "spec": {
-                "time": spec.time,
-                "event": spec.event,
-                "treatment": spec.treatment,
-                "covariates": list(spec.covariates),
-                "cluster": spec.cluster,
-                "strata": spec.strata,
-                "entry": spec.entry,
-                "weights": spec.weights,
-                "event_of_interest": spec.event_of_interest,
-                "horizons": list(spec.horizons),
-            },
+            "spec": dataclasses.asdict(spec),
             **result.to_dict(),
         }
         click.echo(json.dumps(document, indent=2, allow_nan=False))
