@@ -1,53 +1,41 @@
 """Running several stages in a row (``evaluation run`` and ``evaluation demo``).
 
 Each stage is run through its own command, in process, exactly as a user would type it, so that
-the pipeline and the single commands cannot drift apart. A stage that is not built yet is
-reported as such and the pipeline stops there, saying which stages remain.
+the pipeline and the single commands cannot drift apart. The first stage that fails stops the
+pipeline with one message naming the stage.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 import click
 
-from .errors import EvaluationError, NotBuiltYet
+from .errors import EvaluationError
 from .progress import info
 
 
-@dataclass
-class PipelineLog:
-    """What ran, what was not built yet, and what failed."""
+def run_stages(stages: list[tuple[str, list[str]]]) -> list[str]:
+    """Run ``evaluation <args>`` in process for each (label, args) in order; the labels done.
 
-    done: list[str] = field(default_factory=list)
-    not_built: list[str] = field(default_factory=list)
-    remaining: list[str] = field(default_factory=list)
-
-
-def run_stage(label: str, args: list[str], log: PipelineLog) -> bool:
-    """Run ``evaluation <args>`` in process. True when it succeeded.
-
-    A stage that is not built yet is recorded in ``log.not_built``; any other error a user can
-    cause is raised again as an :class:`EvaluationError` naming the stage.
+    A failing stage raises an :class:`EvaluationError` naming it, so later stages do not run.
     """
     from .cli import cli
 
-    info(f"== {label}: evaluation {' '.join(args)}")
-    try:
-        code = cli.main(args=args, prog_name="evaluation", standalone_mode=False, obj={"debug": True})
-    except NotBuiltYet:
-        info(f"== {label}: not built yet")
-        log.not_built.append(label)
-        return False
-    except EvaluationError as exc:
-        raise EvaluationError(f"{label} failed: {exc.message}") from exc
-    except click.ClickException as exc:
-        raise EvaluationError(f"{label} failed: {exc.format_message()}") from exc
-    if isinstance(code, int) and code != 0:
-        raise EvaluationError(f"{label} failed (exit code {code}); see the messages above")
-    log.done.append(label)
-    return True
+    done = []
+    for label, args in stages:
+        info(f"== {label}: evaluation {' '.join(args)}")
+        try:
+            code = cli.main(args=args, prog_name="evaluation", standalone_mode=False,
+                            obj={"debug": True})
+        except EvaluationError as exc:
+            raise EvaluationError(f"{label} failed: {exc.message}") from exc
+        except click.ClickException as exc:
+            raise EvaluationError(f"{label} failed: {exc.format_message()}") from exc
+        if isinstance(code, int) and code != 0:
+            raise EvaluationError(f"{label} failed (exit code {code}); see the messages above")
+        done.append(label)
+    return done
 
 
 def quarter_of(day: dt.date) -> str:

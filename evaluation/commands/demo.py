@@ -22,10 +22,12 @@ def command(out_dir: str, persons: int, seed: int) -> None:
     OUT/study.toml    the study file tying the stages together
     OUT/output/       cohort/, results/ (the results bundle) and report/ (HTML reports)
     """
+    import datetime as dt
     import json
     from pathlib import Path
 
-    from ..pipeline import PipelineLog, quarter_of, run_stage
+    from ..atomic import write_text
+    from ..pipeline import quarter_of, run_stages
     from ..progress import info
     from ..study import load_study
 
@@ -37,7 +39,6 @@ def command(out_dir: str, persons: int, seed: int) -> None:
 
     raw, secrets, warehouse = out / "raw", out / "secrets", out / "warehouse"
     key = secrets / "pseudonym.key"
-    log = PipelineLog()
     stages: list[tuple[str, list[str]]] = [
         ("simulate", ["simulate", "--out", str(raw), "--persons", str(persons), "--seed", str(seed)]),
     ]
@@ -48,58 +49,41 @@ def command(out_dir: str, persons: int, seed: int) -> None:
         ("pseudonymise", ["pseudonymise", str(raw), "--key", str(key), "--out", str(warehouse)]),
         ("validate", ["validate", str(warehouse)]),
     ]
+    done = run_stages(stages)
+
     study_file = out / "study.toml"
-    later: list[tuple[str, list[str]]] = [
+    sim = json.loads((raw / "simulation.json").read_text(encoding="utf-8"))
+    data_end = sim["data_end"]
+    quarter = quarter_of(dt.date.fromisoformat(data_end))
+    analyses_toml = ", ".join(f'"{a.as_posix()}"' for a in analyses)
+    write_text(
+        study_file,
+        "# Study file written by `evaluation demo` (simulated data).\n"
+        "[study]\n"
+        'name = "Knock Knock, Aalborg (simulated demo data)"\n'
+        'raw = "raw"\n'
+        'warehouse = "warehouse"\n'
+        'key = "secrets/pseudonym.key"\n'
+        f'cohort = "{cohort_file.as_posix()}"\n'
+        f"analyses = [{analyses_toml}]\n"
+        'output = "output"\n'
+        f'data_end = "{data_end}"\n'
+        f"seed = {seed}\n\n"
+        "[report]\n"
+        f'quarter = "{quarter}"\n'
+        'languages = ["da", "en"]\n'
+        "suppression_threshold = 5\n",
+    )
+    load_study(study_file)
+    done += run_stages([
         ("cohort build", ["cohort", "build", str(study_file)]),
         ("analyse", ["analyse", str(study_file)]),
-        ("report", ["report", str(study_file)]),
-    ]
-    all_labels = [lbl for lbl, _ in stages + later]
-
-    def stop(at: int) -> None:
-        log.remaining = all_labels[at + 1 :]
-
-    for i, (label, args) in enumerate(stages):
-        if not run_stage(label, args, log):
-            stop(i)
-            break
-    else:
-        sim = json.loads((raw / "simulation.json").read_text(encoding="utf-8"))
-        data_end = sim["data_end"]
-        quarter = quarter_of(__import__("datetime").date.fromisoformat(data_end))
-        analyses_toml = ", ".join(f'"{a.as_posix()}"' for a in analyses)
-        study_file.write_text(
-            "# Study file written by `evaluation demo` (simulated data).\n"
-            "[study]\n"
-            'name = "Knock Knock, Aalborg (simulated demo data)"\n'
-            'raw = "raw"\n'
-            'warehouse = "warehouse"\n'
-            'key = "secrets/pseudonym.key"\n'
-            f'cohort = "{cohort_file.as_posix()}"\n'
-            f"analyses = [{analyses_toml}]\n"
-            'output = "output"\n'
-            f'data_end = "{data_end}"\n'
-            f"seed = {seed}\n\n"
-            "[report]\n"
-            f'quarter = "{quarter}"\n'
-            'languages = ["da", "en"]\n'
-            "suppression_threshold = 5\n",
-            encoding="utf-8",
-        )
-        load_study(study_file)
-        base = len(stages)
-        for j, (label, args) in enumerate(later):
-            if label == "report":
-                args = args + ["--quarter", quarter]
-            if not run_stage(label, args, log):
-                stop(base + j)
-                break
+        ("report", ["report", str(study_file), "--quarter", quarter]),
+    ])
 
     info("")
     click.echo(f"Demo outputs in {out}")
-    click.echo(f"  stages done: {', '.join(log.done) or 'none'}")
-    if log.not_built or log.remaining:
-        click.echo(f"  not built yet: {', '.join(log.not_built + log.remaining)}")
+    click.echo(f"  stages done: {', '.join(done)}")
     for label, path in [
         ("raw extracts", raw),
         ("warehouse", warehouse),

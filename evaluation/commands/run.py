@@ -23,12 +23,11 @@ def command(study_file: str, quarter: str | None, skip_pseudonymise: bool) -> No
 
     Each stage can also be run alone; this command runs them exactly as typed by hand.
     """
-    from ..pipeline import PipelineLog, quarter_of, run_stage
+    from ..pipeline import quarter_of, run_stages
     from ..progress import info
     from ..study import load_study
 
     study = load_study(study_file)
-    log = PipelineLog()
     stages: list[tuple[str, list[str]]] = []
     if study.raw is not None and study.key is not None and not skip_pseudonymise:
         stages.append(("pseudonymise", ["pseudonymise", str(study.raw), "--key", str(study.key),
@@ -45,12 +44,7 @@ def command(study_file: str, quarter: str | None, skip_pseudonymise: bool) -> No
         report_args += ["--quarter", quarter]
     stages.append(("report", report_args))
 
-    for i, (label, args) in enumerate(stages):
-        if not run_stage(label, args, log):
-            log.remaining = [lbl for lbl, _ in stages[i + 1 :]]
-            break
+    done = run_stages(stages)
     info("")
-    info(f"stages done: {', '.join(log.done) or 'none'}")
-    if log.not_built:
-        info(f"not built yet: {', '.join(log.not_built + log.remaining)}")
+    info(f"stages done: {', '.join(done)}")
     click.echo(f"outputs under {study.output}")
