@@ -8,7 +8,7 @@ rules are defined; readers, validation, the simulator and pseudonymisation all r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 ColumnType = Literal["id", "str", "date", "month", "category", "bool", "int", "float"]
@@ -233,10 +233,3 @@ def sources(form: Literal["raw", "warehouse"] = "warehouse") -> tuple[Source, ..
 RAW_EXTENSIONS = (".csv", ".parquet", ".xlsx", ".xls", ".sas7bdat")
 WAREHOUSE_EXTENSION = ".parquet"
 
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    """How one source's own column names map onto ours (from the study file)."""
-
-    source: str
-    columns: dict[str, str] = field(default_factory=dict)  # their name -> our name
