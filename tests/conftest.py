@@ -9,11 +9,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    return ROOT
-
-
 # --- reports: a factory results bundle rendered once per session (both languages) ---------------
 @pytest.fixture(scope="session")
 def rendered_reports(tmp_path_factory):
@@ -42,31 +37,26 @@ def rendered_reports(tmp_path_factory):
 
 # --- simulated data (evaluation simulate) -------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def simulated_warehouse(tmp_path_factory) -> Path:
-    """A simulated warehouse: 20,000 persons, seed 11 (Parquet with person_id, truth.json)."""
+def _simulate(tmp_path_factory, name: str, persons: int, seed: int) -> Path:
     from evaluation.progress import set_quiet
     from evaluation.simulate import simulate
 
-    out = tmp_path_factory.mktemp("simulated") / "warehouse"
+    out = tmp_path_factory.mktemp("simulated") / name
     set_quiet(True)
     try:
-        simulate(out, 20000, 11, form="warehouse")
+        simulate(out, persons, seed, form=name)
     finally:
         set_quiet(False)
     return out
+
+
+@pytest.fixture(scope="session")
+def simulated_warehouse(tmp_path_factory) -> Path:
+    """A simulated warehouse: 20,000 persons, seed 11 (Parquet with person_id, truth.json)."""
+    return _simulate(tmp_path_factory, "warehouse", 20000, 11)
 
 
 @pytest.fixture(scope="session")
 def simulated_raw(tmp_path_factory) -> Path:
     """Simulated raw extracts: 5,000 persons, seed 12 (CSV with CPR numbers, truth.json)."""
-    from evaluation.progress import set_quiet
-    from evaluation.simulate import simulate
-
-    out = tmp_path_factory.mktemp("simulated") / "raw"
-    set_quiet(True)
-    try:
-        simulate(out, 5000, 12, form="raw")
-    finally:
-        set_quiet(False)
-    return out
+    return _simulate(tmp_path_factory, "raw", 5000, 12)
