@@ -71,9 +71,8 @@ def one_seed(seed: int, persons: int) -> list[dict]:
         naive = naive_population(wh, cohort.cohort, start, pd.Timestamp(data_end))
         for plan in plans:
             spec = next(o for o in plan.outcomes if o.primary)
-            true_rd = truth["outcomes"][plan.family]["by_horizon"][str(HORIZON)]["risk_difference"]
             by_h = truth["outcomes"][plan.family]["by_horizon"][str(HORIZON)]
-            row = {"seed": seed, "family": plan.family, "truth": true_rd,
+            row = {"seed": seed, "family": plan.family, "truth": by_h["risk_difference"],
                    "truth_risk_treated": by_h["risk_treated"], "truth_risk_untreated": by_h["risk_untreated"],
                    "n_contacted": int((cohort.cohort["treated"] == 1).sum())}
             if oracle is not None:

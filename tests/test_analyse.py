@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from evaluation.cli import cli
+from evaluation.survival import TIDY_COLUMNS
 
 DATA_END = pd.Timestamp("2026-09-30")
 START = pd.Timestamp("2023-09-01")
@@ -287,19 +288,7 @@ def test_bundle_is_complete_and_matches_contract(analysed):
         ]
         assert {e["group"] for e in ci} == {0, 1}
         for e in o["estimates"]:
-            assert set(e) == {
-                "model",
-                "term",
-                "group",
-                "time",
-                "estimate",
-                "std_error",
-                "conf_low",
-                "conf_high",
-                "p_value",
-                "hazard_ratio",
-                "analysis",
-            }
+            assert set(e) == {*TIDY_COLUMNS, "analysis"}
         d = o["diagnostics"]
         assert set(d["events"]) == {"contacted", "comparison"}
         assert d["min_detectable_hr"] is not None and 0 < d["min_detectable_hr"] < 1
@@ -449,14 +438,14 @@ def test_rate_ratio_equals_ratio_of_crude_rates():
 
 
 def test_e_value_and_minimum_detectable_hr():
-    from evaluation.analysis.run import e_value_hr, min_detectable_hr
+    from evaluation.survival.diagnostics import e_value, min_detectable_hr
 
-    ev = e_value_hr(0.5, 0.3, 0.8, rare=True)
+    ev = e_value(0.5, 0.3, 0.8, outcome_risk=0.05)
     assert ev["point"] == pytest.approx(2 + math.sqrt(2))         # RR 2 -> 2 + sqrt(2)
     assert ev["ci"] == pytest.approx(1.25 + math.sqrt(1.25 * 0.25))
-    assert e_value_hr(0.8, 0.6, 1.1)["ci"] == 1.0
+    assert e_value(0.8, 0.6, 1.1, outcome_risk=0.05)["ci"] == 1.0
     # Schoenfeld: 100 events, 1:1 -> exp(-sqrt((0.8416 + 1.96)^2 / 25))
-    assert min_detectable_hr(100, 0.5) == pytest.approx(math.exp(-(0.841621 + 1.959964) / 5), rel=1e-5)
+    assert min_detectable_hr(100, 0.5)[0] == pytest.approx(math.exp(-(0.841621 + 1.959964) / 5), rel=1e-5)
 
 
 def test_at_risk_labels_hide_small_numbers():

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-Z95 = float(stats.norm.ppf(0.975))
+from ..survival.nonparametric import Z95
 
 
 def cumulative_incidence_matrix(time: np.ndarray, status: np.ndarray, weights: np.ndarray,

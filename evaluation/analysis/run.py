@@ -49,15 +49,15 @@ from ..atomic import atomic_dir
 from ..errors import ConfigError, InputError
 from ..progress import info, step
 from ..study import Study
+from ..survival import TIDY_COLUMNS
+from ..survival.diagnostics import min_detectable_hr
+from ..survival.nonparametric import Z95
 from .bootstrap import apply_bootstrap, bootstrap_contrasts
 from .cohortdata import CohortData, find_initiative_start, naive_population, read_cohort
 from .plan import OutcomeSpec, Plan, load_plans
 
 SCHEMA_VERSION = "1.0"
-TIDY_COLUMNS = ["model", "term", "group", "time", "estimate", "std_error", "conf_low", "conf_high",
-                "p_value", "hazard_ratio"]
 ARM_OF = {1: "contacted", 0: "comparison"}
-Z95 = float(stats.norm.ppf(0.975))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,48 +121,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _deep_get(d: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
-def min_detectable_hr(events: float, p_treated: float, power: float = 0.8, alpha: float = 0.05) -> float:
-    """Smallest hazard ratio below 1 detectable with ``power`` (Schoenfeld 1983).
-
-    MDHR = exp(-sqrt((z_power + z_{1-alpha/2})^2 / (events * p_t * (1 - p_t)))).
-    """
-    if events <= 0 or not 0 < p_treated < 1:
-        return float("nan")
-    z = stats.norm.ppf(power) + stats.norm.ppf(1 - alpha / 2)
-    return float(math.exp(-math.sqrt(z * z / (events * p_treated * (1 - p_treated)))))
-
-
-def e_value_hr(hr: float, low: float, high: float, rare: bool = True) -> dict[str, float | None]:
-    """E-value of a hazard ratio and of the CI limit closest to 1 (VanderWeele & Ding 2017).
-
-    With a common outcome (``rare`` False) the HR is first converted to an approximate risk ratio
-    (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR)).
-    """
-    def conv(x: float) -> float:
-        if rare:
-            return x
-        return (1 - 0.5 ** math.sqrt(x)) / (1 - 0.5 ** math.sqrt(1 / x))
-
-    def ev(rr: float) -> float:
-        rr = 1 / rr if rr < 1 else rr
-        return rr + math.sqrt(rr * (rr - 1))
-
-    if not all(v is not None and math.isfinite(v) and v > 0 for v in (hr, low, high)):
-        return {"point": None, "ci": None}
-    point = ev(conv(hr))
-    if low <= 1 <= high:
-        ci = 1.0
-    else:
-        ci = ev(conv(low if hr > 1 else high))
-    return {"point": point, "ci": ci}
+def _hr_ci(rows: pd.DataFrame) -> tuple[float, float, float]:
+    """Hazard ratio and 95% limits from the first log-HR row of a tidy table."""
+    b, se = float(rows["estimate"].iloc[0]), float(rows["std_error"].iloc[0])
+    return _exp(b), _exp(b - Z95 * se), _exp(b + Z95 * se)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,33 +370,21 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     events = {ARM_OF[g]: int(((frame["treated"] == g) & (frame["status"] == 1)).sum()) for g in (1, 0)}
     n_t = int((frame["treated"] == 1).sum())
     p_t = n_t / len(frame) if len(frame) else float("nan")
-    ph = diag.get("ph_test") if isinstance(diag, dict) else None
-    ph_p = None
-    if isinstance(ph, dict):
-        for key in ("global", "global_p", "p_global"):
-            v = ph.get(key)
-            if isinstance(v, dict):
-                v = v.get("p_value", v.get("p"))
-            if v is not None:
-                ph_p = _num(v)
-                break
-    elif ph is not None:
-        ph_p = _num(ph)
+    ph = diag.get("ph_test")
+    ph_p = _num(ph["global"]) if isinstance(ph, dict) else None
     cox = _hazard_rows(tidy, "cox")
     hr = lo = hi = None
     if len(cox):
-        b, se = float(cox["estimate"].iloc[0]), float(cox["std_error"].iloc[0])
-        hr, lo, hi = _exp(b), _exp(b - Z95 * se), _exp(b + Z95 * se)
-    mdhr = diag.get("min_detectable_hr") if isinstance(diag, dict) else None
-    mdhr = _num(mdhr.get("hr", mdhr.get("point")) if isinstance(mdhr, dict) else mdhr)
-    if mdhr is None:
-        mdhr = _num(min_detectable_hr(sum(events.values()), p_t))
-    ev = diag.get("e_value") if isinstance(diag, dict) else None
-    if isinstance(ev, dict) and ("point" in ev or "ci" in ev):
-        e_value = {"point": _num(ev.get("point")), "ci": _num(ev.get("ci", ev.get("ci_limit")))}
-    else:
-        share = sum(events.values()) / len(frame) if len(frame) else 0
-        e_value = e_value_hr(hr, lo, hi, rare=share < 0.15) if hr is not None else {"point": None, "ci": None}
+        hr, lo, hi = _hr_ci(cox)
+    # the survival engine gives the minimum detectable HR and the E-value whenever it fits;
+    # only the minimum detectable HR is known without any fitted model
+    mdhr = _num(diag.get("min_detectable_hr"))
+    n_events = sum(events.values())
+    if mdhr is None and n_events > 0 and 0 < p_t < 1:
+        mdhr = _num(min_detectable_hr(n_events, p_t)[0])
+    ev = diag.get("e_value")
+    e_value = ({"point": _num(ev.get("point")), "ci": _num(ev.get("ci"))} if isinstance(ev, dict)
+               else {"point": None, "ci": None})
     smd_after = _num(cohort.smd_max_after)
     diagnostics = {
         "events": events,
@@ -518,8 +468,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     if hr is not None and finite(hr, lo, hi):
         out.forest.append({"label": spec.label["en"], "analysis": "matched", "hazard_ratio": hr, "low": lo, "high": hi})
     if naive_cox is not None and len(naive_cox):
-        b, se = float(naive_cox["estimate"].iloc[0]), float(naive_cox["std_error"].iloc[0])
-        nhr, nlo, nhi = _exp(b), _exp(b - Z95 * se), _exp(b + Z95 * se)
+        nhr, nlo, nhi = _hr_ci(naive_cox)
         if finite(nhr, nlo, nhi):
             out.forest.append({"label": spec.label["en"], "analysis": "naive", "hazard_ratio": nhr,
                                "low": nlo, "high": nhi})

@@ -241,9 +241,10 @@ def _nonparametric_rows(prep: _Prepared, spec: SurvivalSpec, diagnostics: dict) 
     horizons = np.asarray(spec.horizons, dtype=float)
     cif_at: dict[int, pd.DataFrame] = {}
     at_risk: list[dict] = []
+    arms = {arm: _arm_arrays(prep, arm) for arm in (0, 1)}
     for arm in (0, 1):
         group = prep.groups[arm]
-        t, s, e, w = _arm_arrays(prep, arm)
+        t, s, e, w = arms[arm]
         max_time = float(t.max()) if len(t) else -np.inf
         km = value_at(kaplan_meier(t, s, spec.event_of_interest, e, w), horizons, max_time)
         for r in km.itertuples(index=False):
@@ -325,7 +326,7 @@ def _nonparametric_rows(prep: _Prepared, spec: SurvivalSpec, diagnostics: dict) 
     for h in horizons:
         values = {}
         for arm in (0, 1):
-            t, s, e, w = _arm_arrays(prep, arm)
+            t, s, e, w = arms[arm]
             if h > t.max():
                 values[arm] = (np.nan, np.nan)
             else:
@@ -452,33 +453,24 @@ def fit_all(
             diagnostics[key].setdefault(g, 0)
     rows = _nonparametric_rows(prep, spec, diagnostics)
 
+    cox_args = {
+        "duration": "_time",
+        "event": "_event",
+        "terms": terms,
+        "cluster": "_cluster" if spec.cluster else None,
+        "entry": entry_col,
+        "weights": weight_col,
+    }
     cox_fit = None
     try:
-        cox_fit = fit_cox(
-            model_frame,
-            duration="_time",
-            event="_event",
-            terms=terms,
-            cluster="_cluster" if spec.cluster else None,
-            entry=entry_col,
-            weights=weight_col,
-        )
+        cox_fit = fit_cox(model_frame, **cox_args)
         rows += _hazard_rows("cox", cox_fit)
         diagnostics["notes"] += [f"cox: {n}" for n in cox_fit.notes]
     except ModelFailed as exc:
         diagnostics["failures"]["cox"] = str(exc)
     if spec.strata is not None:
         try:
-            strat = fit_cox(
-                model_frame,
-                duration="_time",
-                event="_event",
-                terms=terms,
-                cluster="_cluster" if spec.cluster else None,
-                strata="_strata",
-                entry=entry_col,
-                weights=weight_col,
-            )
+            strat = fit_cox(model_frame, strata="_strata", **cox_args)
             rows += _hazard_rows("cox_stratified", strat)
             diagnostics["notes"] += [f"cox_stratified: {n}" for n in strat.notes]
         except ModelFailed as exc:
