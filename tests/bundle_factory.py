@@ -96,6 +96,15 @@ def _curve(rng: np.random.Generator, n: dict[str, int], risk: dict[str, float]) 
     )
 
 
+def _row(model: str, time: float | None, estimate: float, std_error: float, conf_low: float,
+         conf_high: float, *, term: str | None = None, group: int | None = None,
+         p_value: float | None = None, hazard_ratio: float | None = None) -> dict:
+    """One tidy estimate row (the keys in the order the bundle writes them)."""
+    return {"model": model, "term": term, "group": group, "time": time, "estimate": estimate,
+            "std_error": std_error, "conf_low": conf_low, "conf_high": conf_high,
+            "p_value": p_value, "hazard_ratio": hazard_ratio}
+
+
 def _estimates(
     risk: dict[str, float], rd_ci: tuple[float, float], hr: float, analysis: str
 ) -> list[dict]:
@@ -105,102 +114,28 @@ def _estimates(
         for arm, group in (("contacted", 1), ("comparison", 0)):
             ci = min(0.95, risk[arm] * scale**0.8)
             se = 0.012
-            rows.append(
-                {
-                    "model": "cumulative_incidence",
-                    "term": None,
-                    "group": group,
-                    "time": h,
-                    "estimate": ci,
-                    "std_error": se,
-                    "conf_low": ci - 1.96 * se,
-                    "conf_high": ci + 1.96 * se,
-                    "p_value": None,
-                    "hazard_ratio": None,
-                }
-            )
-            rows.append(
-                {
-                    "model": "kaplan_meier",
-                    "term": None,
-                    "group": group,
-                    "time": h,
-                    "estimate": 1 - ci,
-                    "std_error": se,
-                    "conf_low": 1 - ci - 1.96 * se,
-                    "conf_high": 1 - ci + 1.96 * se,
-                    "p_value": None,
-                    "hazard_ratio": None,
-                }
-            )
+            rows.append(_row("cumulative_incidence", h, ci, se, ci - 1.96 * se, ci + 1.96 * se,
+                             group=group))
+            rows.append(_row("kaplan_meier", h, 1 - ci, se, 1 - ci - 1.96 * se,
+                             1 - ci + 1.96 * se, group=group))
         est = (risk["contacted"] - risk["comparison"]) * scale**0.8
         half = (rd_ci[1] - rd_ci[0]) / 2 * scale**0.5
         lo, hi = rd_ci if h == 365 else (est - half, est + half)
-        rows.append(
-            {
-                "model": "risk_difference",
-                "term": None,
-                "group": None,
-                "time": h,
-                "estimate": est,
-                "std_error": half / 1.96,
-                "conf_low": lo,
-                "conf_high": hi,
-                "p_value": 0.04,
-                "hazard_ratio": None,
-            }
-        )
-        rows.append(
-            {
-                "model": "risk_ratio",
-                "term": None,
-                "group": None,
-                "time": h,
-                "estimate": risk["contacted"] / risk["comparison"],
-                "std_error": 0.1,
-                "conf_low": 0.7,
-                "conf_high": 1.1,
-                "p_value": 0.2,
-                "hazard_ratio": None,
-            }
-        )
+        rows.append(_row("risk_difference", h, est, half / 1.96, lo, hi, p_value=0.04))
+        rows.append(_row("risk_ratio", h, risk["contacted"] / risk["comparison"], 0.1, 0.7, 1.1,
+                         p_value=0.2))
     beta = float(np.log(hr))
     for model in ("cox", "cox_stratified"):
-        rows.append(
-            {
-                "model": model,
-                "term": "treated",
-                "group": None,
-                "time": None,
-                "estimate": beta,
-                "std_error": 0.08,
-                "conf_low": beta - 0.157,
-                "conf_high": beta + 0.157,
-                "p_value": 0.03,
-                "hazard_ratio": hr,
-            }
-        )
+        rows.append(_row(model, None, beta, 0.08, beta - 0.157, beta + 0.157, term="treated",
+                         p_value=0.03, hazard_ratio=hr))
     for t in (365, 730):
-        rows.append(
-            {
-                "model": "rmst_difference",
-                "term": None,
-                "group": None,
-                "time": t,
-                "estimate": 6.5,
-                "std_error": 3.0,
-                "conf_low": 0.6,
-                "conf_high": 12.4,
-                "p_value": 0.03,
-                "hazard_ratio": None,
-            }
-        )
+        rows.append(_row("rmst_difference", t, 6.5, 3.0, 0.6, 12.4, p_value=0.03))
     for r in rows:
         r["analysis"] = analysis
     return rows
 
 
-def _figure(path: Path, title: str) -> dict[str, str]:
+def _figure(path: Path, title: str) -> str:
     fig, ax = plt.subplots(figsize=(4, 2.5), dpi=60)
     ax.plot([0, 1, 2], [0, 1, 0.5])
     ax.set_title(title)

@@ -17,12 +17,8 @@ def rendered_reports(tmp_path_factory):
     Returns a dict with ``study`` (the study file), ``dir`` (report folder of 2026Q3), ``stdout``
     and ``paths`` {(lang, doc): Path}.
     """
-    import sys
-
-    from click.testing import CliRunner
-
-    sys.path.insert(0, str(ROOT / "tests"))
     from bundle_factory import make_study
+    from click.testing import CliRunner
 
     from evaluation.cli import cli
 

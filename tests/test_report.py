@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-import sys
 from pathlib import Path
 
+from bundle_factory import CONTACTS, PLANTED_SMALL, make_bundle, make_study
 from click.testing import CliRunner
 
 from evaluation import disclosure
@@ -16,9 +16,6 @@ from evaluation.report.bundle import Bundle
 from evaluation.report.findings import BENEFICIAL, HARMFUL, NO_DIFFERENCE, NOT_YET, finding
 from evaluation.report.render import parse_qmd, qmd_to_notebook
 from evaluation.report.texts import TEXTS
-
-sys.path.insert(0, str(Path(__file__).parent))
-from bundle_factory import CONTACTS, PLANTED_SMALL, make_bundle, make_study
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -42,6 +42,13 @@ def arm_of(group: object) -> str | None:
     return None
 
 
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"is not valid JSON: {exc}", file=str(path)) from None
+
+
 @dataclass
 class Bundle:
     """A results bundle on disk: its ``estimates.json`` and access to its tables and figures."""
@@ -69,19 +76,11 @@ class Bundle:
                 "no results bundle here (estimates.json is missing); run `evaluation analyse` first",
                 file=str(path),
             )
-        try:
-            estimates = json.loads(est.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"is not valid JSON: {exc}", file=str(est)) from None
+        estimates = _read_json(est)
         if not isinstance(estimates, dict) or not isinstance(estimates.get("outcomes"), list):
             raise InputError("has no 'outcomes' list", file=str(est), column="outcomes")
-        manifest: dict[str, Any] = {}
         man = path / MANIFEST
-        if man.is_file():
-            try:
-                manifest = json.loads(man.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"is not valid JSON: {exc}", file=str(man)) from None
+        manifest = _read_json(man) if man.is_file() else {}
         return cls(path=path, estimates=estimates, manifest=manifest)
 
     @property

@@ -19,7 +19,7 @@ from ..study import DEFAULT_SUPPRESSION_THRESHOLD
 from . import fmt, tables
 from .bundle import Bundle, estimate_rows, pick
 from .findings import GATES, finding, mde_sentence
-from .texts import category_label, check_language, text
+from .texts import arm_label, category_label, check_language, text
 
 STYLE = """<style>
 .report-table{border-collapse:collapse;margin:0.6em 0 1.2em 0;font-size:0.92em}
@@ -75,9 +75,10 @@ class Report:
 
     def n(self, count: Any, suppressed: bool = False) -> str:
         """A count for running text, after disclosure control (marked as a count in HTML)."""
-        shown = disclosure.show_count(count, self.threshold, suppressed=suppressed,
-                                      thousands=tables.thousands(self.lang))
-        return Raw(f'<span class="count">{_html.escape(shown)}</span>') if self.html else shown
+        shown = tables.count_cell(count, self.lang, self.threshold, suppressed).text
+        if not self.html:
+            return shown
+        return Raw(f'<span class="{disclosure.COUNT_CLASS}">{_html.escape(shown)}</span>')
 
     def heading(self, key: str, level: int = 2, **fields: Any) -> None:
         self._show("#" * level + " " + self.t(key, **fields))
@@ -108,6 +109,13 @@ class Report:
         if path is not None:
             display(Image(filename=str(path)))
 
+    def _named_table(self, name: str) -> pd.DataFrame | None:
+        """A bundle-level table; when the bundle lacks it, a note saying so is shown instead."""
+        frame = self.bundle.named_table(name)
+        if frame is None:
+            self._show(self.t("missing_table", name=name))
+        return frame
+
     # -- shared parts -----------------------------------------------------------------------
     def title(self, kind: str) -> None:
         """Title, study name and as-of date (``kind`` is "quarterly" or "technical")."""
@@ -129,9 +137,8 @@ class Report:
     def contacts(self) -> None:
         """Contacts this quarter and since the start: a sentence and the table."""
         self.heading("h_contacts")
-        contacts = self.bundle.named_table("contacts")
+        contacts = self._named_table("contacts")
         if contacts is None:
-            self._show(self.t("missing_table", name="contacts"))
             return
         total = contacts[contacts["dimension"] == "total"].groupby("period")["n"].sum()
         start = self.bundle.study.get("initiative_start")
@@ -227,18 +234,15 @@ class Report:
 
     def attrition(self) -> None:
         self.heading("h_attrition")
-        frame = self.bundle.named_table("attrition")
+        frame = self._named_table("attrition")
         if frame is None:
-            self._show(self.t("missing_table", name="attrition"))
             return
         self.table(tables.attrition_table(frame, self.lang, self.threshold, self.output))
 
     def balance(self) -> None:
         self.heading("h_balance")
-        frame = self.bundle.named_table("balance")
-        if frame is None:
-            self._show(self.t("missing_table", name="balance"))
-        else:
+        frame = self._named_table("balance")
+        if frame is not None:
             labels = self.bundle.cohort.get("covariates") or {}
             self.table(tables.balance_table(frame, self.lang, labels, self.output, self.threshold,
                                             self._arm_sizes()))
@@ -286,7 +290,7 @@ class Report:
         body = []
         for _, r in rows.iterrows():
             arm, grp = r["arm"], r["group"]
-            group = (text(f"arm_{arm}", lang) if isinstance(arm, str)
+            group = (arm_label(arm, lang) if isinstance(arm, str)
                      else "" if grp is None or pd.isna(grp) else str(grp))
             body.append([
                 str(r["analysis"]), str(r["model"]), "" if pd.isna(r["term"]) else str(r["term"]),

@@ -5,9 +5,7 @@ Every count passes through :mod:`evaluation.disclosure` before it becomes a cell
 
 from __future__ import annotations
 
-import functools
 import html
-import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +14,7 @@ import pandas as pd
 
 from .. import disclosure
 from . import fmt
-from .texts import category_label, text
+from .texts import TEXTS, arm_label, category_label, text
 
 DIMENSIONS = ("sex", "age_band", "contact_type", "referred_to")
 
@@ -45,7 +43,7 @@ def render(header: list[str], rows: list[list[Any]], output: str = "html",
         for row in rows:
             cells = []
             for value in map(_cell, row):
-                cls = ' class="count"' if value.count else ""
+                cls = f' class="{disclosure.COUNT_CLASS}"' if value.count else ""
                 cells.append(f"<td{cls}>{html.escape(value.text)}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -97,11 +95,14 @@ def contacts_table(contacts: pd.DataFrame, quarter: str, lang: str, threshold: i
               f"{text('col_cumulative', lang)}: {text('col_pct', lang)}"]
     rows: list[list[Any]] = []
     total_small = {p: disclosure.is_small(totals[p], threshold) for p in totals}
-    rows.append([Cell(text("row_total", lang))] + functools.reduce(operator.iadd, ([count_cell(totals[p], lang, threshold), ""] for p in ("quarter", "cumulative")), []))
+    total_row: list[Any] = [Cell(text("row_total", lang))]
+    for period in ("quarter", "cumulative"):
+        total_row += [count_cell(totals[period], lang, threshold), ""]
+    rows.append(total_row)
     dims = [d for d in DIMENSIONS if d in set(frame["dimension"])]
     dims += sorted(set(frame["dimension"]) - set(DIMENSIONS) - {"total"})
     for dim in dims:
-        rows.append([Cell(text(f"dim_{dim}", lang) if f"dim_{dim}" in _known(lang) else dim),
+        rows.append([Cell(text(f"dim_{dim}", lang) if f"dim_{dim}" in TEXTS[lang] else dim),
                      "", "", "", ""])
         cats = list(dict.fromkeys(frame.loc[frame["dimension"] == dim, "category"]))
         for cat in cats:
@@ -114,12 +115,6 @@ def contacts_table(contacts: pd.DataFrame, quarter: str, lang: str, threshold: i
                                                    suppressed=hidden))
             rows.append(row)
     return render(header, rows, output)
-
-
-def _known(lang: str) -> set[str]:
-    from .texts import TEXTS
-
-    return set(TEXTS[lang])
 
 
 def attrition_table(attrition: pd.DataFrame, lang: str, threshold: int, output: str = "html") -> str:
@@ -139,8 +134,8 @@ def attrition_table(attrition: pd.DataFrame, lang: str, threshold: int, output: 
         start = remaining[0] + excluded[0] if len(part) else 0
         end = remaining[-1] if len(part) else 0
         mask = disclosure.suppress_distribution(excluded, threshold, total=start - end)
-        arm_label = text(f"arm_{arm}", lang) if arm in ("contacted", "comparison") else str(arm)
-        rows.append([arm_label, "", text("row_start", lang), count_cell(start, lang, threshold)])
+        rows.append([arm_label(arm, lang), "", text("row_start", lang),
+                     count_cell(start, lang, threshold)])
         for i in range(len(part)):
             rows.append(["", str(part.loc[i, "step"]), str(part.loc[i, "reason"]),
                          count_cell(excluded[i], lang, threshold, bool(mask[i]))])
@@ -157,8 +152,8 @@ def _mean_header(column: str, lang: str) -> str:
     """``mean_contacted_after`` -> "Mean contacted, after" (in the report language)."""
     parts = column.split("_")[1:]
     arm = parts[0] if parts else ""
-    label = text(f"col_mean_{arm}", lang) if f"col_mean_{arm}" in _known(lang) else column
-    if len(parts) > 1 and f"col_{parts[1]}" in _known(lang):
+    label = text(f"col_mean_{arm}", lang) if f"col_mean_{arm}" in TEXTS[lang] else column
+    if len(parts) > 1 and f"col_{parts[1]}" in TEXTS[lang]:
         label += f", {text('col_' + parts[1], lang)}"
     return label
 
@@ -217,6 +212,6 @@ def propensity_table(propensity: pd.DataFrame, lang: str, threshold: int, output
         n = len(part)
         ps = part["propensity_score"].to_numpy(dtype=float)
         q = np.quantile(ps, [0.05, 0.5, 0.95]) if n >= threshold else [None] * 3
-        rows.append([text(f"arm_{arm}", lang) if arm in ("contacted", "comparison") else arm,
-                     matched, count_cell(n, lang, threshold)] + [fmt.number(v, lang, 3) for v in q])
+        rows.append([arm_label(arm, lang), matched, count_cell(n, lang, threshold)]
+                    + [fmt.number(v, lang, 3) for v in q])
     return render(header, rows, output)

@@ -8,7 +8,6 @@ languages come from the same template.
 from __future__ import annotations
 
 LANGUAGES = ("da", "en")
-DEFAULT_LANGUAGE = "da"
 
 TEXTS: dict[str, dict[str, str]] = {
     "da": {
@@ -449,3 +448,8 @@ def category_label(code: object, lang: str) -> str:
     """A readable label for a category code (sex, age band, contact type, referral...)."""
     key = str(code)
     return CATEGORY_LABELS[check_language(lang)].get(key, key)
+
+
+def arm_label(arm: object, lang: str) -> str:
+    """The name of an arm ("contacted", "comparison") in ``lang``; other values as they are."""
+    return text(f"arm_{arm}", lang) if arm in ("contacted", "comparison") else str(arm)
