@@ -70,11 +70,9 @@ import pandas as pd
 from ..errors import ConfigError, InputError
 from ..progress import info, step
 from ..timeunits import months_to_days
-from .covariates import TABLES_BY_KIND, compute_covariates
+from .covariates import TABLES_BY_KIND, _quote, compute_covariates
 from .definition import CohortDefinition
-from .warehouse import NEVER, from_days, latest_date, open_warehouse, to_days
-
-ARMS = ("contacted", "comparison")
+from .warehouse import EPOCH, NEVER, from_days, latest_date, open_warehouse, to_days
 
 
 @dataclass
@@ -119,17 +117,17 @@ class _Pool:
 
 
 def _days(col: str) -> str:
-    return f"(CAST({col} AS DATE) - DATE '1970-01-01')"
+    return f"(CAST({col} AS DATE) - DATE '{EPOCH}')"
 
 
 def _load_pool(con, d: CohortDefinition, start: dt.date, end: dt.date, data_end: dt.date) -> _Pool:
     """Persons who can be eligible at some date of the period, plus every qualifying contact."""
-    area = ", ".join("'" + a.replace("'", "''") + "'" for a in d.area)
+    area = _quote(d.area)
     types = ", ".join(f"'{t}'" for t in d.contact_types)
     rank = " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(d.contact_types))
     limits = [lo for lo, _ in d.age_bands] + [d.age_max + 1]
     bday_cols = ", ".join(
-        f"(CAST(p.birth_date AS DATE) + INTERVAL ({a}) YEAR)::DATE - DATE '1970-01-01' AS b{i}"
+        f"(CAST(p.birth_date AS DATE) + INTERVAL ({a}) YEAR)::DATE - DATE '{EPOCH}' AS b{i}"
         for i, a in enumerate(limits))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE first_any AS
@@ -420,7 +418,7 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
             "treated": 0, "sampling_weight": cand_rows["sampling_weight"].to_numpy(float),
         })
     else:
-        cand_rows = _iptw_rows(pool, d, rng, d.start, end, data_end)
+        cand_rows = _iptw_rows(pool, d, rng, end, data_end)
         n_eligible_pairs = len(cand_rows)
     rows = pd.concat([contacted_rows, cand_rows], ignore_index=True)
     rows["row_id"] = np.arange(len(rows))
@@ -574,10 +572,10 @@ def _strata_keys(pool: _Pool, d: CohortDefinition):
     return keys
 
 
-def _iptw_rows(pool: _Pool, d: CohortDefinition, rng: np.random.Generator, start: dt.date,
-               end: dt.date, data_end: dt.date) -> pd.DataFrame:
+def _iptw_rows(pool: _Pool, d: CohortDefinition, rng: np.random.Generator, end: dt.date,
+               data_end: dt.date) -> pd.DataFrame:
     """Comparison rows of the IPTW design: one random eligible date per person not yet contacted."""
-    lo = np.maximum(to_days(start), pool.birthdays[:, 0])
+    lo = np.maximum(to_days(d.start), pool.birthdays[:, 0])
     hi = np.minimum.reduce([
         np.full(pool.n, min(to_days(end), to_days(data_end) - 1)), pool.birthdays[:, -1] - 1,
         pool.first_any - 1, pool.death - 1, pool.emigration - 1,
@@ -683,10 +681,11 @@ def _match(rows: pd.DataFrame, k: int, caliper: float, n_eligible_pairs: int, se
     """Nearest-neighbour matching within each set, caliper on the logit, 1:k, no replacement.
 
     Candidates that differ from the contacted person on an ``exact_cols`` covariate, or are
-    farther than ``caliper`` from them on the logit of the propensity score, are left out. Among the rest the ``k`` nearest are taken: nearest on the logit, or,
-    when ``metric_cols`` are given, nearest by Mahalanobis distance on those columns and the
-    logit (Mahalanobis matching within propensity calipers, Rosenbaum and Rubin 1985), which
-    balances the individual covariates better where the contacted sit in the tail of the score.
+    farther than ``caliper`` from them on the logit of the propensity score, are left out. Among
+    the rest the ``k`` nearest are taken: nearest on the logit, or, when ``metric_cols`` are
+    given, nearest by Mahalanobis distance on those columns and the logit (Mahalanobis matching
+    within propensity calipers, Rosenbaum and Rubin 1985), which balances the individual
+    covariates better where the contacted sit in the tail of the score.
     """
     cases = rows[rows["treated"] == 1].set_index("set_id")
     cand = rows[rows["treated"] == 0].copy()

@@ -12,7 +12,7 @@ import pandas as pd
 from .. import contract
 from ..atomic import atomic_dir
 from ..progress import step
-from .world import DATA_END, DATA_START, INITIATIVE_START, Effects, simulate_world
+from .world import DATA_END, DATA_START, INITIATIVE_START, Effects, simulate_world, to_date
 
 DEFAULT_EFFECTS = {"reoffending": 0.80, "education_job": 1.25, "group_recruitment": 0.70}
 
@@ -102,7 +102,7 @@ def _to_date(days: pd.Series) -> pd.Series:
     v = days.to_numpy(dtype=np.float64)
     out = np.full(len(v), np.datetime64("NaT"), dtype="datetime64[D]")
     ok = ~np.isnan(v)
-    out[ok] = DATA_START + v[ok].astype(np.int64).astype("timedelta64[D]")
+    out[ok] = to_date(v[ok])
     return pd.Series(out.astype("datetime64[s]"), index=days.index)
 
 
@@ -131,7 +131,7 @@ def _dated_tables(world) -> dict[str, pd.DataFrame]:
 def _cpr_numbers(world, rng: np.random.Generator) -> np.ndarray:
     from ..cpr import generate
 
-    birth = DATA_START + world.birth_day.astype(np.int64).astype("timedelta64[D]")
+    birth = to_date(world.birth_day)
     sex = np.where(world.male, "M", "F")
     return generate(birth, sex, rng, hyphen=False)
 
@@ -221,7 +221,7 @@ def _write_warehouse(folder: Path, frames, world, rng) -> None:
             else:
                 cols[col.name] = pa.array(s.to_numpy(dtype=object), type=pa.string())
         pq.write_table(pa.table(cols), folder / f"{name}.parquet")
-    birth = DATA_START + world.birth_day.astype(np.int64).astype("timedelta64[D]")
+    birth = to_date(world.birth_day)
     persons = pa.table({
         "person_id": ids,
         "birth_date": pa.array(birth, type=pa.date32()),

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract import AALBORG_MUNICIPALITY
+from ..timeunits import DAYS_PER_MONTH
 
 DATA_START = np.datetime64("2016-10-01", "D")
 DATA_END = np.datetime64("2026-09-30", "D")
@@ -97,9 +98,14 @@ def _month_grid() -> np.ndarray:
     return (months.astype("datetime64[D]") - DATA_START).astype(np.int64)
 
 
+def to_date(day: np.ndarray) -> np.ndarray:
+    """Day offsets from :data:`DATA_START` (cut to whole days towards zero) as datetime64[D]."""
+    return DATA_START + np.asarray(day).astype(np.int64).astype("timedelta64[D]")
+
+
 def month_ceil(day: np.ndarray) -> np.ndarray:
     """First day (as offset) of the first month that starts strictly after ``day``."""
-    d = DATA_START + np.floor(day).astype(np.int64).astype("timedelta64[D]")
+    d = to_date(np.floor(day))
     nxt = d.astype("datetime64[M]") + 1
     return (nxt.astype("datetime64[D]") - DATA_START).astype(np.float64)
 
@@ -270,7 +276,7 @@ def _persons(n: int, rng: np.random.Generator, w: dict) -> None:
     birth = rng.integers(lo, hi + 1, n).astype(np.float64)
     male = rng.random(n) < 0.5
     frailty = rng.gamma(0.3, 1 / 0.3, n)
-    bmonth = (DATA_START + birth.astype(np.int64).astype("timedelta64[D]")).astype("datetime64[M]")
+    bmonth = to_date(birth).astype("datetime64[M]")
     b0 = np.datetime64("1990-01", "M")
     cohort = (bmonth - b0).astype(np.int64)
     w.update(n=n, birth=birth, male=male, z=frailty, cohort=cohort)
@@ -427,8 +433,7 @@ def _pairing(rng: np.random.Generator, w: dict) -> None:
     cand = np.flatnonzero(a["kept0"] & (a["t0"] <= SIM_DAY) & (rng.random(m) < 0.35))
     if len(cand):
         day = shared_day[cand]
-        month = (DATA_START + day.astype(np.int64).astype("timedelta64[D]")).astype(
-            "datetime64[M]").astype(np.int64)
+        month = to_date(day).astype("datetime64[M]").astype(np.int64)
         muni = _municipality_at(w, a["pid"][cand], day)
         muni_i = pd.factorize(muni)[0]
         key = month * 100 + muni_i
@@ -612,10 +617,9 @@ def _education_draws(rng: np.random.Generator, w: dict, n_ep: int = 10) -> None:
         "job_months": 1 + rng.geometric(1 / 14.0, (n, n_ep)),
         "side": rng.random(n) < 0.25,
     }
-    d["gap_rate"] = 1.0 / ((2.0 + 6.0 * np.minimum(z, 8)) * 30.4375)  # per day
+    d["gap_rate"] = 1.0 / ((2.0 + 6.0 * np.minimum(z, 8)) * DAYS_PER_MONTH)  # per day
     w["edu_draws"] = d
-    byear = (DATA_START + w["birth"].astype(np.int64).astype("timedelta64[D]")).astype(
-        "datetime64[Y]")
+    byear = to_date(w["birth"]).astype("datetime64[Y]")
     prim_start = ((byear + 6).astype("datetime64[D]") + 226 - DATA_START).astype(np.float64)
     prim_end = ((byear + 16).astype("datetime64[D]") + 170 - DATA_START).astype(np.float64)
     w["prim"] = (prim_start, prim_end)
@@ -676,7 +680,7 @@ def _education_chain(w: dict, pids: np.ndarray, tau: np.ndarray | None, hr: floa
 
 
 def _add_months(day: np.ndarray, months: np.ndarray) -> np.ndarray:
-    d = DATA_START + np.minimum(day, 1e6).astype(np.int64).astype("timedelta64[D]")
+    d = to_date(np.minimum(day, 1e6))
     m = d.astype("datetime64[M]") + months.astype(np.int64)
     return (m.astype("datetime64[D]") - DATA_START).astype(np.float64)
 
