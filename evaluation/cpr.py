@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 #: Reasons a CPR number cannot be used, as they appear in quarantine listings.
 MALFORMED = "malformed_cpr"  # not 10 digits after removing a hyphen and spaces
@@ -18,13 +19,34 @@ INVALID_DATE = "invalid_cpr_birth_date"  # digits 1-6 with the century are not a
 MISSING = "missing_cpr"
 
 
+# The blanks Python's ``str.isspace`` knows, written for RE2, plus the hyphen.
+_BLANKS_AND_HYPHEN = r"[\t\n\x{0B}\f\r\x{1C}-\x{1F}\x{85}\p{Z}\-]"
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _arrow_text(values: pd.Series | np.ndarray | list | pa.Array) -> pa.Array:
+    """Values as one Arrow string array (null where missing; other values as ``str`` gives)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values if values.type == pa.string() else values.cast(pa.string())
+    if isinstance(values, pd.Series) and hasattr(values.array, "__arrow_array__"):
+        return _arrow_text(pa.array(values.array))
+    s = pd.Series(values, dtype="object")
+    text = s.astype(str).to_numpy(dtype=object)
+    text[s.isna().to_numpy()] = None
+    return pa.array(text, type=pa.string())
+
+
+def _normalised(values: pd.Series | np.ndarray | list | pa.Array) -> pa.Array:
+    import pyarrow.compute as pc
+
+    return pc.replace_substring_regex(_arrow_text(values), _BLANKS_AND_HYPHEN, "")
+
+
 def normalise(values: pd.Series | np.ndarray | list) -> np.ndarray:
     """Remove a hyphen and spaces; return an object array of strings (``None`` where missing)."""
-    s = pd.Series(values, dtype="object")
-    missing = s.isna()
-    out = s.astype(str).str.replace(r"[\s\-]", "", regex=True)
-    out[missing] = None
-    return out.to_numpy(dtype=object)
+    return _normalised(values).to_numpy(zero_copy_only=False).astype(object)
 
 
 def century(year2: np.ndarray, digit7: np.ndarray) -> np.ndarray:
@@ -39,44 +61,50 @@ def century(year2: np.ndarray, digit7: np.ndarray) -> np.ndarray:
     return c
 
 
-def parse(values: pd.Series | np.ndarray | list) -> pd.DataFrame:
+def parse(values: pd.Series | np.ndarray | list | pa.Array) -> pd.DataFrame:
     """Parse CPR numbers into birth date and sex.
 
     Returns a frame aligned with the input: ``cpr`` (normalised, or None), ``birth_date``
     (datetime64, NaT where unusable), ``sex`` ('M'/'F', None where unusable) and ``reason``
     (None where usable, else one of :data:`MISSING`, :data:`MALFORMED`, :data:`INVALID_DATE`).
+    Vectorised in Arrow and numpy: it runs on every distinct value of every extract.
     """
-    norm = normalise(values)
-    n = len(norm)
-    strs = pd.Series(norm, dtype="object")
-    missing = strs.isna().to_numpy() | (strs.fillna("") == "").to_numpy()
-    well_formed = strs.fillna("").astype(str).str.fullmatch(r"[0-9]{10}").to_numpy(dtype=bool) & ~missing
+    import pyarrow.compute as pc
 
+    norm = _normalised(values)
+    n = len(norm)
+    missing = np.asarray(pc.fill_null(pc.equal(pc.utf8_length(norm), 0), True), dtype=bool)
+    well = np.asarray(pc.fill_null(pc.match_substring_regex(norm, r"^[0-9]{10}$"), False), dtype=bool)
     reason = np.full(n, None, dtype=object)
     reason[missing] = MISSING
-    reason[~missing & ~well_formed] = MALFORMED
-
-    birth = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    reason[~missing & ~well] = MALFORMED
+    birth = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     sex = np.full(n, None, dtype=object)
-    if well_formed.any():
-        wf = strs[well_formed].astype(str)
-        digits = np.frombuffer("".join(wf.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 10) - 48
+    idx = np.flatnonzero(well)
+    if len(idx):
+        ten = pc.filter(norm, pa.array(well)).cast(pa.large_string())
+        offsets = np.frombuffer(ten.buffers()[1], dtype=np.int64)[ten.offset: ten.offset + len(ten) + 1]
+        data = np.frombuffer(ten.buffers()[2], dtype=np.uint8)
+        digits = data[offsets[0]: offsets[-1]].reshape(-1, 10).astype(np.int64) - 48
         dd = digits[:, 0] * 10 + digits[:, 1]
         mm = digits[:, 2] * 10 + digits[:, 3]
         yy = digits[:, 4] * 10 + digits[:, 5]
-        year = century(yy, digits[:, 6]) + yy
-        dates = pd.to_datetime(
-            pd.DataFrame({"year": year, "month": mm, "day": dd}), errors="coerce"
-        ).to_numpy()
-        bad_date = np.isnat(dates)
-        idx = np.flatnonzero(well_formed)
-        reason[idx[bad_date]] = INVALID_DATE
-        good = idx[~bad_date]
-        birth[good] = dates[~bad_date]
-        sex[good] = np.where(digits[~bad_date, 9] % 2 == 1, "M", "F")
-    return pd.DataFrame(
-        {"cpr": norm, "birth_date": birth, "sex": sex, "reason": reason}
-    )
+        year = century(yy, digits[:, 6]).astype(np.int64) + yy
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        valid_month = (mm >= 1) & (mm <= 12)
+        last_day = _DAYS_IN_MONTH[np.where(valid_month, mm, 0)] + ((mm == 2) & leap)
+        real = valid_month & (dd >= 1) & (dd <= last_day)
+        reason[idx[~real]] = INVALID_DATE
+        good = idx[real]
+        months = (year[real] - 1970) * 12 + (mm[real] - 1)
+        birth[good] = months.astype("datetime64[M]").astype("datetime64[D]") + (dd[real] - 1)
+        sex[good] = np.where(digits[real, 9] % 2 == 1, "M", "F")
+    return pd.DataFrame({
+        "cpr": norm.to_numpy(zero_copy_only=False).astype(object),
+        "birth_date": birth.astype("datetime64[ns]"),
+        "sex": sex,
+        "reason": reason,
+    })
 
 
 def generate(

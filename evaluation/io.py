@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .contract import RAW_EXTENSIONS, WAREHOUSE_EXTENSION, Source
+from .contract import RAW_EXTENSIONS, WAREHOUSE_EXTENSION, Column, Source
 from .errors import InputError
 
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "ja", "j", "sand"}
@@ -463,6 +463,22 @@ def parse_numbers(text: pd.Series) -> pd.Series:
     return out.where(np.isfinite(out.to_numpy()))
 
 
+def coerce_column(values: pd.Series, col: Column) -> pd.Series:
+    """Type one column of the contract (see :func:`coerce`)."""
+    if col.type == "date":
+        return parse_dates(values)
+    if col.type == "month":
+        return parse_months(values).dt.strftime("%Y-%m").astype(TEXT)
+    if col.type == "bool":
+        return parse_bools(values)
+    if col.type == "int":
+        nums = parse_numbers(values)
+        return nums.where(nums == np.round(nums)).astype("Int64")
+    if col.type == "float":
+        return parse_numbers(values)
+    return as_text(values).str.strip().astype(TEXT)
+
+
 def coerce(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
     """Type the contract's columns of a frame: dates, months (kept as 'YYYY-MM' text),
     booleans, numbers, categories and text. Unparseable values become missing; run
@@ -470,26 +486,8 @@ def coerce(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
 
     Accepts text frames (:func:`read_raw_text`) and typed frames (:func:`read_table`) alike.
     """
-    out = {}
-    for col in source.columns:
-        if col.name not in frame.columns:
-            continue
-        values = frame[col.name]
-        if col.type == "date":
-            out[col.name] = parse_dates(values)
-        elif col.type == "month":
-            months = parse_months(values)
-            out[col.name] = months.dt.strftime("%Y-%m").astype(TEXT)
-        elif col.type == "bool":
-            out[col.name] = parse_bools(values)
-        elif col.type == "int":
-            nums = parse_numbers(values)
-            nums = nums.where(nums == np.round(nums))
-            out[col.name] = nums.astype("Int64")
-        elif col.type == "float":
-            out[col.name] = parse_numbers(values)
-        else:
-            out[col.name] = as_text(values).str.strip().astype(TEXT)
+    out = {col.name: coerce_column(frame[col.name], col)
+           for col in source.columns if col.name in frame.columns}
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -510,6 +508,7 @@ __all__ = [
     "BadRows",
     "as_text",
     "coerce",
+    "coerce_column",
     "detect_delimiter",
     "detect_encoding",
     "find_table",

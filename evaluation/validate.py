@@ -620,7 +620,7 @@ class _TableCheck:
         values = self.frame[name]
         u = as_text(enc.values)
         if name == "cpr":
-            parsed = cpr.parse(u.astype("object").to_numpy())
+            parsed = cpr.parse(u)
             reason = enc.expand(parsed["reason"].to_numpy(dtype=object), cpr.MISSING)
             reason = np.where(blank, cpr.MISSING, reason)
             self.add(cpr.MISSING, name, reason == cpr.MISSING, "CPR number is missing")
