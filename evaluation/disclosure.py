@@ -31,7 +31,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .study import DEFAULT_SUPPRESSION_THRESHOLD
+#: Smallest count of persons that may be published (the study's report.suppression_threshold
+#: overrides it). Statistics Denmark's own rule is 3; 5 is the safer default.
+DEFAULT_SUPPRESSION_THRESHOLD = 5
 
 SUPPRESSED_MARK = "<{threshold}"
 

@@ -36,9 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from .contract import SOURCE_NAMES
+from .disclosure import DEFAULT_SUPPRESSION_THRESHOLD
 from .errors import ConfigError
-
-DEFAULT_SUPPRESSION_THRESHOLD = 5
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import disclosure
-from ..study import DEFAULT_SUPPRESSION_THRESHOLD
+from ..disclosure import DEFAULT_SUPPRESSION_THRESHOLD
 from . import fmt
 from .bundle import estimate_rows, pick
 from .texts import text

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from .. import disclosure
-from ..study import DEFAULT_SUPPRESSION_THRESHOLD
+from ..disclosure import DEFAULT_SUPPRESSION_THRESHOLD
 from . import fmt, tables
 from .bundle import Bundle, estimate_rows, pick
 from .findings import GATES, finding, mde_sentence
