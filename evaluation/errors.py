@@ -76,8 +76,3 @@ class KeyFileError(EvaluationError):
     The message names the file, never its content.
     """
 
-
-class NotBuiltYet(EvaluationError):
-    """A stage that is planned but not built yet. Says so, instead of pretending."""
-
-    exit_code = 3
