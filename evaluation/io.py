@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -491,12 +492,21 @@ def coerce(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def read_warehouse(folder: str | os.PathLike[str], name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read warehouse table ``name`` (``<folder>/<name>.parquet``, a file or a dataset folder)."""
+def read_warehouse(folder: str | os.PathLike[str], name: str, columns: list[str] | None = None,
+                   as_of: dt.date | None = None) -> pd.DataFrame:
+    """Read warehouse table ``name`` (``<folder>/<name>.parquet``, a file or a dataset folder).
+
+    With ``as_of`` (the analysis date) nothing dated after it is read: the cut of
+    :mod:`evaluation.asof`, the same the cohort builder applies.
+    """
     path = Path(folder) / f"{name}{WAREHOUSE_EXTENSION}"
     if not path.exists():
         raise InputError(f"warehouse table '{name}' not found", file=str(path))
     try:
+        if as_of is not None:
+            from .asof import read_as_of
+
+            return read_as_of(path, name, columns, as_of)
         return pd.read_parquet(path, columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"cannot be read as Parquet ({type(exc).__name__})", file=str(path)) from None

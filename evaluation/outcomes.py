@@ -70,7 +70,8 @@ class WarehouseTables:
 
     @classmethod
     def read(cls, folder: str | Path, data_end: dt.date | pd.Timestamp) -> WarehouseTables:
-        """Read the tables needed from ``folder`` (``<folder>/<source>.parquet``)."""
+        """Read the tables needed from ``folder`` as of ``data_end`` (nothing dated after it)."""
+        as_of = pd.Timestamp(data_end).date()
         def dates(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
             for c in cols:
                 frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
@@ -78,18 +79,18 @@ class WarehouseTables:
             return frame.reset_index(drop=True)
 
         charges = dates(read_warehouse(folder, "charges", ["person_id", "case_id", "offence_date",
-                                                           "offence_category"]), ["offence_date"])
+                                                           "offence_category"], as_of=as_of), ["offence_date"])
         charges["case_id"] = charges["case_id"].astype(str)
         charges["offence_category"] = charges["offence_category"].astype(str)
         conv = dates(read_warehouse(folder, "convictions", ["person_id", "case_id", "decision_date",
-                                                            "offence_date", "sanction"]),
+                                                            "offence_date", "sanction"], as_of=as_of),
                      ["decision_date", "offence_date"])
         conv["sanction"] = conv["sanction"].astype(str)
-        custody = dates(read_warehouse(folder, "custody", ["person_id", "start_date", "end_date"]),
+        custody = dates(read_warehouse(folder, "custody", ["person_id", "start_date", "end_date"], as_of=as_of),
                         ["start_date", "end_date"])
-        edu = dates(read_warehouse(folder, "education", ["person_id", "start_date", "end_date"]),
+        edu = dates(read_warehouse(folder, "education", ["person_id", "start_date", "end_date"], as_of=as_of),
                     ["start_date", "end_date"])
-        emp = read_warehouse(folder, "employment", ["person_id", "month", "hours"]).reset_index(drop=True)
+        emp = read_warehouse(folder, "employment", ["person_id", "month", "hours"], as_of=as_of).reset_index(drop=True)
         emp["person_id"] = emp["person_id"].astype(str)
         month = emp["month"]
         if not pd.api.types.is_datetime64_any_dtype(month):
@@ -97,7 +98,8 @@ class WarehouseTables:
         emp["month_start"] = pd.to_datetime(month).dt.to_period("M").dt.start_time.astype("datetime64[ns]")
         emp["hours"] = emp["hours"].astype(float)
         groups = dates(read_warehouse(folder, "group_registrations",
-                                      ["person_id", "group_id", "registered_date", "deregistered_date"]),
+                                      ["person_id", "group_id", "registered_date", "deregistered_date"],
+                                      as_of=as_of),
                        ["registered_date", "deregistered_date"])
         return cls(charges, conv, custody, edu, emp[["person_id", "month_start", "hours"]], groups,
                    pd.Timestamp(data_end))

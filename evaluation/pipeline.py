@@ -7,8 +7,6 @@ pipeline with one message naming the stage.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 
 from .errors import EvaluationError
@@ -29,7 +27,9 @@ def run_stages(stages: list[tuple[str, list[str]]]) -> list[str]:
             code = cli.main(args=args, prog_name="evaluation", standalone_mode=False,
                             obj={"debug": True})
         except EvaluationError as exc:
-            raise EvaluationError(f"{label} failed: {exc.message}") from exc
+            failed = EvaluationError(f"{label} failed: {exc.message}")
+            failed.exit_code = exc.exit_code  # a user's mistake stays exit 2, a stop stays 1
+            raise failed from exc
         except click.ClickException as exc:
             raise EvaluationError(f"{label} failed: {exc.format_message()}") from exc
         if isinstance(code, int) and code != 0:
@@ -37,7 +37,3 @@ def run_stages(stages: list[tuple[str, list[str]]]) -> list[str]:
         done.append(label)
     return done
 
-
-def quarter_of(day: dt.date) -> str:
-    """Calendar quarter label of a date: 2026-09-30 -> '2026Q3'."""
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"

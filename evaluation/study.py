@@ -10,8 +10,9 @@ Example::
     cohort = "cohorts/knock_knock.toml"
     analyses = ["analyses/reoffending.toml", "analyses/education_job.toml",
                 "analyses/group_recruitment.toml"]
-    output = "output"                 # cohort/, results/ and report/ are written under it
-    data_end = "2026-09-30"           # end of data (as-of date); default: latest date in the data
+    output = "output"                 # <quarter>/cohort/, results/ and report/ are written under it
+    data_end = "2026-09-30"           # data complete up to here (default: latest date in the data);
+                                      # a quarter ending after it cannot be run
     seed = 20261125
 
     [sources.charges]                 # optional: a source's own file and column names
@@ -19,7 +20,8 @@ Example::
     columns = { personnummer = "cpr", gerningsdato = "offence_date" }
 
     [report]
-    quarter = "2026Q3"
+    quarter = "2026Q3"                # default quarter of every stage (else the latest possible);
+                                      # its last day is the analysis date: nothing later is read
     languages = ["da", "en"]
     formats = ["html"]
     suppression_threshold = 5
@@ -71,17 +73,18 @@ class Study:
     sources: dict[str, SourceSettings]
     report: ReportSettings
 
-    @property
-    def cohort_dir(self) -> Path:
-        return self.output / "cohort"
+    def quarter_dir(self, quarter: object) -> Path:
+        """``<output>/<quarter>/``: everything a run for ``quarter`` (e.g. ``2026Q3``) writes."""
+        return self.output / str(quarter)
 
-    @property
-    def results_dir(self) -> Path:
-        return self.output / "results"
+    def cohort_dir(self, quarter: object) -> Path:
+        return self.quarter_dir(quarter) / "cohort"
 
-    @property
-    def report_dir(self) -> Path:
-        return self.output / "report"
+    def results_dir(self, quarter: object) -> Path:
+        return self.quarter_dir(quarter) / "results"
+
+    def report_dir(self, quarter: object) -> Path:
+        return self.quarter_dir(quarter) / "report"
 
 
 def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], file: Path, prefix: str, default: Any = ...):

@@ -221,6 +221,7 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
     estimates = {
         "schema_version": "1.0",
         "study": {"name": "Knock Knock, Aalborg (test bundle)", "data_end": "2026-09-30",
+                  "quarter": "2026Q3", "analysis_date": "2026-09-30",
                   "design": "risk_set_matching", "seed": 2026, "initiative_start": "2023-09-01"},
         "cohort": {"n_contacted": 512, "n_comparison": 1530, "n_sets": 512, "ratio": 3,
                    "smd_max_after": 0.04, "smd_max_before": 0.9, "overlap_ok": True,
@@ -243,7 +244,7 @@ def make_study(folder: str | Path, scenario: str = "mixed", threshold: int = 5,
                languages: tuple[str, ...] = ("da", "en")) -> Path:
     """A study file in ``folder`` whose results bundle is a factory bundle; returns its path."""
     folder = Path(folder)
-    make_bundle(folder / "output" / "results", scenario=scenario)
+    make_bundle(folder / "output" / "2026Q3" / "results", scenario=scenario)
     langs = ", ".join(f'"{lang}"' for lang in languages)
     study = folder / "study.toml"
     study.write_text(

@@ -25,7 +25,7 @@ def rendered_reports(tmp_path_factory):
     study = make_study(tmp_path_factory.mktemp("report_study"))
     result = CliRunner().invoke(cli, ["--quiet", "report", str(study), "--quarter", "2026Q3"])
     assert result.exit_code == 0, result.output
-    out = study.parent / "output" / "report" / "2026Q3"
+    out = study.parent / "output" / "2026Q3" / "report"
     paths = {(lang, doc): out / lang / f"{doc}.html"
              for lang in ("da", "en") for doc in ("quarterly", "technical")}
     return {"study": study, "dir": out, "stdout": result.output, "paths": paths}

@@ -145,7 +145,7 @@ def make_study(folder: Path, persons: int = 1500, contacted: int = 150, seed: in
     ).to_parquet(wh / "group_registrations.parquet")
 
     # the cohort: contacted at first contact; 3 comparison persons per set from the rest
-    cdir = folder / "output" / "cohort"
+    cdir = folder / "output" / "2026Q3" / "cohort"
     cdir.mkdir(parents=True)
     pool = pid[contacted:]
     comp = rng.choice(pool, 3 * contacted, replace=True)
@@ -211,7 +211,7 @@ def make_study(folder: Path, persons: int = 1500, contacted: int = 150, seed: in
         }
     )
     ps.to_parquet(cdir / "propensity.parquet")
-    (folder / "cohort.toml").write_text("# made by the test\n")
+    (folder / "cohort.toml").write_text((ROOT / "cohorts" / "knock_knock.toml").read_text())
     analyses = ", ".join(f'"{p}"' for p in sorted((ROOT / "analyses").glob("*.toml")))
     study = folder / "study.toml"
     study.write_text(
@@ -228,7 +228,7 @@ def analysed(tmp_path_factory):
     study = make_study(folder)
     result = CliRunner().invoke(cli, ["analyse", str(study)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return study, folder / "output" / "results", result
+    return study, folder / "output" / "2026Q3" / "results", result
 
 
 def test_bundle_is_complete_and_matches_contract(analysed):
@@ -361,11 +361,11 @@ def test_same_inputs_same_bundle(analysed, tmp_path):
 
 def test_cohort_not_built(tmp_path):
     study = make_study(tmp_path, persons=300, contacted=30)
-    (tmp_path / "output" / "cohort" / "cohort.parquet").unlink()
+    (tmp_path / "output" / "2026Q3" / "cohort" / "cohort.parquet").unlink()
     result = CliRunner().invoke(cli, ["analyse", str(study)])
     assert result.exit_code != 0
     assert "run `evaluation cohort build` first" in result.output
-    assert not (tmp_path / "output" / "results").exists()
+    assert not (tmp_path / "output" / "2026Q3" / "results").exists()
 
 
 def test_bad_plan_names_file_and_key(tmp_path):
@@ -399,7 +399,7 @@ def test_analyse_simulated_warehouse_end_to_end(simulated_warehouse, tmp_path):
     assert built.exit_code == 0, built.output
     result = runner.invoke(cli, ["analyse", str(study)])
     assert result.exit_code == 0, result.output
-    results = tmp_path / "output" / "results"
+    results = tmp_path / "output" / "2026Q3" / "results"
     est = json.loads((results / "estimates.json").read_text())
     assert est["schema_version"] == "1.0" and est["study"]["initiative_start"] == "2023-09-01"
     assert est["cohort"]["n_contacted"] > 0

@@ -586,7 +586,7 @@ def test_cli_build_writes_outputs(tmp_path, world_dir):
     result = CliRunner().invoke(cli, ["cohort", "build", str(study)])
     assert result.exit_code == 0, result.output
     assert "matched sets" in result.output
-    out = tmp_path / "out" / "cohort"
+    out = tmp_path / "out" / "2026Q3" / "cohort"
     for name in ("cohort.parquet", "attrition.parquet", "balance.parquet", "propensity.parquet",
                  "cohort.json"):
         assert (out / name).exists()

@@ -260,12 +260,13 @@ def test_missing_bundle_says_run_analyse_first(tmp_path):
     study = make_study(tmp_path)
     import shutil
 
-    shutil.rmtree(tmp_path / "output" / "results")
+    shutil.rmtree(tmp_path / "output" / "2026Q3" / "results")
     result = CliRunner().invoke(cli, ["report", str(study)])
     assert result.exit_code != 0
-    assert "run `evaluation analyse` first" in result.output
+    assert "no results bundle for 2026Q3" in result.output
+    assert "run `evaluation analyse --quarter 2026Q3`" in result.output
     assert "Traceback" not in result.output
-    assert not (tmp_path / "output" / "report").exists()
+    assert not (tmp_path / "output" / "2026Q3" / "report").exists()
 
 
 def test_bad_quarter_and_pdf_without_quarto(tmp_path, monkeypatch):
@@ -276,12 +277,12 @@ def test_bad_quarter_and_pdf_without_quarto(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["report", str(study), "--format", "pdf", "--lang", "en"])
     assert result.exit_code != 0
     assert "PDF needs Quarto" in result.output
-    assert not (tmp_path / "output" / "report" / "2026Q3" / "en" / "quarterly.pdf").exists()
+    assert not (tmp_path / "output" / "2026Q3" / "report" / "en" / "quarterly.pdf").exists()
 
 
 def test_failed_render_leaves_no_output(tmp_path):
     study = make_study(tmp_path, languages=("en",))
-    (tmp_path / "output" / "results" / "tables" / "contacts.parquet").write_text("broken")
+    (tmp_path / "output" / "2026Q3" / "results" / "tables" / "contacts.parquet").write_text("broken")
     result = CliRunner().invoke(cli, ["report", str(study)])
     assert result.exit_code != 0
     assert "contacts.parquet" in result.output and "Traceback" not in result.output
@@ -332,7 +333,7 @@ def test_quarto_is_used_when_on_path(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["report", str(study), "--format", "html", "--format", "pdf"])
     assert result.exit_code == 0, result.output
     assert "renderer: Quarto" in result.output
-    out = tmp_path / "s" / "output" / "report" / "2026Q3" / "en"
+    out = tmp_path / "s" / "output" / "2026Q3" / "report" / "en"
     args = (out / "technical.pdf").read_text()
     assert args.startswith("render technical.qmd --to typst")
     assert "-P lang:en" in args and "-P quarter:2026Q3" in args and "-M lang:en" in args

@@ -30,8 +30,8 @@ def test_reports_from_the_analysed_simulation(simulated_warehouse, tmp_path):
     for args in (["cohort", "build", str(study)], ["analyse", str(study)], ["report", str(study)]):
         result = runner.invoke(cli, ["--quiet", *args])
         assert result.exit_code == 0, (args, result.output)
-    bundle = Bundle.open(tmp_path / "output" / "results")
-    out = tmp_path / "output" / "report" / "2026Q3"
+    bundle = Bundle.open(tmp_path / "output" / "2026Q3" / "results")
+    out = tmp_path / "output" / "2026Q3" / "report"
     for lang in ("da", "en"):
         sentences = [finding(o, lang).sentence for _, o in bundle.families()]
         assert len(sentences) == 3

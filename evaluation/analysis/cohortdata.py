@@ -134,20 +134,21 @@ def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.da
     Each row gets its own ``set_id`` (negative for the comparison rows): no clustering.
     """
     d0 = pd.Timestamp(index_date)
-    persons = read_warehouse(warehouse, "persons", ["person_id", "birth_date"]).reset_index(drop=True)
+    as_of = pd.Timestamp(data_end).date()
+    persons = read_warehouse(warehouse, "persons", ["person_id", "birth_date"], as_of=as_of).reset_index(drop=True)
     persons["person_id"] = persons["person_id"].astype(str)
     bd = pd.to_datetime(persons["birth_date"])
     before_birthday = (bd.dt.month > d0.month) | ((bd.dt.month == d0.month) & (bd.dt.day > d0.day))
     age = d0.year - bd.dt.year - before_birthday.astype(int)
     ok = persons[(age >= 14) & (age <= 25)][["person_id"]]
 
-    res = read_warehouse(warehouse, "residence", ["person_id", "municipality_code", "from_date", "to_date"]).reset_index(drop=True)
+    res = read_warehouse(warehouse, "residence", ["person_id", "municipality_code", "from_date", "to_date"], as_of=as_of).reset_index(drop=True)
     res["person_id"] = res["person_id"].astype(str)
     fr, to = pd.to_datetime(res["from_date"]), pd.to_datetime(res["to_date"])
     here = res[(res["municipality_code"].astype(str) == municipality) & (fr <= d0) & (to.isna() | (to >= d0))]
     ok = ok[ok["person_id"].isin(set(here["person_id"]))]
 
-    vital = read_warehouse(warehouse, "vital", ["person_id", "death_date", "emigration_date"]).reset_index(drop=True)
+    vital = read_warehouse(warehouse, "vital", ["person_id", "death_date", "emigration_date"], as_of=as_of).reset_index(drop=True)
     vital["person_id"] = vital["person_id"].astype(str)
     death = vital.groupby("person_id")["death_date"].min()
     emig = vital.groupby("person_id")["emigration_date"].min()
@@ -156,13 +157,13 @@ def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.da
     alive = (death.isna() | (death > d0)) & (emig.isna() | (emig > d0))
     ok = ok[alive.to_numpy()]
 
-    cust = read_warehouse(warehouse, "custody", ["person_id", "start_date", "end_date"]).reset_index(drop=True)
+    cust = read_warehouse(warehouse, "custody", ["person_id", "start_date", "end_date"], as_of=as_of).reset_index(drop=True)
     cust["person_id"] = cust["person_id"].astype(str)
     cs, ce = pd.to_datetime(cust["start_date"]), pd.to_datetime(cust["end_date"])
     inside = cust[(cs <= d0) & (ce.isna() | (ce >= d0))]
     ok = ok[~ok["person_id"].isin(set(inside["person_id"]))]
 
-    contacts = read_warehouse(warehouse, "contacts", ["person_id", "contact_date"]).reset_index(drop=True)
+    contacts = read_warehouse(warehouse, "contacts", ["person_id", "contact_date"], as_of=as_of).reset_index(drop=True)
     contacts["person_id"] = contacts["person_id"].astype(str)
     cdate = pd.to_datetime(contacts["contact_date"])
     ok = ok[~ok["person_id"].isin(set(contacts[cdate <= d0]["person_id"]))]

@@ -48,6 +48,7 @@ from .. import __version__
 from ..atomic import atomic_dir
 from ..errors import ConfigError, InputError
 from ..progress import info, step
+from ..quarters import Quarter
 from ..study import Study
 from ..survival import TIDY_COLUMNS
 from ..survival.diagnostics import min_detectable_hr
@@ -488,7 +489,8 @@ def contacts_summary(warehouse: Path, start: dt.date, data_end: dt.date, quarter
     """
     from ..io import read_warehouse
 
-    c = read_warehouse(warehouse, "contacts", ["person_id", "contact_date", "contact_type", "referred_to"])
+    c = read_warehouse(warehouse, "contacts", ["person_id", "contact_date", "contact_type", "referred_to"],
+                       as_of=data_end)
     c = c.reset_index(drop=True)
     c["person_id"] = c["person_id"].astype(str)
     c["contact_date"] = pd.to_datetime(c["contact_date"])
@@ -534,10 +536,14 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
-def analyse_study(study: Study) -> dict[str, Any]:
-    """Run every analysis plan of ``study`` and write the results bundle to ``study.results_dir``.
+def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any]:
+    """Run every analysis plan of ``study`` for ``quarter`` and write the results bundle to
+    ``<output>/<quarter>/results/``.
 
-    The bundle is written into a temporary folder and renamed into place whole.
+    The analysis date is the quarter's last day: the cohort must have been built for the same
+    quarter, and nothing in the warehouse dated after it is read. ``quarter`` defaults to the
+    study's (:func:`evaluation.quarters.study_quarter`). The bundle is written into a temporary
+    folder and renamed into place whole.
 
     Returns
     -------
@@ -547,21 +553,25 @@ def analyse_study(study: Study) -> dict[str, Any]:
     from ..atomic import write_json, write_parquet
     from ..io import read_warehouse
     from ..outcomes import WarehouseTables
-    from ..pipeline import quarter_of
+    from ..quarters import study_quarter
     from . import figures as figs
 
     if not study.analyses:
         raise ConfigError("lists no analysis plan", file=str(study.path), key="study.analyses")
     plans = load_plans(study.analyses)
+    q = quarter or study_quarter(study, None)
+    data_end = q.last_day
+    cohort_dir = study.cohort_dir(q)
     with step("reading the cohort"):
-        cohort = read_cohort(study.cohort_dir)
-    data_end = study.data_end or (dt.date.fromisoformat(str(cohort.meta["data_end"])[:10])
-                                  if cohort.meta.get("data_end") else None)
-    if data_end is None:
-        raise InputError("no data end date: set study.data_end", file=str(study.path))
+        cohort = read_cohort(cohort_dir)
+    built_for = str(cohort.meta.get("data_end", ""))[:10]
+    if built_for != data_end.isoformat():
+        raise InputError(f"the cohort was built with data up to {built_for or 'an unknown date'}, not "
+                         f"{data_end} (the end of {q}); run `evaluation cohort build --quarter {q}`",
+                         file=str(cohort_dir / "cohort.json"))
     with step("reading the warehouse"):
         tables = WarehouseTables.read(study.warehouse, data_end)
-        contacts = read_warehouse(study.warehouse, "contacts", ["person_id", "contact_date"])
+        contacts = read_warehouse(study.warehouse, "contacts", ["person_id", "contact_date"], as_of=data_end)
     start = find_initiative_start(cohort.meta, study.cohort, contacts)
     design = str(cohort.meta.get("design", "risk_set_matching"))
     naive = None
@@ -578,8 +588,7 @@ def analyse_study(study: Study) -> dict[str, Any]:
             with step(f"outcome {spec.id}"):
                 results.append(analyse_outcome(spec, plan, cohort, tables, naive if plan.naive else None,
                                                threshold, weighted, seed=study.seed))
-    quarter = study.report.quarter or quarter_of(data_end)
-    contacts_table = contacts_summary(study.warehouse, start, data_end, quarter)
+    contacts_table = contacts_summary(study.warehouse, start, data_end, q.label)
 
     c = cohort.cohort
     ratio = cohort.meta.get("ratio")
@@ -589,7 +598,8 @@ def analyse_study(study: Study) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "study": {"name": study.name, "data_end": data_end.isoformat(), "design": design,
                   "seed": study.seed, "initiative_start": start.isoformat(),
-                  "report_quarter": quarter,
+                  "quarter": q.label, "analysis_date": data_end.isoformat(),
+                  "report_quarter": q.label,
                   "naive_index_date": start.isoformat() if naive is not None else None},
         "cohort": {"n_contacted": int((c["treated"] == 1).sum()), "n_comparison": int((c["treated"] == 0).sum()),
                    "n_sets": int(c["set_id"].nunique()), "ratio": ratio,
@@ -607,7 +617,7 @@ def analyse_study(study: Study) -> dict[str, Any]:
     inputs: dict[str, str] = {}
     for f in sorted(Path(study.warehouse).glob("*.parquet")):
         inputs[f"warehouse/{f.name}"] = _sha256(f)
-    for f in sorted(Path(study.cohort_dir).iterdir()):
+    for f in sorted(cohort_dir.iterdir()):
         if f.is_file() and not f.name.startswith("."):
             inputs[f"cohort/{f.name}"] = _sha256(f)
     configs = {"study": _sha256(study.path)}
@@ -619,7 +629,7 @@ def analyse_study(study: Study) -> dict[str, Any]:
                 "seed": study.seed, "inputs": inputs, "configs": configs,
                 "packages": _package_versions()}
 
-    with step("writing the results bundle"), atomic_dir(study.results_dir) as tmp:
+    with step("writing the results bundle"), atomic_dir(study.results_dir(q)) as tmp:
         tdir, fdir = tmp / "tables", tmp / "figures"
         tdir.mkdir()
         fdir.mkdir()

@@ -302,7 +302,7 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         tables.add("charges")
     for cov in d.covariates:
         tables.update(TABLES_BY_KIND[cov.kind])
-    con = open_warehouse(warehouse, tables)
+    con = open_warehouse(warehouse, tables, as_of=data_end)
     if data_end is None:
         data_end = latest_date(con, tables)
         info(f"end of data (latest date in the data): {data_end}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..asof import as_of_select, parquet_relation
 from ..errors import InputError
 
 EPOCH = dt.date(1970, 1, 1)
@@ -51,8 +52,11 @@ def from_days(days: int) -> dt.date:
     return EPOCH + dt.timedelta(days=int(days))
 
 
-def open_warehouse(folder: str | Path, tables: set[str]):
+def open_warehouse(folder: str | Path, tables: set[str], as_of: dt.date | None = None):
     """A DuckDB connection with one view per table in ``tables`` (columns checked).
+
+    With ``as_of`` (the analysis date) each view shows the table as it stood on that date: the
+    cut of :mod:`evaluation.asof`, so the builder never sees a later record.
 
     Raises
     ------
@@ -70,17 +74,18 @@ def open_warehouse(folder: str | Path, tables: set[str]):
         path = folder / f"{name}.parquet"
         if not path.exists():
             raise InputError(f"warehouse table '{name}' not found", file=str(path))
+        relation = parquet_relation(path)
         try:
-            names = set(pq.read_schema(path).names) if path.is_file() else None
-        except (OSError, ValueError) as exc:  # pyarrow's errors on a damaged file
+            if path.is_file():
+                names = pq.read_schema(path).names
+            else:
+                names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+        except (OSError, ValueError, duckdb.Error) as exc:  # errors on a damaged file
             raise InputError(f"cannot be read as Parquet ({type(exc).__name__})", file=str(path)) from None
-        if names is not None:
-            for col in NEEDED[name]:
-                if col not in names:
-                    raise InputError("required column is missing", file=str(path), column=col)
-        glob = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
-        sql_path = glob.replace("'", "''")
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{sql_path}')")
+        for col in NEEDED[name]:
+            if col not in names:
+                raise InputError("required column is missing", file=str(path), column=col)
+        con.execute(f"CREATE VIEW {name} AS {as_of_select(name, relation, names, as_of)}")
     return con
 
 

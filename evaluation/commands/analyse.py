@@ -7,17 +7,23 @@ import click
 
 @click.command("analyse")
 @click.argument("study_file", type=click.Path(dir_okay=False, path_type=str))
-def command(study_file: str) -> None:
+@click.option("--quarter", help="Quarter, e.g. 2026Q3: data up to its last day and nothing later "
+              "(default: the study's [report] quarter, else the latest complete quarter).")
+def command(study_file: str, quarter: str | None) -> None:
     """Analyse the outcomes of the study's cohort and write the results bundle.
 
-    Reads the cohort built by `evaluation cohort build` and the analysis plans named in the study
-    file; writes OUTPUT/results/ (estimates.json, tables, figures, manifest.json) atomically.
+    Reads the cohort built by `evaluation cohort build` for the same quarter
+    (OUTPUT/<quarter>/cohort/) and the analysis plans named in the study file; writes
+    OUTPUT/<quarter>/results/ (estimates.json, tables, figures, manifest.json) atomically.
+    Nothing in the warehouse dated after the quarter's last day is read.
     """
     from ..analysis.run import analyse_study, summary_lines
+    from ..quarters import study_quarter
     from ..study import load_study
 
     study = load_study(study_file)
-    estimates = analyse_study(study)
+    q = study_quarter(study, quarter)
+    estimates = analyse_study(study, q)
     for line in summary_lines(estimates):
         click.echo(line)
-    click.echo(f"results bundle: {study.results_dir}")
+    click.echo(f"results bundle for {q} (data up to {q.last_day}): {study.results_dir(q)}")

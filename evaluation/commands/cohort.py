@@ -12,41 +12,37 @@ def command() -> None:
 
 @command.command("build")
 @click.argument("study_file", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--data-end", help="End of data (YYYY-MM-DD); default: the study's data_end, else "
-              "the latest date in the data.")
+@click.option("--quarter", help="Quarter, e.g. 2026Q3: data up to its last day and nothing later "
+              "(default: the study's [report] quarter, else the latest complete quarter).")
 @click.option("--seed", type=int, help="Random seed (default: the study's seed).")
-def build(study_file: str, data_end: str | None, seed: int | None) -> None:
-    """Build the cohort of the study in STUDY_FILE into <output>/cohort/.
+def build(study_file: str, quarter: str | None, seed: int | None) -> None:
+    """Build the cohort of the study in STUDY_FILE into <output>/<quarter>/cohort/.
 
     \b
-    Reads the warehouse and the cohort definition named in the study file and writes, atomically:
+    Reads the warehouse as it stood on the last day of the quarter (the analysis date; nothing
+    dated later is read) and the cohort definition named in the study file, and writes, atomically:
       cohort.parquet      one row per person per arm per matched set, covariates at index,
                           weights, end of follow-up
       attrition.parquet   every exclusion counted by reason, per arm
       balance.parquet     standardised mean differences before and after matching
       propensity.parquet  propensity scores by arm (overlap)
-      cohort.json         design, definition hash, counts, covariate labels, data end
+      cohort.json         design, definition hash, counts, covariate labels, quarter, data end
     """
-    import datetime as dt
-
     from ..cohort import build_cohort, load_definition, write_cohort
-    from ..errors import ConfigError
+    from ..quarters import study_quarter
     from ..study import load_study
 
     study = load_study(study_file)
+    q = study_quarter(study, quarter)
     definition = load_definition(study.cohort)
-    end = study.data_end
-    if data_end is not None:
-        try:
-            end = dt.date.fromisoformat(data_end)
-        except ValueError:
-            raise ConfigError(f"--data-end must be an ISO date, got {data_end!r}") from None
-    result = build_cohort(study.warehouse, definition, data_end=end,
+    result = build_cohort(study.warehouse, definition, data_end=q.last_day,
                           seed=study.seed if seed is None else seed)
-    write_cohort(result, study.cohort_dir)
+    result.meta["quarter"] = q.label
+    out = study.cohort_dir(q)
+    write_cohort(result, out)
     c = result.meta["counts"]
     smd = result.meta["smd_max_after"]
-    click.echo(f"cohort ({result.meta['design']}) written to {study.cohort_dir}")
+    click.echo(f"cohort ({result.meta['design']}) for {q} (data up to {q.last_day}) written to {out}")
     click.echo(f"  contacted with a qualifying contact: {c['contacted_first_qualifying']}, "
                f"eligible: {c['contacted_eligible']}, in the cohort: {c['contacted']}")
     click.echo(f"  comparison rows: {c['comparison_rows']} ({c['comparison_persons']} persons)"

@@ -20,15 +20,17 @@ def command(out_dir: str, persons: int, seed: int) -> None:
     OUT/secrets/      the pseudonymisation key (kept outside the warehouse)
     OUT/warehouse/    pseudonymised Parquet tables and the linkage report
     OUT/study.toml    the study file tying the stages together
-    OUT/output/       cohort/, results/ (the results bundle) and report/ (HTML reports)
+    OUT/output/Q/     for the quarter Q of the data end: cohort/, results/ (the results
+                      bundle) and report/<lang>/ (HTML reports)
     """
     import datetime as dt
     import json
     from pathlib import Path
 
     from ..atomic import write_text
-    from ..pipeline import quarter_of, run_stages
+    from ..pipeline import run_stages
     from ..progress import info
+    from ..quarters import Quarter
     from ..study import load_study
 
     out = Path(out_dir).resolve()
@@ -54,7 +56,7 @@ def command(out_dir: str, persons: int, seed: int) -> None:
     study_file = out / "study.toml"
     sim = json.loads((raw / "simulation.json").read_text(encoding="utf-8"))
     data_end = sim["data_end"]
-    quarter = quarter_of(dt.date.fromisoformat(data_end))
+    quarter = Quarter.of(dt.date.fromisoformat(data_end)).label
     analyses_toml = ", ".join(f'"{a.as_posix()}"' for a in analyses)
     write_text(
         study_file,
@@ -76,8 +78,8 @@ def command(out_dir: str, persons: int, seed: int) -> None:
     )
     load_study(study_file)
     done += run_stages([
-        ("cohort build", ["cohort", "build", str(study_file)]),
-        ("analyse", ["analyse", str(study_file)]),
+        ("cohort build", ["cohort", "build", str(study_file), "--quarter", quarter]),
+        ("analyse", ["analyse", str(study_file), "--quarter", quarter]),
         ("report", ["report", str(study_file), "--quarter", quarter]),
     ])
 
@@ -87,13 +89,13 @@ def command(out_dir: str, persons: int, seed: int) -> None:
     for label, path in [
         ("raw extracts", raw),
         ("warehouse", warehouse),
-        ("cohort", out / "output" / "cohort"),
-        ("results bundle", out / "output" / "results"),
-        ("reports", out / "output" / "report"),
+        ("cohort", out / "output" / quarter / "cohort"),
+        ("results bundle", out / "output" / quarter / "results"),
+        ("reports", out / "output" / quarter / "report"),
     ]:
         if path.exists():
             click.echo(f"  {label + ':':16s}{path}")
-    report_dir = out / "output" / "report"
+    report_dir = out / "output" / quarter / "report"
     if report_dir.exists():
         for html in sorted(report_dir.rglob("*.html")):
             click.echo(f"  report: {html}")

@@ -19,13 +19,13 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     """Render quarterly.html (council) and technical.html (evaluators) for STUDY_FILE.
 
     \b
-    Reads the results bundle <output>/results/ written by `evaluation analyse` and writes
-    <output>/report/<quarter>/<lang>/quarterly.html and technical.html (and .pdf with Quarto).
+    Reads the results bundle <output>/<quarter>/results/ written by `evaluation analyse` for the
+    same quarter (a bundle made for another quarter is refused) and writes
+    <output>/<quarter>/report/<lang>/quarterly.html and technical.html (and .pdf with Quarto).
     Renders with Quarto when `quarto` is on PATH; otherwise the same templates are executed with
     a Jupyter kernel and converted to self-contained HTML (PDF then needs Quarto).
     """
     import os
-    import re
     import shutil
     import tempfile
     import time
@@ -33,8 +33,8 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     from pathlib import Path
 
     from ..errors import ConfigError, EvaluationError
-    from ..pipeline import quarter_of
     from ..progress import info
+    from ..quarters import report_quarter
     from ..report.bundle import Bundle
     from ..report.render import (
         DOCUMENTS,
@@ -47,20 +47,14 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     from ..study import load_study
 
     study = load_study(study_file)
-    bundle = Bundle.open(study.results_dir)  # a clear message when `evaluation analyse` has not run
-    if quarter is not None and not re.fullmatch(r"\d{4}Q[1-4]", quarter):
-        raise EvaluationError(f"--quarter must look like 2026Q3, got {quarter!r}")
-    if quarter is None:
-        quarter = study.report.quarter
-    if quarter is None:
-        end = study.data_end or bundle.study.get("data_end")
-        if end:
-            import datetime as dt
-
-            quarter = quarter_of(dt.date.fromisoformat(str(end)[:10]))
-    if not quarter or not re.fullmatch(r"\d{4}Q[1-4]", quarter):
-        raise ConfigError(f"the report quarter must look like 2026Q3, got {quarter!r}",
-                          file=str(study.path), key="report.quarter")
+    q = report_quarter(study, quarter)
+    quarter = q.label
+    bundle = Bundle.open(study.results_dir(q))  # a clear message when `analyse` has not run
+    made_for = bundle.study.get("quarter")
+    if made_for != quarter:
+        raise EvaluationError(f"{study.results_dir(q)}: the results bundle was made for "
+                              f"{made_for or 'no stated quarter'}, not {quarter}; run "
+                              f"`evaluation analyse --quarter {quarter}`")
     langs = langs or study.report.languages
     for lang in langs:
         if lang not in LANGUAGES:
@@ -87,7 +81,7 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
                 params = {"bundle": str(bundle.path), "quarter": quarter, "lang": lang,
                           "threshold": study.report.suppression_threshold, "output": fmt}
                 jobs.append((doc, lang, fmt, params,
-                             study.report_dir / quarter / lang / f"{doc}.{fmt}"))
+                             study.report_dir(q) / lang / f"{doc}.{fmt}"))
 
     def render(job: tuple) -> Path:
         doc, lang, fmt, params, target = job
@@ -102,8 +96,8 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
 
     # Every document is rendered into a staging folder first; only when all succeeded are they
     # moved into place (one rename each), so a failed run changes none of the published files.
-    study.report_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{quarter}.", suffix=".tmp", dir=study.report_dir))
+    study.report_dir(q).mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{quarter}.", suffix=".tmp", dir=study.report_dir(q)))
     try:
         staged = [(doc, lang, fmt, params, staging / lang / target.name)
                   for doc, lang, fmt, params, target in jobs]
