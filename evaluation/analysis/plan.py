@@ -33,6 +33,13 @@ variants. Example (``analyses/reoffending.toml``)::
     min_ph_p = 0.01
     min_overlap_share = 0.95
 
+    [monitoring]                       # quarterly publication is repeated testing
+    planned_looks = 20                 # quarterly looks from the initiative start (five years)
+    spending = "obrien_fleming"        # Lan-DeMets spending function, or "pocock"
+    alpha = 0.05                       # overall two-sided type I error over all looks
+    target_hr = 0.8                    # the effect to detect (its inverse where higher is better)
+    power = 0.8
+
 Every problem is a :class:`~evaluation.errors.ConfigError` naming the file and the key.
 """
 
@@ -102,6 +109,25 @@ class OutcomeSpec:
     remove_custody: bool = False
 
 
+SPENDING_FUNCTIONS = ("obrien_fleming", "pocock")
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """The monitoring scheme declared by a plan (see :mod:`evaluation.tracking.spending`).
+
+    Looks are the quarterly reports, counted from the quarter of the initiative start; look
+    ``k`` of ``planned_looks`` is at information fraction ``k / planned_looks`` (calendar-time
+    spending: the boundaries are fixed before any data are seen and never change afterwards).
+    """
+
+    planned_looks: int = 20
+    spending: str = "obrien_fleming"
+    alpha: float = 0.05
+    target_hr: float = 0.8
+    power: float = 0.8
+
+
 @dataclass(frozen=True)
 class Plan:
     """An analysis plan: one outcome family and its outcomes, models and gates."""
@@ -123,6 +149,7 @@ class Plan:
     min_events_per_arm: int = 20
     min_ph_p: float = 0.01
     min_overlap_share: float = 0.95
+    monitoring: Monitoring = Monitoring()
     sha256: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -196,7 +223,8 @@ def load_plan(path: str | Path) -> Plan:
 
     path = Path(path)
     doc = load_toml(path)
-    _check_keys(doc, {"analysis", "outcomes", "models", "sensitivity", "gates"}, path, "")
+    _check_keys(doc, {"analysis", "outcomes", "models", "sensitivity", "gates", "monitoring"}, path,
+                "")
     a = _typed(doc, "analysis", dict, path, "")
     _check_keys(a, {"family", "label", "horizons_months", "primary_horizon_months", "rmst_months",
                     "hours_threshold"}, path, "analysis.")
@@ -295,9 +323,32 @@ def load_plan(path: str | Path) -> Plan:
         custody_at_risk=_typed(s, "custody_at_risk", bool, path, "sensitivity.", True),
         weighted=_typed(m, "weighted", bool, path, "models.", True),
         max_smd=max_smd, min_events_per_arm=min_events, min_ph_p=min_ph,
-        min_overlap_share=min_overlap,
+        min_overlap_share=min_overlap, monitoring=_monitoring(doc, path),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
+
+
+def _monitoring(doc: dict[str, Any], path: Path) -> Monitoring:
+    t = _typed(doc, "monitoring", dict, path, "", {})
+    pre = "monitoring."
+    _check_keys(t, {"planned_looks", "spending", "alpha", "target_hr", "power"}, path, pre)
+    d = Monitoring()
+    looks = _typed(t, "planned_looks", int, path, pre, d.planned_looks)
+    spending = _typed(t, "spending", str, path, pre, d.spending)
+    alpha = float(_typed(t, "alpha", (int, float), path, pre, d.alpha))
+    target = float(_typed(t, "target_hr", (int, float), path, pre, d.target_hr))
+    power = float(_typed(t, "power", (int, float), path, pre, d.power))
+    if not 1 <= looks <= 60:
+        raise _err(path, pre + "planned_looks", "must be between 1 and 60")
+    if spending not in SPENDING_FUNCTIONS:
+        raise _err(path, pre + "spending", f"must be one of {', '.join(SPENDING_FUNCTIONS)}")
+    if not 0 < alpha < 0.5:
+        raise _err(path, pre + "alpha", "must be between 0 and 0.5")
+    if not (target > 0 and target != 1):
+        raise _err(path, pre + "target_hr", "must be a positive hazard ratio other than 1")
+    if not 0.5 <= power < 1:
+        raise _err(path, pre + "power", "must be at least 0.5 and below 1")
+    return Monitoring(looks, spending, alpha, target, power)
 
 
 def load_plans(paths: list[Path] | tuple[Path, ...]) -> list[Plan]:

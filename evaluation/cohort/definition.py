@@ -69,6 +69,20 @@ class Covariate:
 
 
 @dataclass(frozen=True)
+class Triggers:
+    """Events that make a young person a target of the initiative (``[triggers]``).
+
+    A triggering event is a charge (dated by its charge date) of one of ``offence_categories``,
+    or, with ``cooffence_with_group_member``, a charge in a case shared with another person
+    registered in a criminal group at the offence date. The process indicators of
+    :mod:`evaluation.tracking.indicators` (reach, speed) are measured from these events.
+    """
+
+    offence_categories: tuple[str, ...] = ("violence", "weapons")
+    cooffence_with_group_member: bool = True
+
+
+@dataclass(frozen=True)
 class CohortDefinition:
     """A checked cohort definition (see the module docstring and ``cohorts/knock_knock.toml``)."""
 
@@ -103,6 +117,7 @@ class CohortDefinition:
     censor_contacted: bool
     censor_moved_out: bool
     covariates: tuple[Covariate, ...] = field(default_factory=tuple)
+    triggers: Triggers = field(default_factory=lambda: Triggers())
 
     @property
     def covariate_names(self) -> tuple[str, ...]:
@@ -195,7 +210,7 @@ def load_definition(path: str | Path) -> CohortDefinition:
     doc = load_toml(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     top = _Reader(path, doc, "", {"cohort", "index", "eligibility", "design", "matching",
-                                  "propensity", "censoring", "covariates"})
+                                  "propensity", "censoring", "covariates", "triggers"})
 
     c = _Reader(path, top.get("cohort", dict, {}), "cohort.", {"name", "description"})
     name = c.get("name", str, path.stem)
@@ -318,8 +333,17 @@ def load_definition(path: str | Path) -> CohortDefinition:
         censor_emigration=ce.get("emigration", bool, True),
         censor_contacted=ce.get("contacted", bool, True),
         censor_moved_out=ce.get("moved_out_of_area", bool, False),
-        covariates=covariates,
+        covariates=covariates, triggers=_triggers(path, top.get("triggers", dict, {})),
     )
+
+
+def _triggers(path: Path, table: dict[str, Any]) -> Triggers:
+    tr = _Reader(path, table, "triggers.", {"offence_categories", "cooffence_with_group_member"})
+    default = Triggers()
+    cats = tr.strings("offence_categories", list(default.offence_categories),
+                      allowed=OFFENCE_CATEGORIES)
+    return Triggers(tuple(cats), tr.get("cooffence_with_group_member", bool,
+                                        default.cooffence_with_group_member))
 
 
 def _covariates(path: Path, table: dict[str, Any]) -> tuple[Covariate, ...]:

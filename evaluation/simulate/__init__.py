@@ -52,6 +52,13 @@ among the contacted and, because people differ in frailty, lies closer to 1 than
 individual hazard ratio (0.80 gives about 0.83-0.87). The risks are the effect on the contacted
 (the ATT) that a matched analysis estimates.
 
+``truth.json`` also holds ``process``: the initiative's true process figures from the
+simulator's own triggers and contacts (``contact_delay_days`` {n, q1, median, q3}: days from the
+charge that led to each first contact to it; ``reach`` {n, within_days {14, 30, 90}}: among the
+young people aged 14-25 in the study area with a triggering charge and no earlier contact, the
+share first contacted within so many days of their first such charge); see
+:mod:`evaluation.simulate.process_truth`.
+
 What ``simulation.json`` holds: seed, persons, form, study_municipality, initiative_start,
 data_start, data_end, effects (hazard ratios), study_share, faults (per kind), counts (rows per
 table, and persons contacted).

@@ -58,10 +58,12 @@ def simulate(
     if faults and form != "raw":
         raise ValueError("faults are injected into raw CSV files only (--form raw)")
     world = simulate_world(persons, seed, Effects(**eff), share, progress=step)
+    from .process_truth import process_truth
     from .truth import compute_truth
 
     with step("true effects"):
         truth = compute_truth(world.truth_inputs)
+        truth["process"] = process_truth(world.truth_inputs)
     frames = _dated_tables(world)
     params = {
         "seed": int(seed),

@@ -724,6 +724,8 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     first = np.full(n, INF)
     np.minimum.at(first, tp[hit], cdate[hit])
     w["tau"] = first
+    # the triggering charges and the contacts they led to (for the process truth; no draws)
+    w["triggers"] = {"pid": tp, "charge_day": charge_day[t_idx], "contact_day": cdate, "hit": hit}
     contacted = np.flatnonzero(first < INF)
     w["contacted"] = contacted
     # follow-up contacts
