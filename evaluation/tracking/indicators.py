@@ -1,6 +1,7 @@
 """The initiative's own process indicators: reach, speed, activation and repeat contacts.
 
-Measured from the warehouse with nothing dated after the analysis date ``as_of``, per calendar
+Measured from the warehouse as it stood on the analysis date ``as_of`` (the cut of
+:mod:`evaluation.asof`: nothing dated later is read), per calendar
 quarter and cumulatively since the initiative start. The target group and the triggering
 events are those of the cohort definition (``[eligibility]`` ages and area, ``[triggers]``).
 
@@ -71,46 +72,43 @@ def _target(alias: str, day: str, d: CohortDefinition) -> str:
                     AND (r.to_date IS NULL OR CAST(r.to_date AS DATE) >= {day})))"""
 
 
-def _trigger_sql(d: CohortDefinition, as_of: dt.date) -> str:
-    """SQL of the triggering events known on ``as_of``: (person_id, day)."""
+def _trigger_sql(d: CohortDefinition) -> str:
+    """SQL of the triggering events (person_id, day) in the warehouse views (as of the date
+    they were opened with)."""
     t = d.triggers
     cooff = "FALSE"
     if t.cooffence_with_group_member:
-        cooff = f"""EXISTS (SELECT 1 FROM charges b JOIN group_registrations g
+        cooff = """EXISTS (SELECT 1 FROM charges b JOIN group_registrations g
                   ON g.person_id = b.person_id
                  WHERE b.case_id = c.case_id AND b.person_id <> c.person_id
-                   AND CAST(b.charge_date AS DATE) <= DATE '{as_of}'
                    AND CAST(g.registered_date AS DATE) <= CAST(c.offence_date AS DATE)
-                   AND CAST(g.registered_date AS DATE) <= DATE '{as_of}'
                    AND (g.deregistered_date IS NULL
                         OR CAST(g.deregistered_date AS DATE) > CAST(c.offence_date AS DATE)))"""
     return f"""SELECT DISTINCT CAST(c.person_id AS VARCHAR) AS person_id,
                       CAST(c.charge_date AS DATE) AS day
                FROM charges c
-               WHERE CAST(c.charge_date AS DATE) <= DATE '{as_of}'
-                 AND (c.offence_category IN ({_in(t.offence_categories)}) OR {cooff})"""
+               WHERE (c.offence_category IN ({_in(t.offence_categories)}) OR {cooff})"""
 
 
-def _first_contacts(con, d: CohortDefinition, as_of: dt.date) -> pd.DataFrame:
-    """First contact per person known on ``as_of``, with target-group membership then."""
+def _first_contacts(con, d: CohortDefinition) -> pd.DataFrame:
+    """First contact per person, with target-group membership on its date."""
     return con.execute(f"""
         WITH f AS (SELECT CAST(person_id AS VARCHAR) AS person_id,
                           min(CAST(contact_date AS DATE)) AS first_contact
-                   FROM contacts WHERE CAST(contact_date AS DATE) <= DATE '{as_of}'
-                   GROUP BY 1)
+                   FROM contacts GROUP BY 1)
         SELECT f.person_id, f.first_contact,
                {_target('p', 'f.first_contact', d)} AS in_target
         FROM f JOIN persons p ON CAST(p.person_id AS VARCHAR) = f.person_id
     """).df()
 
 
-def _reach_frame(con, d: CohortDefinition, as_of: dt.date, start: dt.date) -> pd.DataFrame:
+def _reach_frame(con, d: CohortDefinition, start: dt.date) -> pd.DataFrame:
     """Qualifying triggers (person, day, quarter) and days to the first contact (NaN: none)."""
     df = con.execute(f"""
-        WITH t AS ({_trigger_sql(d, as_of)}),
+        WITH t AS ({_trigger_sql(d)}),
         f AS (SELECT CAST(person_id AS VARCHAR) AS person_id,
                      min(CAST(contact_date AS DATE)) AS first_contact
-              FROM contacts WHERE CAST(contact_date AS DATE) <= DATE '{as_of}' GROUP BY 1)
+              FROM contacts GROUP BY 1)
         SELECT t.person_id, t.day, f.first_contact
         FROM t JOIN persons p ON CAST(p.person_id AS VARCHAR) = t.person_id
         LEFT JOIN f ON f.person_id = t.person_id
@@ -149,12 +147,11 @@ def _reach(df: pd.DataFrame, quarters: list[str], as_of: dt.date) -> list[tuple]
     return rows
 
 
-def _speed(con, d: CohortDefinition, first: pd.DataFrame, as_of: dt.date,
-           start: dt.date) -> pd.DataFrame:
+def _speed(con, d: CohortDefinition, first: pd.DataFrame, start: dt.date) -> pd.DataFrame:
     """Per target-group first contact in the period: days since the latest trigger (NaN none)."""
     con.register("first_contacts", first[first["in_target"]][["person_id", "first_contact"]])
     df = con.execute(f"""
-        WITH t AS ({_trigger_sql(d, as_of)})
+        WITH t AS ({_trigger_sql(d)})
         SELECT f.person_id, f.first_contact,
                date_diff('day', max(t.day), f.first_contact) AS delay
         FROM first_contacts f LEFT JOIN t
@@ -234,11 +231,11 @@ def process_indicators(warehouse: str | Path, definition: CohortDefinition, as_o
     start = definition.start
     quarters = quarters_between(quarter_of(start), quarter_of(as_of))
     con = open_warehouse(warehouse, {"persons", "contacts", "residence", "charges",
-                                     "group_registrations"})
+                                     "group_registrations"}, as_of=as_of)
     try:
-        reach = _reach_frame(con, definition, as_of, start)
-        first = _first_contacts(con, definition, as_of)
-        speed = _speed(con, definition, first, as_of, start)
+        reach = _reach_frame(con, definition, start)
+        first = _first_contacts(con, definition)
+        speed = _speed(con, definition, first, start)
         repeat = _repeat(con, first, as_of, start)
     finally:
         con.close()
@@ -271,7 +268,7 @@ def activation_frame(warehouse: str | Path, cohort: pd.DataFrame, as_of: dt.date
     rows["person_id"] = rows["person_id"].astype(str)
     until = np.minimum(rows["index_date"] + pd.Timedelta(days=ACTIVATION_DAYS),
                        rows["end_date"].fillna(pd.Timestamp(as_of)))
-    con = open_warehouse(warehouse, {"education", "employment"})
+    con = open_warehouse(warehouse, {"education", "employment"}, as_of=as_of)
     try:
         con.register("rows", pd.DataFrame({"row": np.arange(len(rows)),
                                            "person_id": rows["person_id"],
