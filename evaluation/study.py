@@ -23,7 +23,7 @@ Example::
     quarter = "2026Q3"                # default quarter of every stage (else the latest possible);
                                       # its last day is the analysis date: nothing later is read
     languages = ["da", "en"]
-    formats = ["html"]
+    formats = ["html", "pdf"]
     suppression_threshold = 5
 
 Relative paths are relative to the folder of the study file.
@@ -54,7 +54,7 @@ class SourceSettings:
 class ReportSettings:
     quarter: str | None = None
     languages: tuple[str, ...] = ("da", "en")
-    formats: tuple[str, ...] = ("html",)
+    formats: tuple[str, ...] = ("html", "pdf")
     suppression_threshold: int = DEFAULT_SUPPRESSION_THRESHOLD
 
 
@@ -153,7 +153,7 @@ def load_study(path: str | Path) -> Study:
     report = ReportSettings(
         quarter=_get(r, "quarter", str, path, "report.", None),
         languages=tuple(_get(r, "languages", list, path, "report.", ["da", "en"])),
-        formats=tuple(_get(r, "formats", list, path, "report.", ["html"])),
+        formats=tuple(_get(r, "formats", list, path, "report.", ["html", "pdf"])),
         suppression_threshold=threshold,
     )
     analyses = _get(s, "analyses", list, path, "study.", [])

@@ -269,15 +269,11 @@ def test_missing_bundle_says_run_analyse_first(tmp_path):
     assert not (tmp_path / "output" / "2026Q3" / "report").exists()
 
 
-def test_bad_quarter_and_pdf_without_quarto(tmp_path, monkeypatch):
+def test_bad_quarter_is_refused(tmp_path):
     study = make_study(tmp_path)
     result = CliRunner().invoke(cli, ["report", str(study), "--quarter", "2026-3"])
     assert result.exit_code != 0 and "2026Q3" in result.output
-    monkeypatch.setattr("shutil.which", lambda name: None)
-    result = CliRunner().invoke(cli, ["report", str(study), "--format", "pdf", "--lang", "en"])
-    assert result.exit_code != 0
-    assert "PDF needs Quarto" in result.output
-    assert not (tmp_path / "output" / "2026Q3" / "report" / "en" / "quarterly.pdf").exists()
+    assert not (tmp_path / "output" / "2026Q3" / "report").exists()
 
 
 def test_failed_render_leaves_no_output(tmp_path):
@@ -395,7 +391,7 @@ def test_pdf_mode_gives_markdown_without_html(tmp_path, monkeypatch):
     assert kinds == {"Markdown"}
     text = "\n".join(obj.data for obj in shown)
     assert "<span" not in text and "<table" not in text and "<div" not in text
-    assert "| <5 |" in text and "5,0 procentpoint færre" in text
+    assert "| [<5]{.count} |" in text and "5,0 procentpoint færre" in text
 
 
 def test_mde_sentence_reads_as_an_increase_for_outcomes_we_want_more_of():

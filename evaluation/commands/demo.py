@@ -21,7 +21,7 @@ def command(out_dir: str, persons: int, seed: int) -> None:
     OUT/warehouse/    pseudonymised Parquet tables and the linkage report
     OUT/study.toml    the study file tying the stages together
     OUT/output/Q/     for the quarter Q of the data end: cohort/, results/ (the results
-                      bundle) and report/<lang>/ (HTML reports)
+                      bundle) and report/<lang>/ (HTML and PDF)
     """
     import datetime as dt
     import json

@@ -12,8 +12,8 @@ import click
 @click.option("--lang", "langs", type=click.Choice(["da", "en"]), multiple=True,
               help="Language (repeatable; default: the study's [report] languages, Danish first).")
 @click.option("--format", "formats", type=click.Choice(["html", "pdf"]), multiple=True,
-              help="Output format (repeatable; default: the study's [report] formats). "
-                   "PDF needs Quarto.")
+              help="Output format (repeatable; default: the study's [report] formats, HTML "
+                   "and PDF).")
 def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
             formats: tuple[str, ...]) -> None:
     """Render quarterly.html (council) and technical.html (evaluators) for STUDY_FILE.
@@ -21,9 +21,10 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     \b
     Reads the results bundle <output>/<quarter>/results/ written by `evaluation analyse` for the
     same quarter (a bundle made for another quarter is refused) and writes
-    <output>/<quarter>/report/<lang>/quarterly.html and technical.html (and .pdf with Quarto).
+    <output>/<quarter>/report/<lang>/quarterly.html and technical.html, and .pdf of both.
     Renders with Quarto when `quarto` is on PATH; otherwise the same templates are executed with
-    a Jupyter kernel and converted to self-contained HTML (PDF then needs Quarto).
+    a Jupyter kernel and converted to self-contained HTML, and to PDF with pandoc and Typst
+    (installed with the package). A count below the disclosure threshold stops a PDF.
     """
     import os
     import shutil
@@ -36,6 +37,7 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     from ..progress import info
     from ..quarters import report_quarter
     from ..report.bundle import Bundle
+    from ..report.pdf import render_pdf
     from ..report.render import (
         DOCUMENTS,
         TEMPLATES,
@@ -60,7 +62,6 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
         if lang not in LANGUAGES:
             raise ConfigError(f"unknown language {lang!r} (expected da or en)", file=str(study.path),
                               key="report.languages")
-    explicit_pdf = "pdf" in formats
     formats = formats or study.report.formats
     for f in formats:
         if f not in ("html", "pdf"):
@@ -68,15 +69,12 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
                               key="report.formats")
 
     use_quarto = quarto_available()
-    renderer = "Quarto" if use_quarto else "built-in renderer (nbclient + nbconvert; Quarto not found)"
+    renderer = "Quarto" if use_quarto else ("built-in renderer (Quarto not found): nbclient + "
+                                             "nbconvert for HTML, pandoc + Typst for PDF")
     info(f"rendering reports for {quarter} with {renderer}")
-    pdf_skipped = False
     jobs = []
     for lang in langs:
         for fmt in formats:
-            if fmt == "pdf" and not use_quarto:
-                pdf_skipped = True
-                continue
             for doc in DOCUMENTS:
                 params = {"bundle": str(bundle.path), "quarter": quarter, "lang": lang,
                           "threshold": study.report.suppression_threshold, "output": fmt}
@@ -86,11 +84,13 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     def render(job: tuple) -> Path:
         doc, lang, fmt, params, target = job
         start = time.perf_counter()
+        title = text(f"title_{doc}", lang, quarter=quarter)
         if use_quarto:
             render_quarto(TEMPLATES / f"{doc}.qmd", params, target, fmt, lang)
+        elif fmt == "pdf":
+            render_pdf(TEMPLATES / f"{doc}.qmd", params, target, lang=lang, title=title)
         else:
-            render_fallback(TEMPLATES / f"{doc}.qmd", params, target, lang=lang,
-                            title=text(f"title_{doc}", lang, quarter=quarter))
+            render_fallback(TEMPLATES / f"{doc}.qmd", params, target, lang=lang, title=title)
         info(f"  {lang}/{target.name} ({time.perf_counter() - start:.1f} s)")
         return target
 
@@ -114,9 +114,3 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     click.echo(f"renderer: {renderer}")
     for path in written:
         click.echo(f"report: {path}")
-    if pdf_skipped:
-        message = ("PDF needs Quarto (https://quarto.org, or `pip install quarto-cli` where there is "
-                   "internet access)" + ("; HTML was written" if written else ""))
-        if explicit_pdf:
-            raise EvaluationError(message)
-        info(f"note: {message}")

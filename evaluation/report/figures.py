@@ -113,3 +113,10 @@ def figure_png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def figure_svg(fig: Figure) -> str:
+    """A figure as SVG text (vector, for print), its text drawn as paths."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    return buf.getvalue()

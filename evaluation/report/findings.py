@@ -45,6 +45,9 @@ class Finding:
     kind: str
     sentence: str
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    #: The shown numbers (formatted): ``months``, ``pct_c``, ``pct_k``, and for a comparison
+    #: ``rd``, ``lo``, ``hi``; only ``months`` when the numbers may not be shown.
+    numbers: dict[str, str] = field(default_factory=dict)
 
 
 def _label(outcome: dict[str, Any], lang: str) -> str:
@@ -109,16 +112,21 @@ def finding(outcome: dict[str, Any], lang: str,
     if reasons:
         return Finding(outcome.get("id", ""), NOT_YET,
                        text("finding_not_yet", lang, label=label, within=within,
-                            reasons=_join(reasons, lang)), tuple(reasons))
+                            reasons=_join(reasons, lang)), tuple(reasons),
+                       {"months": str(fmt.months(horizon))})
 
     est, lo, hi = float(rd["estimate"]), float(rd["conf_low"]), float(rd["conf_high"])
     fields = {"label": label, "within": within, "pct_c": fmt.percent(ci_c["estimate"], lang),
                   "pct_k": fmt.percent(ci_k["estimate"], lang)}
     lower_is_better = outcome.get("direction", "lower_is_better") != "higher_is_better"
+    numbers = {"months": str(fmt.months(horizon)), "pct_c": fields["pct_c"],
+               "pct_k": fields["pct_k"], "rd": fmt.points(est, lang), "lo": fmt.points(lo, lang),
+               "hi": fmt.points(hi, lang)}
     if lo <= 0.0 <= hi:
         return Finding(outcome.get("id", ""), NO_DIFFERENCE,
                        text("finding_no_difference", lang, rd=fmt.points(est, lang),
-                            lo=fmt.points(lo, lang), hi=fmt.points(hi, lang), **fields))
+                            lo=fmt.points(lo, lang), hi=fmt.points(hi, lang), **fields),
+                       numbers=numbers)
     if hi < 0:  # fewer among the contacted: shown as a positive number of points fewer
         kind = BENEFICIAL if lower_is_better else HARMFUL
         key = "finding_fewer_good" if lower_is_better else "finding_fewer_harm"
@@ -129,7 +137,7 @@ def finding(outcome: dict[str, Any], lang: str,
         key = "finding_more_harm" if lower_is_better else "finding_more_good"
         sentence = text(key, lang, rd=fmt.points(est, lang), lo=fmt.points(lo, lang),
                         hi=fmt.points(hi, lang), **fields)
-    return Finding(outcome.get("id", ""), kind, sentence)
+    return Finding(outcome.get("id", ""), kind, sentence, numbers=numbers)
 
 
 def mde_sentence(outcome: dict[str, Any], lang: str) -> str:

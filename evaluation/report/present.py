@@ -27,6 +27,7 @@ STYLE = """<style>
 .report-table td.count{text-align:right !important;font-variant-numeric:tabular-nums}
 .report-box{border-left:5px solid #1b6ca8;background:#eef4fa;padding:0.6em 1em;margin:1em 0}
 .finding{margin:0.4em 0}
+.report-figure{margin:0.5em 0}.report-figure img{max-width:100%;height:auto}
 </style>"""
 
 
@@ -75,10 +76,10 @@ class Report:
 
     def n(self, count: Any, suppressed: bool = False) -> str:
         """A count for running text, after disclosure control (marked as a count in HTML)."""
-        shown = tables.count_cell(count, self.lang, self.threshold, suppressed).text
+        cell = tables.count_cell(count, self.lang, self.threshold, suppressed)
         if not self.html:
-            return shown
-        return Raw(f'<span class="{disclosure.COUNT_CLASS}">{_html.escape(shown)}</span>')
+            return tables.markdown_cell(cell)
+        return Raw(f'<span class="{disclosure.COUNT_CLASS}">{_html.escape(cell.text)}</span>')
 
     def heading(self, key: str, level: int = 2, **fields: Any) -> None:
         self._show("#" * level + " " + self.t(key, **fields))
@@ -95,19 +96,38 @@ class Report:
     def table(self, content: str) -> None:
         self._show(content, "html")
 
-    def figure(self, fig) -> None:
-        """Show a matplotlib Figure as an embedded PNG."""
-        from IPython.display import Image, display
+    def figure(self, fig, alt: str) -> None:
+        """Show a matplotlib Figure with its alt text: PNG in HTML, SVG (vector) in the PDF."""
+        from .figures import figure_png, figure_svg
 
-        from .figures import figure_png
+        if self.html:
+            self._img(figure_png(fig), "image/png", alt)
+        else:
+            self._img(figure_svg(fig), "image/svg+xml", alt)
 
-        display(Image(data=figure_png(fig), format="png"))
+    def image(self, path: Path | None, alt: str) -> None:
+        """Show a figure file of the bundle (its SVG twin in the PDF when there is one)."""
+        if path is None:
+            return
+        svg = path.with_suffix(".svg")
+        if not self.html and svg.exists():
+            self._img(svg.read_text(encoding="utf-8"), "image/svg+xml", alt)
+        else:
+            self._img(path.read_bytes(), "image/png", alt)
 
-    def image(self, path: Path | None) -> None:
-        from IPython.display import Image, display
+    def _img(self, data: bytes | str, mime: str, alt: str) -> None:
+        """An image with alt text: an ``<img>`` element in HTML, a figure output for the PDF."""
+        import base64
 
-        if path is not None:
-            display(Image(filename=str(path)))
+        from IPython.display import HTML, display
+
+        if self.html:
+            uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+            display(HTML(f'<figure class="report-figure"><img src="{uri}" '
+                         f'alt="{_html.escape(alt)}"></figure>'))
+            return
+        payload = data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
+        display({mime: payload, "text/plain": alt}, raw=True, metadata={"alt": alt})
 
     def _named_table(self, name: str) -> pd.DataFrame | None:
         """A bundle-level table; when the bundle lacks it, a note saying so is shown instead."""
@@ -193,9 +213,13 @@ class Report:
         if curve is None:
             self._show(self.t("missing_table", name=f"{outcome.get('id')}_curve"))
             return
-        self.figure(curve_figure(curve, label, self.lang, self.threshold))
+        numbers = finding(outcome, self.lang, self.threshold).numbers
+        main = self.t("alt_numbers" if "pct_c" in numbers else "alt_no_numbers", **numbers)
+        self.figure(curve_figure(curve, label, self.lang, self.threshold),
+                    f"{self.t('alt_curve', label=label.lower())} {main}")
         if survival:
-            self.figure(curve_figure(curve, label, self.lang, self.threshold, survival=True))
+            self.figure(curve_figure(curve, label, self.lang, self.threshold, survival=True),
+                        f"{self.t('alt_survival', label=label.lower())} {main}")
         self._show("*" + self.t("figure_caption", label=label.lower(), threshold=self.threshold) + "*")
 
     def comparison(self) -> None:
@@ -246,7 +270,8 @@ class Report:
             labels = self.bundle.cohort.get("covariates") or {}
             self.table(tables.balance_table(frame, self.lang, labels, self.output, self.threshold,
                                             self._arm_sizes()))
-        self.image(self.bundle.figure("balance"))
+        self.image(self.bundle.figure("balance"), self.t(
+            "alt_balance", smd_after=fmt.number(self.bundle.cohort.get("smd_max_after"), self.lang, 3)))
 
     def _arm_sizes(self) -> dict[str, dict[str, float]]:
         """Persons per arm after matching (cohort counts) and before (the propensity table)."""
@@ -262,7 +287,7 @@ class Report:
         frame = self.bundle.named_table("propensity")
         if frame is not None:
             self.table(tables.propensity_table(frame, self.lang, self.threshold, self.output))
-        self.image(self.bundle.figure("overlap"))
+        self.image(self.bundle.figure("overlap"), self.t("alt_overlap"))
 
     def outcome_sections(self) -> None:
         """Per outcome: finding, curve with numbers at risk, every model row, diagnostics."""
@@ -280,7 +305,7 @@ class Report:
             self.table(self._diagnostics_table(outcome))
             for name, rel in (outcome.get("figures") or {}).items():
                 if name != "curve":
-                    self.image(self.bundle.file(rel))
+                    self.image(self.bundle.file(rel), self.t("alt_figure", name=name))
 
     def _model_table(self, outcome: dict[str, Any]) -> str:
         rows = estimate_rows(outcome)
@@ -374,7 +399,7 @@ class Report:
 
     def forest(self) -> None:
         self.heading("h_forest")
-        self.image(self.bundle.figure("forest"))
+        self.image(self.bundle.figure("forest"), self.t("alt_forest"))
 
     def manifest(self) -> None:
         """The bundle's manifest: inputs with hashes, package versions, seed."""

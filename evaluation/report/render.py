@@ -132,19 +132,20 @@ def _parameter_cell(params: dict[str, Any]):
     return cell
 
 
-def render_fallback(qmd: Path, params: dict[str, Any], target: Path, title: str = "",
-                    lang: str = "da", timeout: int = 300) -> Path:
-    """Render ``qmd`` to self-contained HTML at ``target`` without Quarto (nbclient + nbconvert)."""
-    from jinja2 import DictLoader
+def execute(qmd: Path, params: dict[str, Any], title: str = "", timeout: int = 300):
+    """Run ``qmd`` as a notebook (nbclient, kernel ``python3``); return the executed notebook.
+
+    Outputs of cells marked ``output: false`` and stream output (stray prints, warnings) are
+    dropped, so only what the report displays is left.
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    from nbconvert import HTMLExporter
 
     nb = qmd_to_notebook(qmd, params)
     if title:
         nb.metadata["title"] = title
     with tempfile.TemporaryDirectory(prefix="report-") as work:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        client = NotebookClient(nb, timeout=timeout, startup_timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": work}})
         try:
             client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines
@@ -155,8 +156,18 @@ def render_fallback(qmd: Path, params: dict[str, Any], target: Path, title: str 
         options = cell.metadata.get("quarto", {})
         if options.get("output") is False:
             cell.outputs = []
-        if cell.cell_type == "code":  # drop stream output (stray prints, warnings)
+        if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if o.get("output_type") != "stream"]
+    return nb
+
+
+def render_fallback(qmd: Path, params: dict[str, Any], target: Path, title: str = "",
+                    lang: str = "da", timeout: int = 300) -> Path:
+    """Render ``qmd`` to self-contained HTML at ``target`` without Quarto (nbclient + nbconvert)."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    nb = execute(qmd, params, title, timeout)
     exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"report.html.j2": _TEMPLATE})],
                             template_file="report.html.j2", exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True,

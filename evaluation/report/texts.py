@@ -205,6 +205,31 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_manifest": "Manifest (sporbarhed)",
         "col_key": "Nøgle",
         "missing_table": "(tabellen {name} findes ikke i resultatpakken)",
+        # alt text of figures (what the figure shows and its main numbers)
+        "alt_curve": (
+            "Figur: andelen med {label} måned for måned efter første kontakt, for unge med "
+            "kontakt (blå) og sammenligningsgruppen (rød), med usikkerhed som skygge og antal "
+            "fulgt under figuren."
+        ),
+        "alt_survival": (
+            "Figur: andelen endnu uden {label} måned for måned efter første kontakt, for unge "
+            "med kontakt (blå) og sammenligningsgruppen (rød), med antal fulgt under figuren."
+        ),
+        "alt_numbers": "Efter {months} måneder: {pct_c} med kontakt og {pct_k} i sammenligningsgruppen.",
+        "alt_no_numbers": "Tallene efter {months} måneder kan endnu ikke vises.",
+        "alt_balance": (
+            "Figur: standardiserede forskelle mellem grupperne for hver baggrundsvariabel før og "
+            "efter matchning; den største efter matchning er {smd_after} (grænsen er 0,1)."
+        ),
+        "alt_overlap": (
+            "Figur: fordelingen af sandsynligheden for kontakt (propensity score) i de to grupper, "
+            "før og efter matchning."
+        ),
+        "alt_forest": (
+            "Figur: hazard ratio med 95 %-konfidensinterval for hvert udfald, matchet og naiv "
+            "sammenligning; 1 betyder ingen forskel."
+        ),
+        "alt_figure": "Figur: {name}.",
     },
     "en": {
         "title_quarterly": "Knock Knock and Taskforce: quarterly report {quarter}",
@@ -399,6 +424,31 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_manifest": "Manifest (traceability)",
         "col_key": "Key",
         "missing_table": "(the table {name} is not in the results bundle)",
+        "alt_curve": (
+            "Figure: the share with {label} month by month after the first contact, for "
+            "contacted young people (blue) and the comparison group (red), with uncertainty "
+            "shaded and the numbers followed below the figure."
+        ),
+        "alt_survival": (
+            "Figure: the share still without {label} month by month after the first contact, "
+            "for contacted young people (blue) and the comparison group (red), with the numbers "
+            "followed below the figure."
+        ),
+        "alt_numbers": "After {months} months: {pct_c} of the contacted and {pct_k} of the comparison group.",
+        "alt_no_numbers": "The numbers after {months} months cannot be shown yet.",
+        "alt_balance": (
+            "Figure: standardised differences between the groups for each covariate before and "
+            "after matching; the largest after matching is {smd_after} (the limit is 0.1)."
+        ),
+        "alt_overlap": (
+            "Figure: the distribution of the chance of being contacted (propensity score) in the "
+            "two groups, before and after matching."
+        ),
+        "alt_forest": (
+            "Figure: hazard ratio with 95% confidence interval for each outcome, matched and "
+            "naive comparison; 1 means no difference."
+        ),
+        "alt_figure": "Figure: {name}.",
     },
 }
 
