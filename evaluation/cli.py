@@ -18,6 +18,7 @@ from .errors import EvaluationError
 
 #: Commands in pipeline order; each is ``evaluation.commands.<module>.command``.
 COMMAND_MODULES = (
+    "study",
     "simulate",
     "validate",
     "keygen",

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .contract import SOURCE_NAMES
+from .contract import RAW_EXTENSIONS, SOURCE_NAMES
 from .disclosure import DEFAULT_SUPPRESSION_THRESHOLD
 from .errors import ConfigError
 
@@ -87,6 +87,86 @@ class Study:
         return self.quarter_dir(quarter) / "report"
 
 
+@dataclass(frozen=True)
+class StudyKey:
+    """One key of the study file, as :func:`load_study` reads it.
+
+    ``section`` is ``study``, ``report`` or ``sources.<source>``; ``default`` is
+    :data:`REQUIRED` for a key that must be given. The reference in ``docs/study-file.md`` and the
+    template of ``evaluation study init`` are generated from :data:`STUDY_KEYS`, and
+    :func:`load_study` accepts exactly these keys, so the documentation cannot drift from the code.
+    """
+
+    section: str
+    key: str
+    type: str
+    default: Any
+    description: str
+    example: str
+
+
+REQUIRED = "required"
+SOURCE_SECTION = "sources.<source>"
+
+#: Every key of the study file, section by section, in the order of the reference.
+STUDY_KEYS: tuple[StudyKey, ...] = (
+    StudyKey("study", "name", "text", "the study file's name without .toml",
+             "Name of the study, shown on every report.", '"Knock Knock, Aalborg"'),
+    StudyKey("study", "raw", "path", None,
+             "Folder of the raw extracts (with CPR numbers), read by `evaluation pseudonymise` "
+             "and `evaluation validate`.", '"raw"'),
+    StudyKey("study", "warehouse", "path", REQUIRED,
+             "Folder of the pseudonymised Parquet tables.", '"warehouse"'),
+    StudyKey("study", "key", "path", None,
+             "The pseudonymisation key file; keep it outside the warehouse.",
+             '"../secrets/pseudonym.key"'),
+    StudyKey("study", "cohort", "path", REQUIRED,
+             "Cohort definition (TOML): who is in, from when, compared with whom.",
+             '"cohorts/knock_knock.toml"'),
+    StudyKey("study", "analyses", "list of paths", [],
+             "Analysis plans (TOML), one per outcome family.",
+             '["analyses/reoffending.toml", "analyses/education_job.toml", '
+             '"analyses/group_recruitment.toml"]'),
+    StudyKey("study", "output", "path", "output",
+             "Folder under which cohort/, results/ and report/ are written.", '"output"'),
+    StudyKey("study", "data_end", "date (YYYY-MM-DD)", "the latest date in the data",
+             "End of data: the as-of date of every result.", '"2026-09-30"'),
+    StudyKey("study", "seed", "integer", 20261125,
+             "Random seed (sampling, bootstrap): the same seed gives the same results.",
+             "20261125"),
+    StudyKey(SOURCE_SECTION, "file", "path",
+             f"<source> with one of {', '.join(RAW_EXTENSIONS)} in the raw folder",
+             "The source's own file, when its name differs.",
+             '"POLSAS_sigtelser.csv"'),
+    StudyKey(SOURCE_SECTION, "columns", "table of text", {},
+             "The source's own column names mapped onto ours (own name = our name).",
+             '{ personnummer = "cpr", gerningsdato = "offence_date" }'),
+    StudyKey("report", "quarter", "text (YYYYQn)", "the quarter of the data end date",
+             "Report quarter.", '"2026Q3"'),
+    StudyKey("report", "languages", "list of text (da, en)", ["da", "en"],
+             "Report languages, in order.", '["da", "en"]'),
+    StudyKey("report", "formats", "list of text (html, pdf)", ["html", "pdf"],
+             "Report formats.", '["html", "pdf"]'),
+    StudyKey("report", "suppression_threshold", "integer",
+             DEFAULT_SUPPRESSION_THRESHOLD,
+             "Smallest count of persons a report may show; smaller counts are shown as "
+             "\"<threshold\".", str(DEFAULT_SUPPRESSION_THRESHOLD)),
+)
+
+
+def study_keys(section: str) -> set[str]:
+    """The keys :func:`load_study` accepts in ``section``."""
+    return {k.key for k in STUDY_KEYS if k.section == section}
+
+
+def _check_keys(table: dict[str, Any], section: str, prefix: str, file: Path) -> None:
+    known = study_keys(section)
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"unknown key (expected one of {sorted(known)})", file=str(file),
+                              key=f"{prefix}.{key}")
+
+
 def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], file: Path, prefix: str, default: Any = ...):
     if key not in table:
         if default is ...:
@@ -116,15 +196,12 @@ def load_study(path: str | Path) -> Study:
     path = Path(path).resolve()
     doc = load_toml(path)
     base = path.parent
-    known_top = {"study", "sources", "report"}
+    known_top = {k.section.split(".")[0] for k in STUDY_KEYS}
     for key in doc:
         if key not in known_top:
             raise ConfigError(f"unknown section (expected one of {sorted(known_top)})", file=str(path), key=key)
     s = _get(doc, "study", dict, path, "")
-    known = {"name", "raw", "warehouse", "key", "cohort", "analyses", "output", "data_end", "seed"}
-    for key in s:
-        if key not in known:
-            raise ConfigError(f"unknown key (expected one of {sorted(known)})", file=str(path), key=f"study.{key}")
+    _check_keys(s, "study", "study", path)
 
     def rel(value: str | None) -> Path | None:
         return None if value is None else (base / value).resolve()
@@ -142,11 +219,13 @@ def load_study(path: str | Path) -> Study:
             raise ConfigError(f"unknown source (expected one of {', '.join(SOURCE_NAMES)})", file=str(path), key=f"sources.{name}")
         if not isinstance(settings, dict):
             raise ConfigError("must be a table", file=str(path), key=f"sources.{name}")
+        _check_keys(settings, SOURCE_SECTION, f"sources.{name}", path)
         file = _get(settings, "file", str, path, f"sources.{name}.", None)
         columns = _get(settings, "columns", dict, path, f"sources.{name}.", {})
         sources[name] = SourceSettings(file=rel(file), columns={str(k): str(v) for k, v in columns.items()})
 
     r = _get(doc, "report", dict, path, "", {})
+    _check_keys(r, "report", "report", path)
     threshold = _get(r, "suppression_threshold", int, path, "report.", DEFAULT_SUPPRESSION_THRESHOLD)
     if threshold < 1:
         raise ConfigError("must be at least 1", file=str(path), key="report.suppression_threshold")

@@ -197,12 +197,12 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
     pd.DataFrame(CONTACTS, columns=["period", "dimension", "category", "n"]).to_parquet(
         path / "tables" / "contacts.parquet", index=False)
     pd.DataFrame([
-        ("contacted", 1, "age 14-25 at first contact", 40, 560),
-        ("contacted", 2, "resident in Aalborg at first contact", 45, 515),
-        ("contacted", 3, "not in custody at first contact", 3, 512),
-        ("comparison", 1, "eligible candidates, not contacted", 0, 41000),
-        ("comparison", 2, "not matched within the caliper", 39470, 1530),
-    ], columns=["arm", "step", "reason", "n_excluded", "n_remaining"]).to_parquet(
+        ("contacted", 1, "age", "age outside the eligible range at the index date", 40, 560),
+        ("contacted", 2, "resident", "not resident in the study area at the index date", 45, 515),
+        ("contacted", 3, "custody", "in custody at the index date", 3, 512),
+        ("comparison", 1, "eligible_pairs", "eligible candidate pairs in the exact strata", 0, 41000),
+        ("comparison", 2, "outside_caliper", "outside the caliper", 39470, 1530),
+    ], columns=["arm", "step", "code", "reason", "n_excluded", "n_remaining"]).to_parquet(
         path / "tables" / "attrition.parquet", index=False)
     covs = ["charges_6m", "charges_12m", "custody_ever", "in_education_or_job", "group_registered"]
     pd.DataFrame({"covariate": covs, "smd_before": [0.9, 0.8, 0.4, -0.5, 0.3],

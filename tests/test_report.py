@@ -251,7 +251,9 @@ def test_technical_appendix_has_every_part(rendered_reports):
     for key in ("h_attrition", "h_balance", "h_overlap", "h_models", "h_diagnostics",
                 "h_naive", "h_forest", "h_manifest"):
         assert TEXTS["en"][key] in text, key
-    assert "naive" in text and "matched" in text and "cox_stratified" in text
+    assert "Naive (everyone not contacted)" in text and "Matched" in text
+    assert "Cox model stratified by matched set: hazard ratio" in text
+    assert "cox_stratified" not in text and "kaplan_meier" not in text
     assert "E-value" in text and "sha256:" in text
     assert page.count("<img") >= 4 + 3
 

@@ -19,7 +19,7 @@ from ..disclosure import DEFAULT_SUPPRESSION_THRESHOLD
 from . import fmt, tables
 from .bundle import Bundle, estimate_rows, pick
 from .findings import GATES, finding, mde_sentence
-from .texts import arm_label, category_label, check_language, text
+from .texts import arm_label, category_label, check_language, text, vocabulary_label
 
 STYLE = """<style>
 .report-table{border-collapse:collapse;margin:0.6em 0 1.2em 0;font-size:0.92em}
@@ -261,7 +261,8 @@ class Report:
         frame = self._named_table("attrition")
         if frame is None:
             return
-        self.table(tables.attrition_table(frame, self.lang, self.threshold, self.output))
+        self.table(tables.attrition_table(frame, self.lang, self.threshold, self.output,
+                                          ratio=self.bundle.cohort.get("ratio", "")))
 
     def balance(self) -> None:
         self.heading("h_balance")
@@ -318,7 +319,9 @@ class Report:
             group = (arm_label(arm, lang) if isinstance(arm, str)
                      else "" if grp is None or pd.isna(grp) else str(grp))
             body.append([
-                str(r["analysis"]), str(r["model"]), "" if pd.isna(r["term"]) else str(r["term"]),
+                vocabulary_label("analysis", r["analysis"], lang),
+                vocabulary_label("model", r["model"], lang),
+                "" if pd.isna(r["term"]) else vocabulary_label("term", r["term"], lang),
                 group, "" if pd.isna(r["time"]) else fmt.number(r["time"], lang, 0),
                 fmt.number(r["estimate"], lang, 3),
                 f"{fmt.number(r['conf_low'], lang, 3)} ; {fmt.number(r['conf_high'], lang, 3)}",

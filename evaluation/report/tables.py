@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import disclosure
 from . import fmt
-from .texts import TEXTS, arm_label, category_label, text
+from .texts import TEXTS, arm_label, category_label, text, vocabulary_label
 
 DIMENSIONS = ("sex", "age_band", "contact_type", "referred_to")
 
@@ -125,7 +125,8 @@ def contacts_table(contacts: pd.DataFrame, quarter: str, lang: str, threshold: i
     return render(header, rows, output)
 
 
-def attrition_table(attrition: pd.DataFrame, lang: str, threshold: int, output: str = "html") -> str:
+def attrition_table(attrition: pd.DataFrame, lang: str, threshold: int, output: str = "html",
+                    ratio: object = "") -> str:
     """Attrition per arm: start count, persons excluded at each step, persons left at the end.
 
     Within an arm the exclusions are one distribution whose total is start minus end, so a
@@ -145,7 +146,9 @@ def attrition_table(attrition: pd.DataFrame, lang: str, threshold: int, output: 
         rows.append([arm_label(arm, lang), "", text("row_start", lang),
                      count_cell(start, lang, threshold)])
         for i in range(len(part)):
-            rows.append(["", str(part.loc[i, "step"]), str(part.loc[i, "reason"]),
+            reason = vocabulary_label("attrition", part.loc[i, "code"], lang, ratio=ratio) \
+                if "code" in part.columns else str(part.loc[i, "reason"])
+            rows.append(["", str(part.loc[i, "step"]), reason,
                          count_cell(excluded[i], lang, threshold, bool(mask[i]))])
         rows.append(["", "", text("row_end", lang), count_cell(end, lang, threshold)])
     return render(header, rows, output)
@@ -185,7 +188,8 @@ def balance_table(balance: pd.DataFrame, lang: str, labels: dict[str, Any] | Non
     for _, r in balance.iterrows():
         name = str(r["covariate"])
         lab = labels.get(name, {})
-        lab = lab.get(lang, name) if isinstance(lab, dict) else name
+        lab = lab.get(lang) if isinstance(lab, dict) else None
+        lab = lab or vocabulary_label("covariate", name, lang)
         cells = [lab, fmt.number(r.get("smd_before"), lang, 3), fmt.number(r.get("smd_after"), lang, 3)]
         for c in mean_cols:
             value = r.get(c)

@@ -474,6 +474,104 @@ CATEGORY_LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+#: The project's own vocabulary: every code a report shows (models, terms, analyses, estimands,
+#: attrition steps, covariates, figure labels) as ``code: (Danish, English)``. A code is never
+#: shown as it is: :func:`vocabulary_label` gives its label in the page's language, and the
+#: test of both languages fails when a Danish page shows an English label or the reverse.
+VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
+    "model": {
+        "kaplan_meier": ("Kaplan-Meier: andel endnu uden hændelse",
+                         "Kaplan-Meier: share still without the event"),
+        "cumulative_incidence": ("Kumulativ incidens: andel med hændelsen",
+                                 "Cumulative incidence: share with the event"),
+        "risk_difference": ("Risikoforskel (kontakt minus sammenligning)",
+                            "Risk difference (contacted minus comparison)"),
+        "risk_ratio": ("Risikoforhold (kontakt over sammenligning)",
+                       "Risk ratio (contacted over comparison)"),
+        "cox": ("Cox-model: hazard ratio", "Cox model: hazard ratio"),
+        "cox_stratified": ("Cox-model stratificeret på matchet sæt: hazard ratio",
+                           "Cox model stratified by matched set: hazard ratio"),
+        "fine_gray": ("Fine-Gray-model: subdistributions-hazard ratio",
+                      "Fine-Gray model: subdistribution hazard ratio"),
+        "rmst": ("Gennemsnitlig tid uden hændelse (RMST, dage)",
+                 "Mean time without the event (RMST, days)"),
+        "rmst_difference": ("Forskel i gennemsnitlig tid uden hændelse (dage)",
+                            "Difference in mean time without the event (days)"),
+        "rate": ("Antal hændelser pr. personår", "Events per person-year"),
+        "rate_ratio": ("Rateforhold (kontakt over sammenligning)",
+                       "Rate ratio (contacted over comparison)"),
+    },
+    "term": {
+        "treated": ("kontakt mod sammenligning", "contacted versus comparison"),
+        "survival": ("andel uden hændelse", "share without the event"),
+        "cumulative_incidence": ("andel med hændelsen", "share with the event"),
+        "rmst": ("dage uden hændelse", "days without the event"),
+    },
+    "analysis": {
+        "matched": ("Matchet", "Matched"),
+        "naive": ("Naiv (alle uden kontakt)", "Naive (everyone not contacted)"),
+        "custody_at_risk": ("Matchet, frihedsberøvelse talt som tid i risiko",
+                            "Matched, custody counted as time at risk"),
+    },
+    "attrition": {
+        "qualifying_contact": ("første kvalificerende kontakt i perioden",
+                               "first qualifying contact in the period"),
+        "prior_contact": ("havde kontakt (enhver kontaktform) før indeksdatoen",
+                          "contacted (any contact type) before the index date"),
+        "age": ("alder uden for det tilladte interval på indeksdatoen",
+                "age outside the eligible range at the index date"),
+        "resident": ("ikke bosat i området på indeksdatoen",
+                     "not resident in the study area at the index date"),
+        "alive": ("død på eller før indeksdatoen", "died on or before the index date"),
+        "emigrated": ("udvandret på eller før indeksdatoen",
+                      "emigrated on or before the index date"),
+        "custody": ("frihedsberøvet på indeksdatoen", "in custody at the index date"),
+        "no_follow_up": ("indeksdato på datagrundlagets sidste dag (ingen opfølgning)",
+                         "index date on the end of data (no follow-up)"),
+        "no_match": ("ingen sammenligningskandidat inden for caliperen",
+                     "no comparison candidate within the caliper"),
+        "eligible_pairs": ("mulige par (person, risikosæt) i de eksakte strata",
+                           "eligible candidate pairs (person, risk set) in the exact strata"),
+        "not_sampled": ("ikke trukket i stikprøven (incidence-density sampling)",
+                        "not drawn in the incidence-density sample"),
+        "exact_covariates": ("afviger på en variabel, der matches eksakt",
+                             "differs on an exactly matched covariate"),
+        "outside_caliper": ("uden for caliperen", "outside the caliper"),
+        "not_nearest": ("ikke blandt de {ratio} nærmeste inden for caliperen",
+                        "not among the {ratio} nearest within the caliper"),
+    },
+    "covariate": {
+        "age_at_index": ("Alder på indeksdatoen", "Age at the index date"),
+        "male": ("Mand", "Male"),
+        "sex_male": ("Mand", "Male"),
+        "female": ("Kvinde", "Female"),
+    },
+    "figure": {
+        "smd_axis": ("Absolut standardiseret forskel i gennemsnit",
+                     "Absolute standardised mean difference"),
+        "before_matching": ("Før matchning", "Before matching"),
+        "after_matching": ("Efter matchning", "After matching"),
+        "propensity_axis": ("Sandsynlighed for kontakt (propensity score)",
+                            "Chance of being contacted (propensity score)"),
+        "share_of_arm": ("Andel af gruppen", "Share of the group"),
+        "hr_axis": ("Hazard ratio, kontakt mod sammenligning (logaritmisk skala)",
+                    "Hazard ratio, contacted versus comparison (log scale)"),
+    },
+}
+
+
+def vocabulary_label(kind: str, code: object, lang: str, **fields: object) -> str:
+    """The label of ``code`` of the vocabulary ``kind`` in ``lang``.
+
+    A code outside the vocabulary is returned as it is (the vocabulary test lists such codes).
+    """
+    entry = VOCABULARY[kind].get(str(code))
+    if entry is None:
+        return "" if code is None else str(code)
+    label = entry[LANGUAGES.index(check_language(lang))]
+    return label.format(**fields) if fields else label
+
+
 MONTHS = {
     "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
            "oktober", "november", "december"],
