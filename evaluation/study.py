@@ -1,32 +1,9 @@
 """The study file (``study.toml``): ties one study together.
 
-Example::
-
-    [study]
-    name = "Knock Knock, Aalborg"
-    raw = "raw"                       # raw extracts (with CPR), optional
-    warehouse = "warehouse"           # pseudonymised Parquet tables
-    key = "../secrets/pseudonym.key"  # pseudonymisation key, kept outside the warehouse
-    cohort = "cohorts/knock_knock.toml"
-    analyses = ["analyses/reoffending.toml", "analyses/education_job.toml",
-                "analyses/group_recruitment.toml"]
-    output = "output"                 # <quarter>/cohort/, results/ and report/ are written under it
-    data_end = "2026-09-30"           # data complete up to here (default: latest date in the data);
-                                      # a quarter ending after it cannot be run
-    seed = 20261125
-
-    [sources.charges]                 # optional: a source's own file and column names
-    file = "POLSAS_sigtelser.csv"
-    columns = { personnummer = "cpr", gerningsdato = "offence_date" }
-
-    [report]
-    quarter = "2026Q3"                # default quarter of every stage (else the latest possible);
-                                      # its last day is the analysis date: nothing later is read
-    languages = ["da", "en"]
-    formats = ["html", "pdf"]
-    suppression_threshold = 5
-
-Relative paths are relative to the folder of the study file.
+Every section and key the loader accepts is declared once, in :data:`STUDY_KEYS` (type, default,
+meaning, example); ``docs/study-file.md`` and the template of ``evaluation study init`` are
+generated from it (:mod:`evaluation.studydoc`). Relative paths are relative to the folder of the
+study file.
 """
 
 from __future__ import annotations
@@ -128,9 +105,11 @@ STUDY_KEYS: tuple[StudyKey, ...] = (
              '["analyses/reoffending.toml", "analyses/education_job.toml", '
              '"analyses/group_recruitment.toml"]'),
     StudyKey("study", "output", "path", "output",
-             "Folder under which cohort/, results/ and report/ are written.", '"output"'),
+             "Folder under which each quarter's <quarter>/cohort/, results/ and report/ are "
+             "written.", '"output"'),
     StudyKey("study", "data_end", "date (YYYY-MM-DD)", "the latest date in the data",
-             "End of data: the as-of date of every result.", '"2026-09-30"'),
+             "Data are complete up to here; a quarter ending after it cannot be run.",
+             '"2026-09-30"'),
     StudyKey("study", "seed", "integer", 20261125,
              "Random seed (sampling, bootstrap): the same seed gives the same results.",
              "20261125"),
@@ -141,8 +120,9 @@ STUDY_KEYS: tuple[StudyKey, ...] = (
     StudyKey(SOURCE_SECTION, "columns", "table of text", {},
              "The source's own column names mapped onto ours (own name = our name).",
              '{ personnummer = "cpr", gerningsdato = "offence_date" }'),
-    StudyKey("report", "quarter", "text (YYYYQn)", "the quarter of the data end date",
-             "Report quarter.", '"2026Q3"'),
+    StudyKey("report", "quarter", "text (YYYYQn)", "the latest quarter the data allow",
+             "Default quarter of every stage; its last day is the analysis date (nothing later "
+             "is read).", '"2026Q3"'),
     StudyKey("report", "languages", "list of text (da, en)", ["da", "en"],
              "Report languages, in order.", '["da", "en"]'),
     StudyKey("report", "formats", "list of text (html, pdf)", ["html", "pdf"],
