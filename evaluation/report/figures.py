@@ -116,7 +116,11 @@ def figure_png(fig: Figure) -> bytes:
 
 
 def figure_svg(fig: Figure) -> str:
-    """A figure as SVG text (vector, for print), its text drawn as paths."""
+    """A figure as SVG (vector, for print) whose lettering stays text (DejaVu Sans, the font the
+    PDF embeds), so that it can be searched and read aloud."""
+    import matplotlib
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     return buf.getvalue()
