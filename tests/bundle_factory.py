@@ -145,6 +145,12 @@ def _figure(path: Path, title: str) -> str:
     return path.with_suffix(".png").name
 
 
+DEFINITIONS = {"reoffending": "first_charge", "education_job": "first_education_or_job",
+               "group_recruitment": "first_registration"}
+#: Outcomes whose population is smaller than the cohort (those in neither at index).
+POPULATIONS = {"education_job_start": {"contacted": 300, "comparison": 900}}
+
+
 def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Path:
     """Write a results bundle into folder ``path`` and return it."""
     path = Path(path)
@@ -183,7 +189,8 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
                  "reasons": [] if ok else ["fewer than 20 events among the contacted"]}
         outcomes.append({
             "id": oid, "family": family, "primary": primary, "label": {"da": da, "en": en},
-            "direction": direction, "population": dict(n),
+            "direction": direction, "definition": DEFINITIONS[family],
+            "population": dict(POPULATIONS.get(oid, n)),
             "horizons_days": list(HORIZONS), "primary_horizon_days": 365,
             "estimates": estimates,
             "diagnostics": {"events": {"contacted": events[0], "comparison": events[1]},

@@ -228,21 +228,25 @@ def test_planted_small_counts_are_suppressed_with_secondary_cells(rendered_repor
     assert 'class="count">3<' not in tech and 'class="count">2<' not in tech
 
 
-def test_council_report_has_findings_box_figure_and_as_of(rendered_reports):
+def test_council_report_has_summary_results_box_and_as_of(rendered_reports):
     for lang in ("da", "en"):
         page = rendered_reports["paths"][(lang, "quarterly")].read_text(encoding="utf-8")
         text = _visible_text(page)
         assert page.count('class="finding"') == 3
         assert 'data-kind="beneficial"' in page and 'data-kind="not_yet"' in page
+        assert 'data-kind="no_difference"' in page
         assert TEXTS[lang]["h_box"] in text
         assert TEXTS[lang]["h_comparison"] in text
         assert ("30. september 2026" if lang == "da" else "30 September 2026") in text
-        assert ("hazard ratio 0,72" if lang == "da" else "hazard ratio 0.72") in text
-        assert ("12,3 %" if lang == "da" else "%") in text or "%" in text
+        # the detectable effect in words, as a share of the comparison group's risk
+        assert ("sænker risikoen til 72 % af sammenligningsgruppens" if lang == "da"
+                else "lowers the risk to 72% of the comparison group's") in text
     da = _visible_text(rendered_reports["paths"][("da", "quarterly")].read_text(encoding="utf-8"))
-    assert "5,0 procentpoint færre" in da and "Vi kan endnu ikke sige" in da
+    assert "var der omkring 20, der fik en ny sigtelse inden for et år, mod omkring 25" in da
+    assert "mellem 8 færre og 2 færre pr. 100" in da and "Vi kan endnu ikke sige" in da
     en = _visible_text(rendered_reports["paths"][("en", "quarterly")].read_text(encoding="utf-8"))
-    assert "cannot yet be told from chance" in en and "81.1%" in en
+    assert "about 20 had a new charge within a year, against about 25" in en
+    assert "may be chance" in en
 
 
 def test_technical_appendix_has_every_part(rendered_reports):
@@ -386,14 +390,15 @@ def test_pdf_mode_gives_markdown_without_html(tmp_path, monkeypatch):
     shown: list = []
     monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     report = Report(make_bundle(tmp_path / "results"), "2026Q3", "da", 5, output="pdf")
-    for part in ("contacts", "findings", "box", "comparison", "as_of", "attrition",
-                 "naive_vs_matched", "manifest"):
+    for part in ("summary", "covers", "words", "contacts", "box", "comparison", "as_of", "toc",
+                 "attrition", "naive_vs_matched", "manifest"):
         getattr(report, part)()
     kinds = {type(obj).__name__ for obj in shown}
     assert kinds == {"Markdown"}
     text = "\n".join(obj.data for obj in shown)
     assert "<span" not in text and "<table" not in text and "<div" not in text
-    assert "| [<5]{.count} |" in text and "5,0 procentpoint færre" in text
+    assert "| [<5]{.count} |" in text and "- Ny kriminalitet: Færre af de unge med kontakt" in text
+    assert "#outline(" in text  # the appendix contents as a Typst outline (links in the PDF)
 
 
 def test_mde_sentence_reads_as_an_increase_for_outcomes_we_want_more_of():
@@ -402,6 +407,6 @@ def test_mde_sentence_reads_as_an_increase_for_outcomes_we_want_more_of():
     base = {"id": "x", "label": {"da": "Job", "en": "Job"}, "diagnostics": {"min_detectable_hr": 0.8}}
     down = mde_sentence({**base, "direction": "lower_is_better"}, "en")
     up = mde_sentence({**base, "direction": "higher_is_better"}, "en")
-    assert "0.80" in down and "lowers" in down
+    assert "80%" in down and "lowers the risk" in down and "hazard" not in down
     assert "1.25" in up and "raises" in up
     assert "1,25" in mde_sentence({**base, "direction": "higher_is_better"}, "da")

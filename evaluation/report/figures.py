@@ -63,7 +63,7 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
     """
     full = _arms(curve)
     shown = visible_curve(full, threshold)
-    fig = Figure(figsize=(7.0, 4.2), dpi=90)
+    fig = Figure(figsize=(6.4, 4.8), dpi=120)
     ax = fig.subplots()
     last_day = 0.0
     for arm in ("contacted", "comparison"):
@@ -88,23 +88,24 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
     ticks = np.arange(0, end_month + 1, 3 if end_month <= 24 else 6)
     ax.set_xlim(0, end_month)
     ax.set_xticks(ticks)
-    ax.set_xlabel(text("axis_time", lang))
-    ax.set_ylabel(text("axis_survival" if survival else "axis_share", lang) + " (%)")
-    ax.set_title(label)
+    ax.set_xlabel(text("axis_time", lang), fontsize=11)
+    ax.set_ylabel(text("axis_survival" if survival else "axis_share", lang) + " (%)", fontsize=11)
+    ax.tick_params(labelsize=10)
+    ax.set_title(label, fontsize=13)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left" if survival else "upper left", frameon=False)
+    ax.legend(loc="lower left" if survival else "upper left", frameon=False, fontsize=10)
     # numbers at risk, below the axis
-    ax.text(-0.07, -0.30, text("at_risk", lang), transform=ax.transAxes, ha="right", fontsize=8,
+    ax.text(-0.09, -0.30, text("at_risk", lang), transform=ax.transAxes, ha="right", fontsize=10,
             fontweight="bold")
     for row, arm in enumerate(("contacted", "comparison")):
-        y = -0.37 - 0.07 * row
-        ax.text(-0.07, y, text(f"arm_{arm}", lang), transform=ax.transAxes, ha="right",
-                fontsize=8, color=COLOURS[arm])
+        y = -0.39 - 0.09 * row
+        ax.text(-0.09, y, text(f"arm_{arm}", lang), transform=ax.transAxes, ha="right",
+                fontsize=10, color=COLOURS[arm])
         for month in ticks:
             n = at_risk_at(full, arm, month * DAYS_PER_MONTH)
             ax.text(month / end_month, y, disclosure.at_risk_label(n, threshold),
-                    transform=ax.transAxes, ha="center", fontsize=8, color=COLOURS[arm])
-    fig.subplots_adjust(left=0.2, bottom=0.34, right=0.97, top=0.92)
+                    transform=ax.transAxes, ha="center", fontsize=10, color=COLOURS[arm])
+    fig.subplots_adjust(left=0.3, bottom=0.36, right=0.95, top=0.92)
     return fig
 
 

@@ -48,6 +48,9 @@ class Finding:
     #: The shown numbers (formatted): ``months``, ``pct_c``, ``pct_k``, and for a comparison
     #: ``rd``, ``lo``, ``hi``; only ``months`` when the numbers may not be shown.
     numbers: dict[str, str] = field(default_factory=dict)
+    #: The same numbers unformatted (shares 0-1): ``c``, ``k`` (each arm's cumulative incidence),
+    #: ``c_low``, ``c_high``, ``k_low``, ``k_high`` (their 95% limits), ``rd``, ``lo``, ``hi``.
+    values: dict[str, float] = field(default_factory=dict)
 
 
 def _label(outcome: dict[str, Any], lang: str) -> str:
@@ -61,6 +64,10 @@ def _join(items: list[str], lang: str) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" {text('and', lang)} " + items[-1]
+
+
+def _float(value: Any) -> float:
+    return float("nan") if fmt._bad(value) else float(value)
 
 
 def failed_gates(outcome: dict[str, Any]) -> list[str]:
@@ -122,11 +129,14 @@ def finding(outcome: dict[str, Any], lang: str,
     numbers = {"months": str(fmt.months(horizon)), "pct_c": fields["pct_c"],
                "pct_k": fields["pct_k"], "rd": fmt.points(est, lang), "lo": fmt.points(lo, lang),
                "hi": fmt.points(hi, lang)}
+    values = {"c": float(ci_c["estimate"]), "k": float(ci_k["estimate"]), "rd": est, "lo": lo,
+              "hi": hi, "c_low": _float(ci_c.get("conf_low")), "c_high": _float(ci_c.get("conf_high")),
+              "k_low": _float(ci_k.get("conf_low")), "k_high": _float(ci_k.get("conf_high"))}
     if lo <= 0.0 <= hi:
         return Finding(outcome.get("id", ""), NO_DIFFERENCE,
                        text("finding_no_difference", lang, rd=fmt.points(est, lang),
                             lo=fmt.points(lo, lang), hi=fmt.points(hi, lang), **fields),
-                       numbers=numbers)
+                       numbers=numbers, values=values)
     if hi < 0:  # fewer among the contacted: shown as a positive number of points fewer
         kind = BENEFICIAL if lower_is_better else HARMFUL
         key = "finding_fewer_good" if lower_is_better else "finding_fewer_harm"
@@ -137,19 +147,36 @@ def finding(outcome: dict[str, Any], lang: str,
         key = "finding_more_harm" if lower_is_better else "finding_more_good"
         sentence = text(key, lang, rd=fmt.points(est, lang), lo=fmt.points(lo, lang),
                         hi=fmt.points(hi, lang), **fields)
-    return Finding(outcome.get("id", ""), kind, sentence, numbers=numbers)
+    return Finding(outcome.get("id", ""), kind, sentence, numbers=numbers, values=values)
+
+
+def detectable_effect(outcome: dict[str, Any]) -> float | None:
+    """The minimum detectable hazard ratio (80% power) read in the direction of benefit.
+
+    Below 1 for an outcome we want less of, above 1 (the inverse of the same size) for one we
+    want more of; None when it cannot be computed. Both documents show this one number.
+    """
+    mde = (outcome.get("diagnostics") or {}).get("min_detectable_hr")
+    if fmt._bad(mde) or not (0 < float(mde) < 10):
+        return None
+    shown = float(mde) if float(mde) < 1 else 1.0 / float(mde)
+    return 1.0 / shown if outcome.get("direction") == "higher_is_better" else shown
+
+
+def effect_phrase(outcome: dict[str, Any], lang: str) -> str | None:
+    """The minimum detectable effect in plain words ("lowers the risk to 66% of ...")."""
+    mde = detectable_effect(outcome)
+    if mde is None:
+        return None
+    if mde > 1:
+        return text("effect_up", lang, times=fmt.number(mde, lang))
+    return text("effect_down", lang, pct=fmt.percent(mde, lang, digits=0))
 
 
 def mde_sentence(outcome: dict[str, Any], lang: str) -> str:
-    """The minimum detectable hazard ratio of an outcome as a plain sentence."""
+    """The minimum detectable effect of an outcome as a plain sentence (no term of art)."""
     label = _label(outcome, lang)
-    mde = (outcome.get("diagnostics") or {}).get("min_detectable_hr")
-    if mde is None or not (0 < float(mde) < 10):
+    phrase = effect_phrase(outcome, lang)
+    if phrase is None:
         return text("mde_missing", lang, label=label)
-    mde = float(mde)
-    shown = mde if mde < 1 else 1.0 / mde
-    if outcome.get("direction") == "higher_is_better":
-        # the same detectable size, read as an increase for an outcome we want more of
-        return text("mde_text_up", lang, label=label, mde=fmt.number(1.0 / shown, lang))
-    return text("mde_text", lang, label=label, mde=fmt.number(shown, lang),
-                mde_pct=fmt.percent(shown, lang, digits=0))
+    return text("mde_text", lang, label=label, effect=phrase)

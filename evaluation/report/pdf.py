@@ -70,7 +70,8 @@ def _figure(data: dict[str, Any], metadata: dict[str, Any], media: Path, number:
     alt = str(metadata.get("alt") or "")
     if not alt:
         raise RenderError(f"figure {number} has no alt text")
-    image = f"image({typst_string(path.name)}, alt: {typst_string(alt)}, width: 100%)"
+    width = int(metadata.get("width") or 100)
+    image = f"image({typst_string(path.name)}, alt: {typst_string(alt)}, width: {width}%)"
     return f"```{{=typst}}\n#figure({image})\n```"
 
 

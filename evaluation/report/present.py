@@ -9,6 +9,7 @@ Every count shown goes through :mod:`evaluation.disclosure`.
 from __future__ import annotations
 
 import html as _html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from .. import disclosure
 from ..disclosure import DEFAULT_SUPPRESSION_THRESHOLD
 from . import fmt, tables
 from .bundle import Bundle, estimate_rows, pick
-from .findings import GATES, finding, mde_sentence
+from .council import CouncilParts
+from .findings import GATES, detectable_effect, finding, mde_sentence
 from .texts import arm_label, category_label, check_language, text, vocabulary_label
 
 STYLE = """<style>
@@ -27,15 +29,35 @@ STYLE = """<style>
 .report-table td.count{text-align:right !important;font-variant-numeric:tabular-nums}
 .report-box{border-left:5px solid #1b6ca8;background:#eef4fa;padding:0.6em 1em;margin:1em 0}
 .finding{margin:0.4em 0}
+.report-scroll{overflow-x:auto;max-width:100%}
+.report-figure img{width:100%;max-width:44em}
+.report-toc ol{columns:2 18em}
+.jp-OutputPrompt,.jp-OutputArea-prompt,.jp-InputPrompt,.jp-Collapser{display:none !important}
+.jp-Notebook{max-width:54em;margin:0 auto}
+.jp-OutputArea-output{max-width:100%;overflow-x:auto}
+@media (max-width:600px){.jp-Notebook{padding:6px 10px !important}.jp-Cell{padding:0 !important}
+.report-table{font-size:0.85em}.report-box{padding:0.4em 0.7em}}
+@media print{.report-figure img{max-width:100%}.report-box{break-inside:avoid}h2,h3{break-after:avoid}}
 .report-figure{margin:0.5em 0}.report-figure img{max-width:100%;height:auto}
 </style>"""
+
+
+def anchor(title: str) -> str:
+    """The id of a heading: its words joined by hyphens ("Balance mellem grupperne" ->
+    "balance-mellem-grupperne")."""
+    return "sec-" + "-".join(re.findall(r"\w+", title.lower()))
+
+
+def typst_text(value: str) -> str:
+    """Plain text for Typst content brackets (markup characters escaped)."""
+    return re.sub(r"([\\#\[\]*_`$<>@=~/])", r"\\\1", value)
 
 
 class Raw(str):
     """HTML that is inserted into a text as it is (counts marked ``class="count"``)."""
 
 
-class Report:
+class Report(CouncilParts):
     """Presents one results bundle in one language.
 
     Parameters
@@ -82,7 +104,25 @@ class Report:
         return Raw(f'<span class="{disclosure.COUNT_CLASS}">{_html.escape(cell.text)}</span>')
 
     def heading(self, key: str, level: int = 2, **fields: Any) -> None:
-        self._show("#" * level + " " + self.t(key, **fields))
+        """A heading; in HTML with the id that the table of contents links to."""
+        title = self.t(key, **fields)
+        if self.html:
+            self._show(f'<h{level} id="{anchor(title)}">{_html.escape(title)}</h{level}>', "html")
+        else:
+            self._show("#" * level + " " + title)
+
+    def toc(self) -> None:
+        """Table of contents of the technical appendix, with links (an outline in the PDF)."""
+        entries = [self.t(k) for k in ("h_design", "h_attrition", "h_balance", "h_overlap")]
+        entries += [self.t("h_outcome", label=self.label(o)) for o in self.bundle.outcomes]
+        entries += [self.t(k) for k in ("h_naive", "h_forest", "h_manifest")]
+        if not self.html:
+            title = typst_text(self.t("h_toc"))
+            self._show(f"```{{=typst}}\n#outline(title: [{title}], target: heading.where(level: 2))\n```")
+            return
+        items = "".join(f'<li><a href="#{anchor(e)}">{_html.escape(e)}</a></li>' for e in entries)
+        self._show(f'<nav class="report-toc"><h2>{_html.escape(self.t("h_toc"))}</h2>'
+                   f"<ol>{items}</ol></nav>", "html")
 
     def paragraph(self, key: str, **fields: Any) -> None:
         """A paragraph of text ``key``; in HTML, fields given as :class:`Raw` are not escaped."""
@@ -93,17 +133,26 @@ class Report:
         template = _html.escape(text(key, self.lang, **{k: "{" + k + "}" for k in fields}))
         self._show(f"<p>{template.format(**safe)}</p>", "html")
 
+    def bullets(self, items: list[str]) -> None:
+        """A bulleted list of plain texts."""
+        if self.html:
+            lis = "".join(f"<li>{_html.escape(item)}</li>" for item in items)
+            self._show(f"<ul>{lis}</ul>", "html")
+        else:
+            self._show("\n".join(f"- {item}" for item in items))
+
     def table(self, content: str) -> None:
         self._show(content, "html")
 
-    def figure(self, fig, alt: str) -> None:
-        """Show a matplotlib Figure with its alt text: PNG in HTML, SVG (vector) in the PDF."""
+    def figure(self, fig, alt: str, width: int = 100) -> None:
+        """Show a matplotlib Figure with its alt text: PNG in HTML, SVG (vector) in the PDF;
+        ``width`` is its share of the text width in percent (in HTML: of 44em)."""
         from .figures import figure_png, figure_svg
 
         if self.html:
-            self._img(figure_png(fig), "image/png", alt)
+            self._img(figure_png(fig), "image/png", alt, width)
         else:
-            self._img(figure_svg(fig), "image/svg+xml", alt)
+            self._img(figure_svg(fig), "image/svg+xml", alt, width)
 
     def image(self, path: Path | None, alt: str) -> None:
         """Show a figure file of the bundle (its SVG twin in the PDF when there is one)."""
@@ -115,7 +164,7 @@ class Report:
         else:
             self._img(path.read_bytes(), "image/png", alt)
 
-    def _img(self, data: bytes | str, mime: str, alt: str) -> None:
+    def _img(self, data: bytes | str, mime: str, alt: str, width: int = 100) -> None:
         """An image with alt text: an ``<img>`` element in HTML, a figure output for the PDF."""
         import base64
 
@@ -123,11 +172,13 @@ class Report:
 
         if self.html:
             uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-            display(HTML(f'<figure class="report-figure"><img src="{uri}" '
+            style = f' style="max-width:{0.44 * width:g}em"' if width < 100 else ""
+            display(HTML(f'<figure class="report-figure"><img src="{uri}"{style} '
                          f'alt="{_html.escape(alt)}"></figure>'))
             return
         payload = data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
-        display({mime: payload, "text/plain": alt}, raw=True, metadata={"alt": alt})
+        display({mime: payload, "text/plain": alt}, raw=True,
+                metadata={"alt": alt, "width": width})
 
     def _named_table(self, name: str) -> pd.DataFrame | None:
         """A bundle-level table; when the bundle lacks it, a note saying so is shown instead."""
@@ -155,36 +206,27 @@ class Report:
 
     # -- council report ---------------------------------------------------------------------
     def contacts(self) -> None:
-        """Contacts this quarter and since the start: a sentence and the table."""
+        """The contacts table: this quarter and since the start, by sex, age, type, referral."""
         self.heading("h_contacts")
         contacts = self._named_table("contacts")
+        if contacts is None:
+            return
+        self.table(tables.contacts_table(contacts, self.quarter, self.lang, self.threshold, self.output))
+        self.paragraph("contacts_note", threshold=self.threshold)
+
+    def contacts_intro(self) -> None:
+        """How many had their first contact this quarter and since the start (one sentence)."""
+        contacts = self.bundle.named_table("contacts")
         if contacts is None:
             return
         total = contacts[contacts["dimension"] == "total"].groupby("period")["n"].sum()
         start = self.bundle.study.get("initiative_start")
         fields = {"quarter": self.quarter, "n_quarter": self.n(total.get("quarter", 0)),
-                      "n_total": self.n(total.get("cumulative", 0))}
+                  "n_total": self.n(total.get("cumulative", 0))}
         if start:
             self.paragraph("contacts_intro", start=fmt.date(start, self.lang), **fields)
         else:
             self.paragraph("contacts_intro_nostart", **fields)
-        self.table(tables.contacts_table(contacts, self.quarter, self.lang, self.threshold, self.output))
-        self.paragraph("contacts_note", threshold=self.threshold)
-
-    def findings(self) -> None:
-        """One finding sentence per outcome family (its primary outcome)."""
-        self.heading("h_findings")
-        self.paragraph("findings_intro")
-        items = []
-        for family, outcome in self.bundle.families():
-            f = finding(outcome, self.lang, self.threshold)
-            head = category_label(family, self.lang)
-            if self.html:
-                items.append(f'<p class="finding" data-kind="{f.kind}"><strong>'
-                             f"{_html.escape(head)}.</strong> {_html.escape(f.sentence)}</p>")
-            else:
-                items.append(f"**{head}.** {f.sentence}")
-        self._show("\n".join(items) if self.html else "\n\n".join(items), "html")
 
     def box(self) -> None:
         """The box "what these results can and cannot tell you"."""
@@ -197,15 +239,6 @@ class Report:
         else:
             body = "\n".join(f"> - {s}" for s in can + cannot)
             self._show(f"> **{self.t('h_box')}**\n>\n{body}")
-
-    def curves(self, primary_only: bool = True) -> None:
-        """The outcome over time for both groups (one figure per family's primary outcome)."""
-        from .figures import curve_figure
-
-        self.heading("h_figure")
-        outcomes = [o for _, o in self.bundle.families()] if primary_only else self.bundle.outcomes
-        for outcome in outcomes:
-            self._curve(outcome, curve_figure)
 
     def _curve(self, outcome: dict[str, Any], curve_figure, survival: bool = False) -> None:
         curve = self.bundle.table((outcome.get("tables") or {}).get("curve"))
@@ -231,10 +264,6 @@ class Report:
         ratio = _html.escape(str(self.bundle.cohort.get("ratio", 3)))
         # the matching ratio is a design setting, not a count of persons
         self.paragraph("comparison_text", ratio=Raw(f'<span class="ratio">{ratio}</span>') if self.html else ratio)
-        counts = self.bundle.cohort.get("counts") or {}
-        matched, eligible = counts.get("contacted"), counts.get("contacted_eligible")
-        if matched is not None and eligible is not None:
-            self.paragraph("comparison_coverage", n_matched=self.n(matched), n_eligible=self.n(eligible))
 
     def as_of(self) -> None:
         """The data's as-of date and the minimum detectable effect per family."""
@@ -304,6 +333,8 @@ class Report:
             self.table(self._model_table(outcome))
             self.heading("h_diagnostics", level=3)
             self.table(self._diagnostics_table(outcome))
+            self.table(self._gates_table(outcome))
+            self._show(mde_sentence(outcome, self.lang))
             for name, rel in (outcome.get("figures") or {}).items():
                 if name != "curve":
                     self.image(self.bundle.file(rel), self.t("alt_figure", name=name))
@@ -329,6 +360,7 @@ class Report:
         return tables.render(header, body, self.output)
 
     def _diagnostics_table(self, outcome: dict[str, Any]) -> str:
+        """The diagnostics of an outcome, each in its own named column (matched analysis)."""
         lang = self.lang
         d = outcome.get("diagnostics") or {}
         pop = outcome.get("population") or {}
@@ -337,24 +369,27 @@ class Report:
         ev_mask = disclosure.suppress_distribution([v or 0 for v in ev_values], self.threshold) \
             if all(v is not None for v in ev_values) else [False, False]
         e_value = d.get("e_value") or {}
-        gates = outcome.get("gates") or {}
-        gate_text = ", ".join(
-            f"{text('gate_' + g, lang)}: {text('yes' if gates.get(g) else 'no', lang)}"
-            for g in (*GATES, "passed") if g in gates)
         cnt = tables.count_cell
-        rows = [
-            [text("diag_population", lang), cnt(pop.get("contacted"), lang, self.threshold),
-             cnt(pop.get("comparison"), lang, self.threshold)],
-            [text("diag_events", lang), cnt(ev_values[0], lang, self.threshold, bool(ev_mask[0])),
-             cnt(ev_values[1], lang, self.threshold, bool(ev_mask[1]))],
-            [text("diag_ph", lang), fmt.p_value(d.get("ph_global_p"), lang), ""],
-            [text("diag_mde", lang), fmt.number(d.get("min_detectable_hr"), lang, 2), ""],
-            [text("diag_evalue", lang), fmt.number(e_value.get("point"), lang, 2),
-             fmt.number(e_value.get("ci"), lang, 2)],
-            [text("diag_smd", lang), fmt.number(d.get("smd_max_after"), lang, 3), ""],
-            [text("diag_gates", lang), gate_text, ""],
+        columns = [
+            ("diag_persons_contacted", cnt(pop.get("contacted"), lang, self.threshold)),
+            ("diag_persons_comparison", cnt(pop.get("comparison"), lang, self.threshold)),
+            ("diag_events_contacted", cnt(ev_values[0], lang, self.threshold, bool(ev_mask[0]))),
+            ("diag_events_comparison", cnt(ev_values[1], lang, self.threshold, bool(ev_mask[1]))),
+            ("diag_ph", fmt.p_value(d.get("ph_global_p"), lang)),
+            ("diag_mde", fmt.number(detectable_effect(outcome), lang, 2)),
+            ("diag_evalue", fmt.number(e_value.get("point"), lang, 2)),
+            ("diag_evalue_ci", fmt.number(e_value.get("ci"), lang, 2)),
+            ("diag_smd", fmt.number(d.get("smd_max_after"), lang, 3)),
         ]
-        header = [text("col_check", lang), text("arm_contacted", lang), text("arm_comparison", lang)]
+        return tables.render([text(k, lang) for k, _ in columns], [[v for _, v in columns]],
+                             self.output)
+
+    def _gates_table(self, outcome: dict[str, Any]) -> str:
+        """The checks that gate the result: one row each, passed or not."""
+        gates = outcome.get("gates") or {}
+        rows = [[text("gate_" + g, self.lang), text("yes" if gates.get(g) else "no", self.lang)]
+                for g in (*GATES, "passed") if g in gates]
+        header = [text("col_check", self.lang), text("col_passed", self.lang)]
         return tables.render(header, rows, self.output)
 
     def naive_vs_matched(self) -> None:

@@ -47,8 +47,8 @@ def render(header: list[str], rows: list[list[Any]], output: str = "html",
                 cells.append(f"<td{cls}>{html.escape(value.text)}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-        return (f'<table class="report-table">{cap}<thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(body)}</tbody></table>")
+        return (f'<div class="report-scroll"><table class="report-table">{cap}<thead><tr>{head}'
+                f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
     def esc(s: str) -> str:
         return s.replace("|", "\\|").replace("\n", " ")

@@ -14,7 +14,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "title_quarterly": "Knock Knock og Taskforce: kvartalsrapport {quarter}",
         "title_technical": "Knock Knock og Taskforce: teknisk bilag {quarter}",
         "subtitle": "{study}. Data til og med {data_end}.",
-        "h_contacts": "Kontakter",
+        "h_contacts": "Kontakter i tal",
         "contacts_intro": (
             "I {quarter} fik {n_quarter} unge deres første kontakt. Siden indsatsen begyndte "
             "({start}), har i alt {n_total} unge haft kontakt."
@@ -33,7 +33,7 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "h_box": "Hvad disse resultater kan og ikke kan fortælle",
         "box_can_1": "De sammenligner unge med kontakt med lignende unge uden kontakt på samme tidspunkt.",
-        "box_can_2": "De viser, hvor sikre tallene er (95 %-konfidensintervaller), og hvornår vi endnu ikke kan sige noget.",
+        "box_can_2": "De viser, hvor usikre tallene er, og hvornår vi endnu ikke kan sige noget.",
         "box_cannot_1": (
             "De kan ikke helt udelukke, at forskelle skyldes forhold, som registrene ikke viser "
             "(fx familie, venner, motivation)."
@@ -60,10 +60,6 @@ TEXTS: dict[str, dict[str, str]] = {
             "uden kontakt. Resultaterne handler om dem; unge med kontakt, der ikke ligner nogen uden "
             "kontakt (ofte dem med størst risiko), er ikke med i sammenligningen."
         ),
-        "mde_text_up": (
-            "{label}: med de nuværende tal kan vi kun finde en effekt, hvis den mindst øger "
-            "chancen til {mde} gange sammenligningsgruppens (hazard ratio {mde}; 80 % styrke)."
-        ),
         "comparison_text_iptw": (
             "Unge med kontakt sammenlignes med alle unge i området, som på samme tid kunne have "
             "fået kontakt, men ikke fik det. Sammenligningsgruppen vægtes, så den ligner de unge med "
@@ -73,15 +69,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_asof": "Datagrundlag og hvornår vi kan vente svar",
         "asof_text": "Rapporten bygger på data til og med {data_end}.",
         "mde_text": (
-            "{label}: med de nuværende tal kan vi kun finde en effekt, hvis den mindst sænker "
-            "risikoen til {mde_pct} af sammenligningsgruppens (hazard ratio {mde}; 80 % styrke)."
+            "{label}: med de nuværende tal kan en forskel først skelnes fra tilfældigheder, hvis "
+            "kontakten mindst {effect}."
         ),
+        "effect_down": "sænker risikoen til {pct} af sammenligningsgruppens",
+        "effect_up": "øger chancen til {times} gange sammenligningsgruppens",
         "mde_missing": "{label}: den mindste påviselige effekt kan endnu ikke beregnes.",
         "mde_note": (
-            "Jo flere unge og hændelser, jo mindre effekter kan findes; tallet rykker tættere på 1 "
-            "for hvert kvartal. Lignende indsatser for unge finder oftest hazard ratios mellem 0,8 "
-            "og 1,0, så et klart svar kan først ventes, når den mindste påviselige hazard ratio er "
-            "oppe omkring 0,8."
+            "Jo flere unge og hændelser, jo mindre effekter kan skelnes fra tilfældigheder; tallet "
+            "rykker tættere på 100 % for hvert kvartal. Lignende indsatser for unge finder oftest, "
+            "at risikoen falder til mellem 80 % og 100 % af sammenligningsgruppens, så et klart "
+            "svar kan først ventes, når tallet her er oppe omkring 80 %."
         ),
         # finding sentences
         "within": "inden for {months} måneder",
@@ -182,13 +180,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_diagnostics": "Diagnostik og kontroller",
         "col_check": "Kontrol",
         "col_value": "Værdi",
-        "diag_population": "Personer i risiko ved start (kontakt / sammenligning)",
-        "diag_events": "Hændelser (kontakt / sammenligning)",
+        "diag_persons_contacted": "Personer i risiko ved start, kontakt",
+        "diag_persons_comparison": "Personer i risiko ved start, sammenligning",
+        "diag_events_contacted": "Hændelser, kontakt",
+        "diag_events_comparison": "Hændelser, sammenligning",
         "diag_ph": "Proportionale hazards, global p (Schoenfeld)",
-        "diag_mde": "Mindste påviselige hazard ratio (80 % styrke)",
-        "diag_evalue": "E-værdi (punkt / KI-grænse)",
+        "diag_mde": "Mindste påviselige hazard ratio (80 % styrke), i gavnlig retning",
+        "diag_evalue": "E-værdi, punktestimat",
+        "diag_evalue_ci": "E-værdi, KI-grænse",
+        "col_passed": "Bestået",
+        "h_toc": "Indhold",
         "diag_smd": "Største SMD efter matchning",
-        "diag_gates": "Kontroller bestået",
         "gate_balance": "Balance",
         "gate_overlap": "Overlap",
         "gate_proportional_hazards": "Proportionale hazards",
@@ -205,6 +207,70 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_manifest": "Manifest (sporbarhed)",
         "col_key": "Nøgle",
         "missing_table": "(tabellen {name} findes ikke i resultatpakken)",
+        # council report: summary first, whom it covers, words, results for 100 young people
+        "h_summary": "Kort fortalt",
+        "summary_fewer": "{label}: Færre af de unge med kontakt {event} end af lignende unge uden kontakt.",
+        "summary_more": "{label}: Flere af de unge med kontakt {event} end af lignende unge uden kontakt.",
+        "summary_harm": "Det er et skadeligt resultat.",
+        "summary_no_difference": (
+            "{label}: Vi kan endnu ikke se en forskel mellem de unge med kontakt og lignende unge "
+            "uden kontakt, som ikke lige så godt kan skyldes tilfældigheder."
+        ),
+        "summary_not_yet": "{label}: Vi kan endnu ikke sige, om kontakten gør en forskel, fordi {reasons}.",
+        "h_covers": "Hvem handler rapporten om?",
+        "population_text": "{label}: {who} ({n_c} med kontakt og {n_k} lignende unge uden kontakt).",
+        "h_words": "Ord i rapporten",
+        "event_generic": "fik hændelsen",
+        "population_generic": "kun unge, der kunne følges for dette udfald",
+        "word_comparison": (
+            "Sammenligningsgruppe: unge, der på samme dato lignede de unge med kontakt (alder, "
+            "køn, tidligere sigtelser, uddannelse og job), men som ikke fik kontakt."
+        ),
+        "word_chance": (
+            "Tilfældigheder: selv uden nogen effekt får to grupper sjældent præcis samme tal. "
+            "En forskel, der ikke kan skelnes fra tilfældigheder, kan lige så godt være opstået sådan."
+        ),
+        "word_interval": (
+            "Usikkerhed: tallene kommer fra få unge, så den sande forskel kendes ikke præcist. "
+            "Vi angiver det spænd, som den med stor sandsynlighed (95 %) ligger i; fagordet er "
+            "et 95 %-konfidensinterval."
+        ),
+        "h_results": "Resultaterne område for område",
+        "within_year": "et år",
+        "within_months": "{months} måneder",
+        "diff_fewer": "{n} færre",
+        "diff_more": "{n} flere",
+        "diff_none": "ingen forskel",
+        "per100_text": (
+            "For hver 100 unge som dem, der fik kontakt, var der omkring {c}, der {event} inden "
+            "for {within}, mod omkring {k} blandt lignende unge uden kontakt. Den sande forskel "
+            "ligger med stor sandsynlighed mellem {lo} og {hi} pr. 100."
+        ),
+        "per100_chance": "Det spænd rummer både færre og flere, så forskellen kan skyldes tilfældigheder.",
+        "per100_not_chance": "Hele spændet ligger på samme side, så forskellen skyldes næppe tilfældigheder.",
+        "per100_harm": (
+            "Hele spændet ligger på samme side: det er et skadeligt resultat, for kontakten "
+            "hænger sammen med mere af det, den skulle mindske, eller mindre af det, den skulle øge."
+        ),
+        "per100_not_yet": "{label} inden for {within}: tallene kan endnu ikke vises, fordi {reasons}.",
+        "caption_per100": (
+            "Søjlerne viser, hvor mange ud af 100 i hver gruppe der {event} inden for {within}; "
+            "de sorte streger viser usikkerheden."
+        ),
+        "caption_per100_chance": (
+            "Søjlerne viser, hvor mange ud af 100 i hver gruppe der {event} inden for {within}; "
+            "de sorte streger viser usikkerheden. Søjlerne er ikke lige lange, men forskellen er "
+            "lille i forhold til usikkerheden og kan skyldes tilfældigheder: figuren viser ikke, "
+            "at kontakten gør en forskel."
+        ),
+        "fig_contacted": "Med kontakt",
+        "fig_comparison": "Lignende unge\nuden kontakt",
+        "fig_per100_value": "{n} ud af 100",
+        "fig_per100_axis": "Antal ud af 100 unge",
+        "alt_per100": (
+            "Figur om {label}: omkring {c} ud af 100 unge med kontakt og omkring {k} ud af 100 "
+            "lignende unge uden kontakt {event} inden for {within}."
+        ),
         # alt text of figures (what the figure shows and its main numbers)
         "alt_curve": (
             "Figur: andelen med {label} måned for måned efter første kontakt, for unge med "
@@ -235,7 +301,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "title_quarterly": "Knock Knock and Taskforce: quarterly report {quarter}",
         "title_technical": "Knock Knock and Taskforce: technical appendix {quarter}",
         "subtitle": "{study}. Data up to and including {data_end}.",
-        "h_contacts": "Contacts",
+        "h_contacts": "Contacts in numbers",
         "contacts_intro": (
             "In {quarter}, {n_quarter} young people had their first contact. Since the initiative "
             "began ({start}), {n_total} young people in all have been contacted."
@@ -254,7 +320,7 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "h_box": "What these results can and cannot tell you",
         "box_can_1": "They compare contacted young people with similar young people not contacted at the same time.",
-        "box_can_2": "They show how certain the numbers are (95% confidence intervals), and when we cannot yet say anything.",
+        "box_can_2": "They show how uncertain the numbers are, and when we cannot yet say anything.",
         "box_cannot_1": (
             "They cannot fully rule out that differences come from things the registers do not "
             "show (for example family, friends, motivation)."
@@ -282,10 +348,6 @@ TEXTS: dict[str, dict[str, str]] = {
             "people who resemble nobody without contact (often those at highest risk) are not in "
             "the comparison."
         ),
-        "mde_text_up": (
-            "{label}: with the present numbers we can only detect an effect that raises the chance "
-            "to at least {mde} times the comparison group's (hazard ratio {mde}; 80% power)."
-        ),
         "comparison_text_iptw": (
             "Contacted young people are compared with all young people in the area who could "
             "have been contacted at the same time but were not. The comparison group is weighted "
@@ -295,15 +357,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_asof": "Data and when to expect an answer",
         "asof_text": "This report uses data up to and including {data_end}.",
         "mde_text": (
-            "{label}: with the present numbers we can only detect an effect that lowers the risk to "
-            "at most {mde_pct} of the comparison group's (hazard ratio {mde}; 80% power)."
+            "{label}: with the present numbers a difference can only be told from chance if "
+            "contact at least {effect}."
         ),
+        "effect_down": "lowers the risk to {pct} of the comparison group's",
+        "effect_up": "raises the chance to {times} times the comparison group's",
         "mde_missing": "{label}: the minimum detectable effect cannot be computed yet.",
         "mde_note": (
-            "The more young people and events, the smaller the effects that can be detected; the "
-            "number moves closer to 1 every quarter. Similar youth programmes mostly find hazard "
-            "ratios between 0.8 and 1.0, so a clear answer can only be expected once the minimum "
-            "detectable hazard ratio is up around 0.8."
+            "The more young people and events, the smaller the effects that can be told from "
+            "chance; the number moves closer to 100% every quarter. Similar youth programmes "
+            "mostly find that the risk falls to between 80% and 100% of the comparison group's, "
+            "so a clear answer can only be expected once the number here is up around 80%."
         ),
         "within": "within {months} months",
         "finding_not_yet": (
@@ -401,13 +465,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_diagnostics": "Diagnostics and checks",
         "col_check": "Check",
         "col_value": "Value",
-        "diag_population": "Persons at risk at start (contacted / comparison)",
-        "diag_events": "Events (contacted / comparison)",
+        "diag_persons_contacted": "Persons at risk at start, contacted",
+        "diag_persons_comparison": "Persons at risk at start, comparison",
+        "diag_events_contacted": "Events, contacted",
+        "diag_events_comparison": "Events, comparison",
         "diag_ph": "Proportional hazards, global p (Schoenfeld)",
-        "diag_mde": "Minimum detectable hazard ratio (80% power)",
-        "diag_evalue": "E-value (point / CI limit)",
+        "diag_mde": "Minimum detectable hazard ratio (80% power), in the beneficial direction",
+        "diag_evalue": "E-value, point estimate",
+        "diag_evalue_ci": "E-value, CI limit",
+        "col_passed": "Passed",
+        "h_toc": "Contents",
         "diag_smd": "Largest SMD after matching",
-        "diag_gates": "Checks passed",
         "gate_balance": "Balance",
         "gate_overlap": "Overlap",
         "gate_proportional_hazards": "Proportional hazards",
@@ -424,6 +492,69 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_manifest": "Manifest (traceability)",
         "col_key": "Key",
         "missing_table": "(the table {name} is not in the results bundle)",
+        "h_summary": "In brief",
+        "summary_fewer": "{label}: Fewer of the contacted young people {event} than of similar young people not contacted.",
+        "summary_more": "{label}: More of the contacted young people {event} than of similar young people not contacted.",
+        "summary_harm": "This is a harmful result.",
+        "summary_no_difference": (
+            "{label}: We cannot yet see a difference between contacted young people and similar "
+            "young people not contacted that could not just as well be chance."
+        ),
+        "summary_not_yet": "{label}: We cannot yet say whether contact makes a difference, because {reasons}.",
+        "h_covers": "Whom this report is about",
+        "population_text": "{label}: {who} ({n_c} contacted and {n_k} similar young people not contacted).",
+        "h_words": "Words used in this report",
+        "event_generic": "had the event",
+        "population_generic": "only young people who could be followed for this outcome",
+        "word_comparison": (
+            "Comparison group: young people who, on the same date, were similar to the contacted "
+            "ones (age, sex, earlier charges, education and jobs) but were not contacted."
+        ),
+        "word_chance": (
+            "Chance: even with no effect at all, two groups rarely get exactly the same numbers. "
+            "A difference that cannot be told from chance may just as well have come about that way."
+        ),
+        "word_interval": (
+            "Uncertainty: the numbers come from few young people, so the true difference is not "
+            "known exactly. We give the range it most likely (95%) lies in; the technical term is "
+            "a 95% confidence interval."
+        ),
+        "h_results": "The results, area by area",
+        "within_year": "a year",
+        "within_months": "{months} months",
+        "diff_fewer": "{n} fewer",
+        "diff_more": "{n} more",
+        "diff_none": "no difference",
+        "per100_text": (
+            "For every 100 young people like those contacted, about {c} {event} within {within}, "
+            "against about {k} among similar young people not contacted. The true difference "
+            "most likely lies between {lo} and {hi} per 100."
+        ),
+        "per100_chance": "That range holds both fewer and more, so the difference may be chance.",
+        "per100_not_chance": "The whole range lies on one side, so the difference is unlikely to be chance.",
+        "per100_harm": (
+            "The whole range lies on one side: this is a harmful result, because contact goes with "
+            "more of what it should reduce, or less of what it should increase."
+        ),
+        "per100_not_yet": "{label} within {within}: the numbers cannot be shown yet, because {reasons}.",
+        "caption_per100": (
+            "The bars show how many out of 100 in each group {event} within {within}; the black "
+            "lines show the uncertainty."
+        ),
+        "caption_per100_chance": (
+            "The bars show how many out of 100 in each group {event} within {within}; the black "
+            "lines show the uncertainty. The bars differ in length, but the difference is small "
+            "against the uncertainty and may be chance: the figure does not show that contact "
+            "makes a difference."
+        ),
+        "fig_contacted": "Contacted",
+        "fig_comparison": "Similar young people\nnot contacted",
+        "fig_per100_value": "{n} out of 100",
+        "fig_per100_axis": "Number out of 100 young people",
+        "alt_per100": (
+            "Figure on {label}: about {c} out of 100 contacted young people and about {k} out of "
+            "100 similar young people not contacted {event} within {within}."
+        ),
         "alt_curve": (
             "Figure: the share with {label} month by month after the first contact, for "
             "contacted young people (blue) and the comparison group (red), with uncertainty "
@@ -545,6 +676,30 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "male": ("Mand", "Male"),
         "sex_male": ("Mand", "Male"),
         "female": ("Kvinde", "Female"),
+    },
+    "event": {
+        "first_charge": ("fik en ny sigtelse", "had a new charge"),
+        "first_guilty_decision": ("fik en ny dom", "had a new guilty decision"),
+        "first_education_or_job": ("startede i uddannelse eller job", "started education or a job"),
+        "first_registration": ("blev registreret i en kriminel gruppe",
+                               "were registered in a criminal group"),
+        "first_cooffence_with_member": ("blev sigtet sammen med et gruppemedlem",
+                                        "were charged together with a group member"),
+    },
+    "population": {
+        "first_education_or_job": (
+            "kun unge, der hverken var i uddannelse eller job ved første kontakt (eller samme dato)",
+            "only young people in neither education nor a job at the first contact (or the same date)"),
+        "first_registration": (
+            "kun unge, der ikke allerede var registreret i en kriminel gruppe ved første kontakt",
+            "only young people not already registered in a criminal group at the first contact"),
+        "first_cooffence_with_member": (
+            "kun unge, der ikke allerede var registreret i en kriminel gruppe ved første kontakt",
+            "only young people not already registered in a criminal group at the first contact"),
+        "first_charge": ("kun unge, der kunne følges for dette udfald",
+                         "only young people who could be followed for this outcome"),
+        "first_guilty_decision": ("kun unge, der kunne følges for dette udfald",
+                                  "only young people who could be followed for this outcome"),
     },
     "figure": {
         "smd_axis": ("Absolut standardiseret forskel i gennemsnit",
