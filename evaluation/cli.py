@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "cohort",
     "analyse",
     "survival",
+    "area",
     "report",
     "run",
     "demo",
@@ -83,6 +84,7 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
       cohort build  contacted youths and a comparison group matched at the same date
       analyse       outcomes and survival analyses -> results bundle
       survival      the same estimators on any time-to-event table
+      area          area-level effect on a panel of units (ITS, DiD, synthetic control)
       report        quarterly reports (Danish/English) from a results bundle
       run           every stage of a study
       demo          the whole pipeline on simulated data
