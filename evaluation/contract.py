@@ -194,6 +194,25 @@ _SOURCES: tuple[Source, ...] = (
 #: Canonical source names, in pipeline order.
 SOURCE_NAMES: tuple[str, ...] = tuple(s.name for s in _SOURCES)
 
+#: Aggregate sources: no person in them, the same form raw and in the warehouse (read, checked
+#: and carried into the warehouse by pseudonymise without a pseudonym). Normalised from a
+#: StatBank export by :mod:`evaluation.area.source`.
+REPORTED_CRIME = Source(
+    "reported_crime",
+    "Police / Statistics Denmark StatBank: reported offences by municipality, period (month or "
+    "quarter) and offence category (aggregate, no person)",
+    (
+        Column("municipality_code", "str"),
+        Column("period", "str"),
+        Column("offence_category", "category", categories=OFFENCE_CATEGORIES),
+        Column("count", "int", minimum=0),
+        Column("population", "int", nullable=True, minimum=0),
+    ),
+    key=("municipality_code", "period", "offence_category"),
+    person_level=False,
+)
+AGGREGATE_SOURCE_NAMES: tuple[str, ...] = (REPORTED_CRIME.name,)
+
 #: The persons table of the warehouse, derived from the CPR number during pseudonymisation.
 PERSONS = Source(
     "persons",
@@ -212,6 +231,8 @@ def source(name: str, form: Literal["raw", "warehouse"] = "warehouse") -> Source
 
     ``persons`` exists in the warehouse form only.
     """
+    if name == REPORTED_CRIME.name:
+        return REPORTED_CRIME
     if name == "persons":
         if form != "warehouse":
             raise KeyError("persons exists in the warehouse only")

@@ -337,7 +337,8 @@ def _check_out_folder(out: Path, raw: Path) -> None:
     if out.resolve() in raw.resolve().parents:
         raise InputError("the output folder must not contain the raw folder", file=str(out))
     if out.is_dir():
-        ours = {f"{n}{contract.WAREHOUSE_EXTENSION}" for n in contract.SOURCE_NAMES}
+        ours = {f"{n}{contract.WAREHOUSE_EXTENSION}"
+                for n in contract.SOURCE_NAMES + contract.AGGREGATE_SOURCE_NAMES}
         ours |= {PERSONS_FILE, QUARANTINE_FILE, REPORT_FILE, *CARRIED_FILES}
         foreign = [p.name for p in out.iterdir() if p.name not in ours]
         if foreign:
@@ -371,6 +372,30 @@ def _locate(raw: Path, study: Any | None) -> list[tuple[str, Path, dict[str, str
                     file=str(raw),
                 )
             found.append((name, path, mapping))
+    return found
+
+
+def _aggregate_sources(raw: Path, study: Any | None) -> dict[str, tuple[str, pd.DataFrame]]:
+    """Aggregate sources (no person: ``reported_crime``) found in ``raw``, in the contract's
+    values; they pass into the warehouse without a pseudonym. A problem stops with file, row and
+    column (the first of them, and how many there are)."""
+    from .area.source import normalise
+
+    found = {}
+    for name in contract.AGGREGATE_SOURCE_NAMES:
+        settings = study.sources.get(name) if study is not None else None
+        path = settings.file if settings is not None and settings.file is not None else find_table(raw, name)
+        if path is None:
+            continue
+        if not Path(path).exists():
+            raise InputError(f"file of source '{name}' named in the study file not found", file=str(path))
+        frame = read_raw_text(path, dict(settings.columns) if settings is not None else None)
+        table, problems = normalise(frame)
+        if problems:
+            row, column, message = problems[0]
+            more = f" ({len(problems) - 1} more problem(s); run `evaluation validate`)" if len(problems) > 1 else ""
+            raise InputError(message + more, file=str(path), row=row, column=column)
+        found[name] = (Path(path).name, table)
     return found
 
 
@@ -413,6 +438,7 @@ def pseudonymise(
         raise InputError("the raw folder does not exist or is not a folder", file=str(raw))
     _check_out_folder(out, raw)
     located = _locate(raw, study)
+    aggregates = _aggregate_sources(raw, study)
     if not located:
         raise InputError(
             "no source table found (expected files such as charges.csv or residence.parquet; "
@@ -501,6 +527,8 @@ def pseudonymise(
     carried = ([n for n in CARRIED_FILES if (raw / n).is_file()]
                if (raw / CARRIED_FILES[0]).is_file() else [])
     report["carried_files"] = carried
+    report["aggregate_sources"] = {name: {"file": file, "rows": len(table)}
+                                   for name, (file, table) in aggregates.items()}
 
     with step(f"write warehouse {out}"), atomic_dir(out) as tmp:
         for r in results:
@@ -510,6 +538,8 @@ def pseudonymise(
         write_json(tmp / REPORT_FILE, report)
         for name in carried:
             shutil.copyfile(raw / name, tmp / name)
+        for name, (_, table) in aggregates.items():
+            write_parquet(tmp / f"{name}{contract.WAREHOUSE_EXTENSION}", table)
     if totals["rows_quarantined"]:
         info(f"{totals['rows_quarantined']} row(s) quarantined: see {out / QUARANTINE_FILE}")
     return report

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .contract import RAW_EXTENSIONS, SOURCE_NAMES
+from .contract import AGGREGATE_SOURCE_NAMES, RAW_EXTENSIONS, SOURCE_NAMES
 from .disclosure import DEFAULT_SUPPRESSION_THRESHOLD
 from .errors import ConfigError
 
@@ -195,8 +195,9 @@ def load_study(path: str | Path) -> Study:
 
     sources: dict[str, SourceSettings] = {}
     for name, settings in _get(doc, "sources", dict, path, "", {}).items():
-        if name not in SOURCE_NAMES:
-            raise ConfigError(f"unknown source (expected one of {', '.join(SOURCE_NAMES)})", file=str(path), key=f"sources.{name}")
+        if name not in SOURCE_NAMES + AGGREGATE_SOURCE_NAMES:
+            known = ", ".join(SOURCE_NAMES + AGGREGATE_SOURCE_NAMES)
+            raise ConfigError(f"unknown source (expected one of {known})", file=str(path), key=f"sources.{name}")
         if not isinstance(settings, dict):
             raise ConfigError("must be a table", file=str(path), key=f"sources.{name}")
         _check_keys(settings, SOURCE_SECTION, f"sources.{name}", path)

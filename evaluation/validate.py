@@ -353,7 +353,7 @@ def _discover(folder: Path, study) -> tuple[list[_TableFile], list[TableReport]]
         if p.name.startswith(".") or p.suffix.lower() not in extensions or p.resolve() in named:
             continue
         stem = p.stem
-        if stem in contract.SOURCE_NAMES or stem == "persons":
+        if stem in contract.SOURCE_NAMES or stem in contract.AGGREGATE_SOURCE_NAMES or stem == "persons":
             mapping = dict(settings[stem].columns) if stem in settings else {}
             if stem == "persons" and p.suffix.lower() != ".parquet":
                 notes.append(TableReport(p.name, None, findings=[Finding(
@@ -369,7 +369,8 @@ def _discover(folder: Path, study) -> tuple[list[_TableFile], list[TableReport]]
                 f"not a source of the data contract (expected one of {', '.join(contract.SOURCE_NAMES)}); not checked")]))
     files: list[_TableFile] = []
     # persons and vital first: their birth and death dates are needed to check the others.
-    order = ("persons", "vital", *(n for n in contract.SOURCE_NAMES if n != "vital"))
+    order = ("persons", "vital", *(n for n in contract.SOURCE_NAMES if n != "vital"),
+             *contract.AGGREGATE_SOURCE_NAMES)
     for name in order:
         files.extend(by_source.get(name, []))
     if not files:
@@ -826,6 +827,10 @@ def validate_folder(
             if form is not None and _form_of(frame.columns, tf.source or "") not in (None, form):
                 tr.findings.append(Finding("wrong_form", "error",
                                            f"the table is in {table_form} form, but {form} form was asked for"))
+            if tf.source in contract.AGGREGATE_SOURCE_NAMES:
+                tr.findings.extend(_check_aggregate(frame))
+                report.tables.append(tr)
+                continue
             schema = contract.source(tf.source, table_form)
             check = _TableCheck(frame, schema, table_form, people)
             tr.findings.extend(check.run())
@@ -837,6 +842,24 @@ def validate_folder(
             "missing_source", "warning",
             "no persons table: birth dates and person references not checked")]))
     return report
+
+
+def _check_aggregate(frame: pd.DataFrame) -> list[Finding]:
+    """Findings of an aggregate source (``reported_crime``): one per column and problem."""
+    from .area.source import normalise
+
+    _, problems = normalise(frame)
+    grouped: dict[tuple[str, str], list[int | None]] = {}
+    for row, column, message in problems:
+        grouped.setdefault((column, message), []).append(row)
+    findings = []
+    for (column, message), rows in grouped.items():
+        if rows == [None]:
+            findings.append(Finding("reported_crime", "error", message, column))
+        else:
+            findings.append(Finding("reported_crime", "error", message, column,
+                                    np.asarray(rows, dtype=np.int64)))
+    return findings
 
 
 def _remember_people(people: _People, check: _TableCheck, source: str | None) -> None:

@@ -59,12 +59,13 @@ def test_warehouse_is_deterministic(tmp_path):
 # ----------------------------------------------------------------------------- raw contract
 
 def test_raw_files_have_exactly_the_contract_columns(simulated_raw):
-    for name in contract.SOURCE_NAMES:
+    names = contract.SOURCE_NAMES + contract.AGGREGATE_SOURCE_NAMES
+    for name in names:
         frame = _read_text(simulated_raw / f"{name}.csv")
         assert tuple(frame.columns) == contract.source(name, "raw").column_names, name
         assert len(frame) > 0, name
     assert {p.name for p in simulated_raw.iterdir()} == {
-        *(f"{n}.csv" for n in contract.SOURCE_NAMES), "simulation.json", "truth.json"}
+        *(f"{n}.csv" for n in names), "simulation.json", "truth.json"}
 
 
 def test_raw_values_follow_the_contract(simulated_raw):

@@ -555,6 +555,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
     from ..outcomes import WarehouseTables
     from ..quarters import study_quarter
     from . import figures as figs
+    from .area import area_section
 
     if not study.analyses:
         raise ConfigError("lists no analysis plan", file=str(study.path), key="study.analyses")
@@ -589,6 +590,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
                 results.append(analyse_outcome(spec, plan, cohort, tables, naive if plan.naive else None,
                                                threshold, weighted, seed=study.seed))
     contacts_table = contacts_summary(study.warehouse, start, data_end, q.label)
+    area_entry, area_tables = area_section(study.warehouse, start, data_end)
 
     c = cohort.cohort
     ratio = cohort.meta.get("ratio")
@@ -609,6 +611,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
                    "covariates": cohort.meta.get("covariates", {}),
                    "counts": cohort.meta.get("counts", {})},
         "outcomes": [r.entry for r in results],
+        **({"area": area_entry} if area_entry is not None else {}),
         "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
                    "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},
         "figures": {"balance": "figures/balance.png", "overlap": "figures/overlap.png",
@@ -642,6 +645,8 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
         write_parquet(tdir / "balance.parquet", cohort.balance)
         write_parquet(tdir / "propensity.parquet", cohort.propensity)
         write_parquet(tdir / "contacts.parquet", contacts_table)
+        for name, table in area_tables.items():
+            write_parquet(tdir / f"{name}.parquet", table)
         forest = pd.DataFrame([f for r in results for f in r.forest],
                               columns=["label", "analysis", "hazard_ratio", "low", "high"])
         write_parquet(tdir / "forest.parquet", forest)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._threads import single_threaded_blas
 from .panel import AreaPanel
 from .results import AreaResult
 
@@ -75,6 +76,7 @@ def _event_bins(panel: AreaPanel) -> tuple[np.ndarray, int]:
     return np.floor_divide(rel, width), width
 
 
+@single_threaded_blas
 def fit_did(panel: AreaPanel, family: str | None = None, level: float = 0.95) -> AreaResult:
     """Two-way fixed effects difference-in-differences and event study; see the module."""
     panel.require("did")

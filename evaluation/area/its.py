@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._threads import single_threaded_blas
 from .panel import AreaPanel
 from .results import AreaResult
 
@@ -78,6 +79,7 @@ def _average_effect(fit, x: pd.DataFrame, post: np.ndarray, count: bool):
     return effect, se, float(m0.mean())
 
 
+@single_threaded_blas
 def fit_its(panel: AreaPanel, family: str | None = None, level: float = 0.95) -> AreaResult:
     """Segmented regression on ``panel.treated_unit``; see the module docstring."""
     from statsmodels.stats.diagnostic import acorr_ljungbox

@@ -29,11 +29,15 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from ..progress import info
+from ._threads import single_threaded_blas
 from .panel import AreaPanel, PanelError
 from .results import AreaResult
 
-#: Pre-period fit gate: the pre-period RMSPE at most this share of the treated unit's pre-period mean.
+#: Pre-period fit gate: the pre-period RMSPE at most this share of the treated unit's pre-period
+#: mean or, for counts, at most twice their Poisson noise (the square root of the mean), whichever
+#: is larger: a synthetic control cannot track the noise of monthly counts, only their course.
 PRE_FIT_RELATIVE = 0.10
+PRE_FIT_NOISE_MULTIPLE = 2.0
 
 ESTIMAND = ("average post-period gap between the treated unit and its synthetic control "
             "(outcome units per period)")
@@ -168,6 +172,7 @@ class SynthResult(AreaResult):
         return pd.DataFrame(rows)
 
 
+@single_threaded_blas
 def fit_synth(panel: AreaPanel, outcome_lags: tuple = (), inference: bool = True,
               progress: bool = False) -> SynthResult:
     """Synthetic control for ``panel.treated_unit``; with ``inference`` the placebo-in-space
@@ -200,7 +205,11 @@ def fit_synth(panel: AreaPanel, outcome_lags: tuple = (), inference: bool = True
                    "smallest_possible_p": 1 / (len(panel.donors) + 1)}
     pre_mean = float(gaps.loc[~post, "observed"].mean())
     diagnostics["pre_rmspe_relative"] = pre_rmspe / abs(pre_mean) if pre_mean else None
-    gates = {"pre_fit": pre_rmspe <= PRE_FIT_RELATIVE * abs(pre_mean)}
+    allowance = PRE_FIT_RELATIVE * abs(pre_mean)
+    if panel.count_outcome:
+        allowance = max(allowance, PRE_FIT_NOISE_MULTIPLE * np.sqrt(max(pre_mean, 0.0)))
+    diagnostics["pre_fit_allowance"] = float(allowance)
+    gates = {"pre_fit": pre_rmspe <= allowance}
     result = SynthResult(panel, "synth", ESTIMAND, row, diagnostics, gates, series)
     if inference:
         _add_inference(result, progress)
@@ -224,8 +233,8 @@ def _add_inference(result: SynthResult, progress: bool) -> None:
 def _finish_gates(result: SynthResult) -> None:
     gates, reasons = result._gates, []
     if not gates["pre_fit"]:
-        reasons.append(f"the synthetic control does not track the treated unit before the start "
-                       f"(pre-period RMSPE above {PRE_FIT_RELATIVE:.0%} of its pre-period mean)")
+        reasons.append("the synthetic control does not track the treated unit before the start "
+                       f"(pre-period RMSPE above {result._diagnostics['pre_fit_allowance']:.3g})")
     loo = result._diagnostics.get("leave_one_out_range")
     if loo is not None:
         est = result.estimate

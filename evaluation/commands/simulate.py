@@ -26,19 +26,25 @@ import click
 @click.option("--effect-group-recruitment", type=click.FloatRange(min=0, min_open=True),
               default=0.70, show_default=True,
               help="Hazard ratio of registration in a criminal group after the first contact.")
+@click.option("--crime-effect", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Rate ratio of reported violence and weapons offences in the study "
+                   "municipality from the initiative start (reported_crime; default 0.85).")
 @click.option("--study-share", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
               help="Share of persons ever resident in the study area (municipality 851); "
                    "default min(0.5, 40000/persons).")
 def command(out_dir: str, persons: int, seed: int, form: str, faults: int,
             effect_reoffending: float, effect_education_job: float,
-            effect_group_recruitment: float, study_share: float | None) -> None:
+            effect_group_recruitment: float, study_share: float | None,
+            crime_effect: float | None) -> None:
     """Simulate register extracts for the initiative, with known true effects.
 
     \b
     OUT/<source>.csv      raw extracts (--form raw), CPR numbers synthetic
     OUT/<source>.parquet  warehouse tables and persons.parquet (--form warehouse)
     OUT/simulation.json   the parameters and row counts
-    OUT/truth.json        the true effect of contact among the contacted, per outcome
+    OUT/reported_crime.*  reported offences by municipality, month and category (aggregate)
+    OUT/truth.json        the true effect of contact among the contacted, per outcome, and
+                          the true area-level effect on reported crime
     OUT/faults.json       the injected faults (--faults K): kind, file, row, column
     """
     from ..errors import EvaluationError
@@ -51,7 +57,7 @@ def command(out_dir: str, persons: int, seed: int, form: str, faults: int,
         out_dir, persons, seed, form=form, faults=faults,  # type: ignore[arg-type]
         effects={"reoffending": effect_reoffending, "education_job": effect_education_job,
                  "group_recruitment": effect_group_recruitment},
-        study_share=study_share,
+        study_share=study_share, crime_effect=crime_effect,
     )
     info(f"wrote {out_dir}: {params['persons']} persons, "
          f"{params['contacted_persons']} contacted, "

@@ -18,6 +18,7 @@ import pandas as pd
 from .. import disclosure
 from ..disclosure import DEFAULT_SUPPRESSION_THRESHOLD
 from . import fmt, tables
+from .area import AreaSections
 from .bundle import Bundle, estimate_rows, pick
 from .council import CouncilParts
 from .findings import GATES, detectable_effect, finding, mde_sentence
@@ -57,7 +58,7 @@ class Raw(str):
     """HTML that is inserted into a text as it is (counts marked ``class="count"``)."""
 
 
-class Report(CouncilParts):
+class Report(CouncilParts, AreaSections):
     """Presents one results bundle in one language.
 
     Parameters

@@ -756,3 +756,194 @@ def category_label(code: object, lang: str) -> str:
 def arm_label(arm: object, lang: str) -> str:
     """The name of an arm ("contacted", "comparison") in ``lang``; other values as they are."""
     return text(f"arm_{arm}", lang) if arm in ("contacted", "comparison") else str(arm)
+
+
+# -- area level: recorded crime in the study municipality (evaluation.report.area) ----------------
+_AREA_TEXTS: dict[str, dict[str, str]] = {
+    "da": {
+        "h_area": "Anmeldt vold og våbenkriminalitet i Aalborg Kommune",
+        "h_area_technical": "Områdeniveau: anmeldt vold og våbenkriminalitet",
+        "area_line_observed": "Aalborg Kommune",
+        "area_line_synthetic": "Syntetisk Aalborg (vægtet blanding af andre kommuner)",
+        "area_line_comparison": "Andre kommuners gennemsnit (skaleret til Aalborgs niveau før start)",
+        "area_start": "indsatsen starter",
+        "area_axis_count": "Anmeldelser pr. måned",
+        "area_axis_ratio": "Forhold mellem fejl efter og før start (RMSPE)",
+        "area_axis_event_years": "År i forhold til start (-1 = året før)",
+        "area_axis_event_periods": "Perioder i forhold til start (-1 = perioden før)",
+        "area_axis_coefficient": "Forskel mod sammenligningskommunerne (log-rate)",
+        "area_figure_caption": (
+            "Figuren viser anmeldte volds- og våbenforbrydelser pr. måned i Aalborg Kommune, en "
+            "syntetisk Aalborg bygget af andre kommuner, der fulgte Aalborg før indsatsen, og "
+            "gennemsnittet af sammenligningskommunerne. Lodret streg: første måned med indsatsen "
+            "({start})."
+        ),
+        "area_verdict_agree_decrease": (
+            "Anmeldt vold og våbenkriminalitet i Aalborg er faldet, siden indsatsen begyndte, "
+            "med omkring {range} % i forhold til sammenligningskommunerne, og metoderne er enige."
+        ),
+        "area_verdict_agree_increase": (
+            "Anmeldt vold og våbenkriminalitet i Aalborg er steget, siden indsatsen begyndte, "
+            "med omkring {range} % i forhold til sammenligningskommunerne, og metoderne er enige."
+        ),
+        "area_verdict_no_clear_change": (
+            "Metoderne viser ingen klar ændring i anmeldt vold og våbenkriminalitet i Aalborg, "
+            "siden indsatsen begyndte."
+        ),
+        "area_verdict_disagree": (
+            "Metoderne er uenige om, hvorvidt anmeldt vold og våbenkriminalitet i Aalborg har "
+            "ændret sig, så vi kan endnu ikke sige noget."
+        ),
+        "area_verdict_one_method": (
+            "Kun én metode ({method}) bestod sine kontroller: anmeldt vold og våbenkriminalitet "
+            "{direction} med omkring {pct} %; de andre kan ikke bruges, så resultatet er usikkert."
+        ),
+        "area_verdict_cannot_say": (
+            "Vi kan endnu ikke sige, om anmeldt vold og våbenkriminalitet i Aalborg har ændret "
+            "sig: metodernes kontroller holdt ikke."
+        ),
+        "area_fell": "faldt", "area_rose": "steg", "area_to": "til",
+        "area_gate_residual_autocorrelation": "restled autokorrelerede",
+        "area_gate_placebo_in_time": "effekt ved placebo-start før start",
+        "area_gate_pre_trend": "ikke parallel udvikling før start",
+        "area_gate_pre_trend_untestable": "kun én periode før start: parallel udvikling kan ikke testes",
+        "area_gate_pre_fit": "syntetisk Aalborg følger ikke Aalborg før start",
+        "area_gate_leave_one_out": "fortegnet skifter, når én donorkommune udelades",
+        "area_method_its": "Afbrudt tidsserie", "area_method_did": "Forskel-i-forskelle",
+        "area_method_synth": "Syntetisk kontrol",
+        "area_assumes_its": "Aalborgs egen udvikling og sæsonmønster før start ville være fortsat.",
+        "area_assumes_did": (
+            "Aalborg og sammenligningskommunerne ville have udviklet sig parallelt (testet før start)."
+        ),
+        "area_assumes_synth": (
+            "En vægtet blanding af kommuner, der fulgte Aalborg før start, ville have fortsat med det."
+        ),
+        "area_design": (
+            "Anmeldte volds- og våbenforbrydelser pr. periode i {n} kommuner (Aalborg og "
+            "sammenligningskommunerne), {n_pre} perioder før og {n_post} perioder fra starten "
+            "({start} til {last}). Hvert estimat er den gennemsnitlige forskel pr. periode efter "
+            "start i antal anmeldelser."
+        ),
+        "area_rule": (
+            "Regel for rådsrapporten: kun metoder, der består deres kontroller, tæller; de skal "
+            "pege samme vej, og mindst én skal være statistisk klar, før rapporten siger, at "
+            "kriminaliteten er faldet eller steget."
+        ),
+        "area_not_estimated": "Ikke estimeret: dataene om anmeldt kriminalitet slår ikke til.",
+        "area_gate_failed": "ikke vist (kontrol fejlede)",
+        "area_gates_ok": "alle kontroller bestået",
+        "area_col_method": "Metode", "area_col_estimate": "Forskel pr. periode",
+        "area_col_ci": "95 %-konfidensinterval", "area_col_p": "p-værdi",
+        "area_col_relative": "Relativ ændring", "area_col_gates": "Kontroller",
+        "area_col_assumes": "Forudsætter", "area_col_municipality": "Kommunekode",
+        "area_col_weight": "Vægt", "area_col_check": "Kontrol", "area_col_value": "Værdi",
+        "h_area_weights": "Syntetisk kontrol: kommunernes vægte",
+        "h_area_placebo": "Placebo-test: hver sammenligningskommune som 'behandlet'",
+        "area_placebo_text": (
+            "Aalborgs forhold mellem fejl efter og før start er nummer {rank} af {runs} "
+            "(placebo-p = {p})."
+        ),
+        "h_area_event": "Event study: forskel mod sammenligningskommunerne år for år",
+        "h_area_diagnostics": "Diagnostik",
+        "area_diag_family": "Fordeling", "area_diag_placebo_time": "Placebo-start før start, p",
+        "area_diag_pre_rmse": "Fejl før start (RMSE)", "area_diag_pre_trend": "Test for forskellig trend før start, p",
+        "area_diag_rate_ratio": "Rateforhold", "area_diag_se": "Standardfejl",
+        "area_diag_pre_rmspe": "Fejl før start (RMSPE)",
+        "area_diag_loo": "Estimat uden én donorkommune ad gangen",
+    },
+    "en": {
+        "h_area": "Reported violence and weapons offences in Aalborg Municipality",
+        "h_area_technical": "Area level: reported violence and weapons offences",
+        "area_line_observed": "Aalborg Municipality",
+        "area_line_synthetic": "Synthetic Aalborg (weighted mix of other municipalities)",
+        "area_line_comparison": "Other municipalities' mean (scaled to Aalborg's level before the start)",
+        "area_start": "initiative starts",
+        "area_axis_count": "Reports per month",
+        "area_axis_ratio": "Ratio of the error after to before the start (RMSPE)",
+        "area_axis_event_years": "Years relative to the start (-1 = the year before)",
+        "area_axis_event_periods": "Periods relative to the start (-1 = the period before)",
+        "area_axis_coefficient": "Difference from the comparison municipalities (log rate)",
+        "area_figure_caption": (
+            "The figure shows reported violence and weapons offences per month in Aalborg "
+            "Municipality, a synthetic Aalborg built from other municipalities that tracked "
+            "Aalborg before the initiative, and the comparison municipalities' mean. Vertical "
+            "line: first month of the initiative ({start})."
+        ),
+        "area_verdict_agree_decrease": (
+            "Reported violence and weapons offences in Aalborg have fallen since the initiative "
+            "began, by about {range}% relative to the comparison municipalities, and the "
+            "methods agree."
+        ),
+        "area_verdict_agree_increase": (
+            "Reported violence and weapons offences in Aalborg have risen since the initiative "
+            "began, by about {range}% relative to the comparison municipalities, and the "
+            "methods agree."
+        ),
+        "area_verdict_no_clear_change": (
+            "The methods show no clear change in reported violence and weapons offences in "
+            "Aalborg since the initiative began."
+        ),
+        "area_verdict_disagree": (
+            "The methods disagree about whether reported violence and weapons offences in Aalborg "
+            "have changed, so we cannot yet say."
+        ),
+        "area_verdict_one_method": (
+            "Only one method ({method}) passed its checks: reported violence and weapons offences "
+            "{direction} by about {pct}%; the others cannot be relied on, so the result is uncertain."
+        ),
+        "area_verdict_cannot_say": (
+            "We cannot yet say whether reported violence and weapons offences in Aalborg have "
+            "changed: the methods' checks did not hold."
+        ),
+        "area_fell": "fell", "area_rose": "rose", "area_to": "to",
+        "area_gate_residual_autocorrelation": "residuals autocorrelated",
+        "area_gate_placebo_in_time": "an effect at a placebo start before the start",
+        "area_gate_pre_trend": "no parallel movement before the start",
+        "area_gate_pre_trend_untestable": "one period before the start only: parallel movement cannot be tested",
+        "area_gate_pre_fit": "synthetic Aalborg does not track Aalborg before the start",
+        "area_gate_leave_one_out": "the sign changes when one donor municipality is left out",
+        "area_method_its": "Interrupted time series", "area_method_did": "Difference-in-differences",
+        "area_method_synth": "Synthetic control",
+        "area_assumes_its": "Aalborg's own trend and seasonal pattern before the start would have continued.",
+        "area_assumes_did": (
+            "Aalborg and the comparison municipalities would have moved in parallel (tested before the start)."
+        ),
+        "area_assumes_synth": (
+            "A weighted mix of municipalities that tracked Aalborg before the start would have kept doing so."
+        ),
+        "area_design": (
+            "Reported violence and weapons offences per period in {n} municipalities (Aalborg and "
+            "the comparison municipalities), {n_pre} periods before and {n_post} periods from the "
+            "start ({start} to {last}). Each estimate is the average difference per period after "
+            "the start, in number of reports."
+        ),
+        "area_rule": (
+            "Rule for the council report: only methods that pass their checks count; they must "
+            "point the same way, and at least one must be statistically clear, before the report "
+            "says that crime fell or rose."
+        ),
+        "area_not_estimated": "Not estimated: the reported-crime data do not suffice.",
+        "area_gate_failed": "not shown (a check failed)",
+        "area_gates_ok": "all checks passed",
+        "area_col_method": "Method", "area_col_estimate": "Difference per period",
+        "area_col_ci": "95% confidence interval", "area_col_p": "p-value",
+        "area_col_relative": "Relative change", "area_col_gates": "Checks",
+        "area_col_assumes": "Assumes", "area_col_municipality": "Municipality code",
+        "area_col_weight": "Weight", "area_col_check": "Check", "area_col_value": "Value",
+        "h_area_weights": "Synthetic control: the municipalities' weights",
+        "h_area_placebo": "Placebo test: each comparison municipality as if treated",
+        "area_placebo_text": (
+            "Aalborg's ratio of the error after to before the start ranks {rank} of {runs} "
+            "(placebo p = {p})."
+        ),
+        "h_area_event": "Event study: difference from the comparison municipalities year by year",
+        "h_area_diagnostics": "Diagnostics",
+        "area_diag_family": "Family", "area_diag_placebo_time": "Placebo start before the start, p",
+        "area_diag_pre_rmse": "Error before the start (RMSE)", "area_diag_pre_trend": "Test of a different trend before the start, p",
+        "area_diag_rate_ratio": "Rate ratio", "area_diag_se": "Standard errors",
+        "area_diag_pre_rmspe": "Error before the start (RMSPE)",
+        "area_diag_loo": "Estimate without one donor municipality at a time",
+    },
+}
+for _lang in LANGUAGES:
+    TEXTS[_lang].update(_AREA_TEXTS[_lang])

@@ -12,6 +12,7 @@ import pandas as pd
 from .. import contract
 from ..atomic import atomic_dir
 from ..progress import step
+from .area import simulate_reported_crime
 from .world import DATA_END, DATA_START, INITIATIVE_START, Effects, simulate_world, to_date
 
 DEFAULT_EFFECTS = {"reoffending": 0.80, "education_job": 1.25, "group_recruitment": 0.70}
@@ -34,6 +35,7 @@ def simulate(
     faults: int = 0,
     effects: dict[str, float] | None = None,
     study_share: float | None = None,
+    crime_effect: float | None = None,
 ) -> dict:
     """Simulate ``persons`` persons and write them to ``out`` (replaced atomically).
 
@@ -46,6 +48,9 @@ def simulate(
     faults : number of faults of each kind injected into the raw CSV files (raw form only).
     effects : hazard ratios after the first contact, by outcome family.
     study_share : share of persons ever resident in the study area.
+    crime_effect : rate ratio of reported violence and weapons offences in the study municipality
+        from the initiative start (``reported_crime``, :mod:`evaluation.simulate.area`; default
+        :data:`~evaluation.simulate.area.DEFAULT_AREA_EFFECTS`).
 
     Returns
     -------
@@ -65,6 +70,9 @@ def simulate(
         truth = compute_truth(world.truth_inputs)
         truth["process"] = process_truth(world.truth_inputs)
     frames = _dated_tables(world)
+    area_effects = None if crime_effect is None else {"violence": crime_effect, "weapons": crime_effect}
+    crime, truth["reported_crime"] = simulate_reported_crime(
+        seed, DATA_START, DATA_END, INITIATIVE_START, area_effects)
     params = {
         "seed": int(seed),
         "persons": int(persons),
@@ -84,12 +92,14 @@ def simulate(
         if form == "raw":
             with step("writing raw extracts"):
                 fault_list = _write_raw(tmp, frames, world, rng, faults)
+                crime.to_csv(tmp / "reported_crime.csv", index=False, lineterminator="\n")
             if faults:
                 _dump(tmp / "faults.json", fault_list)
         else:
             with step("writing warehouse"):
                 params["counts"]["persons"] = int(world.n)
                 _write_warehouse(tmp, frames, world, rng)
+                crime.to_parquet(tmp / "reported_crime.parquet", index=False)
         _dump(tmp / "simulation.json", params)
         _dump(tmp / "truth.json", truth)
     return params
