@@ -112,7 +112,9 @@ def fit_did(panel: AreaPanel, family: str | None = None, level: float = 0.95) ->
     diagnostics = {"family": "poisson" if count else "linear", "coefficient": beta,
                    "coefficient_se": se, "coefficient_scale": "log rate ratio" if count else
                    "outcome units", "rate_ratio": float(np.exp(beta)) if count else None,
-                   "clusters": len(np.unique(groups)), "standard_errors": cov[2], "treated_units": len(panel.treated_units),
+                   "clusters": len(np.unique(groups)), "standard_errors": cov[2],
+                   "se_method": "cluster" if cov[0] == "cluster" else "driscoll_kraay",
+                   "se_lags": cov[1].get("maxlags"), "treated_units": len(panel.treated_units),
                    "pre_trend": pre_trend, "counterfactual_mean": base,
                    "event_time_unit": "years" if panel.scale.per_year == 12 else "periods"}
     row = {"estimate": float(effect), "std_error": float(abs(effect / beta * se)) if beta else None,

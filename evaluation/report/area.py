@@ -132,7 +132,7 @@ class AreaSections:
         self.heading("h_area")
         series = self.bundle.named_table("area_series")
         if series is not None and len(series):
-            self.figure(series_figure(series, self.lang, self.threshold))
+            self.figure(series_figure(series, self.lang, self.threshold), text("area_alt_series", self.lang))
             self._show(text("area_figure_caption", self.lang, start=area.get("first_post_period", "")))
         self._show(self.area_sentence())
 
@@ -162,12 +162,12 @@ class AreaSections:
                 self._show(text("area_placebo_text", self.lang, rank=d.get("placebo_rank"),
                                 runs=d.get("placebo_runs"),
                                 p=fmt.number(methods["synth"].get("placebo_p"), self.lang, 3)))
-                self.figure(placebo_figure(placebo, self.lang))
+                self.figure(placebo_figure(placebo, self.lang), text("area_alt_placebo", self.lang))
         event = self.bundle.named_table("area_event_time")
         if event is not None and len(event):
             self.heading("h_area_event", level=3)
             unit = methods.get("did", {}).get("diagnostics", {}).get("event_time_unit", "periods")
-            self.figure(event_figure(event, self.lang, unit))
+            self.figure(event_figure(event, self.lang, unit), text("area_alt_event", self.lang))
         self.heading("h_area_diagnostics", level=3)
         self.table(self._area_diagnostics_table())
 
@@ -232,7 +232,8 @@ class AreaSections:
         if "its" in m:
             d = m["its"]["diagnostics"]
             rows += [[text("area_method_its", self.lang), f"Ljung-Box p (lag {d.get('ljung_box_lag')})", self._num(d.get("ljung_box_p"), 3)],
-                     [text("area_method_its", self.lang), text("area_diag_family", self.lang), str(d.get("family"))],
+                     [text("area_method_its", self.lang), text("area_diag_family", self.lang),
+                      text(f"area_family_{d.get('family')}", self.lang)],
                      [text("area_method_its", self.lang), text("area_diag_placebo_time", self.lang),
                       self._num((d.get("placebo_in_time") or {}).get("p_value"), 3)],
                      [text("area_method_its", self.lang), text("area_diag_pre_rmse", self.lang), self._num(d.get("pre_rmse"))]]
@@ -241,7 +242,8 @@ class AreaSections:
             rows += [[text("area_method_did", self.lang), text("area_diag_pre_trend", self.lang),
                       self._num((d.get("pre_trend") or {}).get("p_value"), 3)],
                      [text("area_method_did", self.lang), text("area_diag_rate_ratio", self.lang), self._num(d.get("rate_ratio"), 3)],
-                     [text("area_method_did", self.lang), text("area_diag_se", self.lang), str(d.get("standard_errors"))]]
+                     [text("area_method_did", self.lang), text("area_diag_se", self.lang),
+                      text(f"area_se_{d.get('se_method')}", self.lang, lags=d.get("se_lags"))]]
         if "synth" in m:
             d = m["synth"]["diagnostics"]
             loo = d.get("leave_one_out_range") or [None, None]

@@ -803,6 +803,22 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
             "sig: metodernes kontroller holdt ikke."
         ),
         "area_fell": "faldt", "area_rose": "steg", "area_to": "til",
+        "area_family_poisson": "Poisson", "area_family_negative_binomial": "negativ binomial",
+        "area_family_linear": "lineær",
+        "area_se_cluster": "klyngerobuste pr. kommune",
+        "area_se_driscoll_kraay": "Driscoll-Kraay ({lags} forsinkelser)",
+        "area_alt_series": (
+            "Linjefigur: anmeldte volds- og våbenforbrydelser pr. måned i Aalborg, syntetisk Aalborg "
+            "og sammenligningskommunernes gennemsnit, med indsatsens start markeret."
+        ),
+        "area_alt_placebo": (
+            "Søjlefigur: forholdet mellem fejl efter og før start for Aalborg og for hver "
+            "sammenligningskommune som placebo; Aalborg fremhævet."
+        ),
+        "area_alt_event": (
+            "Punktfigur: forskellen mod sammenligningskommunerne år for år før og efter start, "
+            "med 95 %-konfidensintervaller."
+        ),
         "area_gate_residual_autocorrelation": "restled autokorrelerede",
         "area_gate_placebo_in_time": "effekt ved placebo-start før start",
         "area_gate_pre_trend": "ikke parallel udvikling før start",
@@ -896,6 +912,22 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
             "changed: the methods' checks did not hold."
         ),
         "area_fell": "fell", "area_rose": "rose", "area_to": "to",
+        "area_family_poisson": "Poisson", "area_family_negative_binomial": "negative binomial",
+        "area_family_linear": "linear",
+        "area_se_cluster": "clustered by municipality",
+        "area_se_driscoll_kraay": "Driscoll-Kraay ({lags} lags)",
+        "area_alt_series": (
+            "Line chart: reported violence and weapons offences per month in Aalborg, synthetic "
+            "Aalborg and the comparison municipalities' mean, with the start of the initiative marked."
+        ),
+        "area_alt_placebo": (
+            "Bar chart: the ratio of the error after to before the start for Aalborg and for each "
+            "comparison municipality as a placebo; Aalborg highlighted."
+        ),
+        "area_alt_event": (
+            "Dot chart: the difference from the comparison municipalities year by year before and "
+            "after the start, with 95% confidence intervals."
+        ),
         "area_gate_residual_autocorrelation": "residuals autocorrelated",
         "area_gate_placebo_in_time": "an effect at a placebo start before the start",
         "area_gate_pre_trend": "no parallel movement before the start",
