@@ -1,4 +1,5 @@
-"""Number and date formatting in Danish ("12,3 %", "1.530") and English ("12.3%", "1,530") style.
+"""Number and date formatting in Danish ("12,3 %", "1.530") and English ("12.3%", "1,530") style,
+and labels as plain text (:func:`plain`).
 
 Counts of persons are never formatted here: they go through :mod:`evaluation.disclosure`.
 """
@@ -6,6 +7,7 @@ Counts of persons are never formatted here: they go through :mod:`evaluation.dis
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 
 from ..disclosure import format_percent
@@ -76,3 +78,28 @@ def date(day: str | dt.date | None, lang: str) -> str:
 def months(days: float) -> int:
     """Days to whole months (``round(days / 30.4375)``): 183 -> 6, 365 -> 12, 730 -> 24."""
     return round(float(days) / 30.4375)
+
+
+# Characters that can open Markdown (CommonMark and pandoc) markup inside a line: emphasis, code,
+# links and images, raw HTML and entities, footnotes, math, strike-through, super/subscript,
+# attributes, shortcodes, tables. Each is written backslash-escaped (or as an entity), which every
+# Markdown reader shows as the character itself.
+_MARKDOWN_ESCAPED = frozenset("\\`*_{}[]()#+!|~^$:@=")
+_MARKDOWN_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
+def plain(value: object, output: str = "markdown") -> str:
+    """A label as plain text for a report: no link, script, style or emphasis can be injected.
+
+    Every string that comes from a study file, an analysis plan, a cohort definition or the
+    data (outcome and covariate labels, category codes, the study name, paths) passes through
+    here where it enters a report. ``output="html"`` escapes for HTML (``<``, ``>``, ``&`` and
+    quotes); anything else escapes for Markdown (Quarto/pandoc and nbconvert alike), so that
+    ``[x](javascript:alert(3))`` is shown as those characters. Line breaks become spaces (a label
+    cannot start a new block).
+    """
+    text = " ".join(str("" if value is None else value).splitlines())
+    if output == "html":
+        return html.escape(text, quote=True)
+    return "".join(_MARKDOWN_ENTITIES.get(c) or (f"\\{c}" if c in _MARKDOWN_ESCAPED else c)
+                   for c in text)

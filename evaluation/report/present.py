@@ -55,7 +55,8 @@ def typst_text(value: str) -> str:
 
 
 class Raw(str):
-    """HTML that is inserted into a text as it is (counts marked ``class="count"``)."""
+    """Markup inserted into a text as it is, never escaped: HTML counts marked ``class="count"``,
+    or for PDF the Markdown count span."""
 
 
 class Report(CouncilParts, AreaSections):
@@ -101,16 +102,16 @@ class Report(CouncilParts, AreaSections):
         """A count for running text, after disclosure control (marked as a count in HTML)."""
         cell = tables.count_cell(count, self.lang, self.threshold, suppressed)
         if not self.html:
-            return tables.markdown_cell(cell)
+            return Raw(tables.markdown_cell(cell))  # a count span, not a label: not escaped
         return Raw(f'<span class="{disclosure.COUNT_CLASS}">{_html.escape(cell.text)}</span>')
 
     def heading(self, key: str, level: int = 2, **fields: Any) -> None:
         """A heading; in HTML with the id that the table of contents links to."""
         title = self.t(key, **fields)
         if self.html:
-            self._show(f'<h{level} id="{anchor(title)}">{_html.escape(title)}</h{level}>', "html")
+            self._show(f'<h{level} id="{anchor(title)}">{fmt.plain(title, "html")}</h{level}>', "html")
         else:
-            self._show("#" * level + " " + title)
+            self._show("#" * level + " " + self.t(key, **{k: fmt.plain(v) for k, v in fields.items()}))
 
     def toc(self) -> None:
         """Table of contents of the technical appendix, with links (an outline in the PDF)."""
@@ -128,9 +129,10 @@ class Report(CouncilParts, AreaSections):
     def paragraph(self, key: str, **fields: Any) -> None:
         """A paragraph of text ``key``; in HTML, fields given as :class:`Raw` are not escaped."""
         if not self.html:
-            self._show(self.t(key, **fields))
+            self._show(self.t(key, **{k: v if isinstance(v, Raw) else fmt.plain(v)
+                                      for k, v in fields.items()}))
             return
-        safe = {k: v if isinstance(v, Raw) else _html.escape(str(v)) for k, v in fields.items()}
+        safe = {k: v if isinstance(v, Raw) else fmt.plain(v, "html") for k, v in fields.items()}
         template = _html.escape(text(key, self.lang, **{k: "{" + k + "}" for k in fields}))
         self._show(f"<p>{template.format(**safe)}</p>", "html")
 
@@ -140,7 +142,7 @@ class Report(CouncilParts, AreaSections):
             lis = "".join(f"<li>{_html.escape(item)}</li>" for item in items)
             self._show(f"<ul>{lis}</ul>", "html")
         else:
-            self._show("\n".join(f"- {item}" for item in items))
+            self._show("\n".join(f"- {fmt.plain(item)}" for item in items))
 
     def table(self, content: str) -> None:
         self._show(content, "html")
@@ -195,7 +197,7 @@ class Report(CouncilParts, AreaSections):
             self._show(STYLE, "html")
         study = self.bundle.study
         self._show(f"# {self.t('title_' + kind, quarter=self.quarter)}\n\n"
-                   f"{self.t('subtitle', study=study.get('name', ''), data_end=self.data_end)}")
+                   f"{self.t('subtitle', study=fmt.plain(study.get('name', '')), data_end=self.data_end)}")
 
     @property
     def data_end(self) -> str:
@@ -254,7 +256,8 @@ class Report(CouncilParts, AreaSections):
         if survival:
             self.figure(curve_figure(curve, label, self.lang, self.threshold, survival=True),
                         f"{self.t('alt_survival', label=label.lower())} {main}")
-        self._show("*" + self.t("figure_caption", label=label.lower(), threshold=self.threshold) + "*")
+        self._show("*" + self.t("figure_caption", label=fmt.plain(label.lower()),
+                                threshold=self.threshold) + "*")
 
     def comparison(self) -> None:
         """How the comparison group is chosen."""
@@ -270,7 +273,7 @@ class Report(CouncilParts, AreaSections):
         """The data's as-of date and the minimum detectable effect per family."""
         self.heading("h_asof")
         lines = [self.t("asof_text", data_end=self.data_end), ""]
-        lines += [f"- {mde_sentence(o, self.lang)}" for _, o in self.bundle.families()]
+        lines += [f"- {fmt.plain(mde_sentence(o, self.lang))}" for _, o in self.bundle.families()]
         lines += ["", self.t("mde_note")]
         self._show("\n".join(lines))
 
@@ -327,7 +330,7 @@ class Report(CouncilParts, AreaSections):
         for outcome in self.bundle.outcomes:
             self.heading("h_outcome", level=2, label=self.label(outcome))
             f = finding(outcome, self.lang, self.threshold)
-            self._show(f"**{f.sentence}**")
+            self._show(f"**{fmt.plain(f.sentence)}**")
             self.heading("h_curve", level=3)
             self._curve(outcome, curve_figure, survival=True)
             self.heading("h_models", level=3)
@@ -335,7 +338,7 @@ class Report(CouncilParts, AreaSections):
             self.heading("h_diagnostics", level=3)
             self.table(self._diagnostics_table(outcome))
             self.table(self._gates_table(outcome))
-            self._show(mde_sentence(outcome, self.lang))
+            self._show(fmt.plain(mde_sentence(outcome, self.lang)))
             for name, rel in (outcome.get("figures") or {}).items():
                 if name != "curve":
                     self.image(self.bundle.file(rel), self.t("alt_figure", name=name))

@@ -5,7 +5,6 @@ Every count passes through :mod:`evaluation.disclosure` before it becomes a cell
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,20 +37,20 @@ def render(header: list[str], rows: list[list[Any]], output: str = "html",
     In HTML, cells showing counts carry ``class="count"`` (the disclosure scan relies on it).
     """
     if output == "html":
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        head = "".join(f"<th>{fmt.plain(h, 'html')}</th>" for h in header)
         body = []
         for row in rows:
             cells = []
             for value in map(_cell, row):
                 cls = f' class="{disclosure.COUNT_CLASS}"' if value.count else ""
-                cells.append(f"<td{cls}>{html.escape(value.text)}</td>")
+                cells.append(f"<td{cls}>{fmt.plain(value.text, 'html')}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         return (f'<div class="report-scroll"><table class="report-table">{cap}<thead><tr>{head}'
                 f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
-    def esc(s: str) -> str:
-        return s.replace("|", "\\|").replace("\n", " ")
+    def esc(text: str) -> str:
+        return fmt.plain(text)
 
     lines = ["| " + " | ".join(esc(h) for h in header) + " |",
              "|" + "|".join("---" for _ in header) + "|"]
@@ -62,10 +61,10 @@ def render(header: list[str], rows: list[list[Any]], output: str = "html",
 
 def markdown_cell(cell: Cell) -> str:
     """A cell as Markdown; a count becomes a ``[n]{.count}`` span (what the disclosure check reads)."""
-    text = cell.text.replace("|", "\\|").replace("\n", " ")
-    if cell.count and text:
+    if cell.count and cell.text:  # a count's text comes from the disclosure checker ("<5")
+        text = cell.text.replace("|", "\\|").replace("\n", " ")
         return f"[{text}]{{.{disclosure.COUNT_CLASS}}}"
-    return text or " "
+    return fmt.plain(cell.text) or " "  # every other cell is a label: plain text
 
 
 def thousands(lang: str) -> str:
