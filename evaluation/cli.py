@@ -14,7 +14,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import EvaluationError
+from .errors import EvaluationError, InternalError
 
 #: Commands in pipeline order; each is ``evaluation.commands.<module>.command``.
 COMMAND_MODULES = (
@@ -56,12 +56,10 @@ class EvaluationGroup(click.Group):
         except Exception as exc:
             if (ctx.obj or {}).get("debug"):
                 raise
-            err = click.ClickException(
-                f"internal error: {type(exc).__name__}: {exc} (run 'evaluation --debug ...' "
-                "for the traceback and report it)"
-            )
-            err.exit_code = 70
-            raise err from None
+            from .progress import failed_step
+
+            stage = " ".join(ctx.protected_args[:2]) or ctx.info_name or "evaluation"
+            raise UserError(InternalError(f"'evaluation {stage}'", exc, failed_step())) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # pipeline order, not alphabetical

@@ -28,15 +28,28 @@ EDUCATION_STATUSES = ("ongoing", "completed", "dropped_out")
 SEXES = ("F", "M")
 
 
+#: Most hours of paid work one month can hold (31 days of 24 hours).
+MAX_HOURS_PER_MONTH = 744.0
+
+
 @dataclass(frozen=True)
 class Column:
-    """One column of a source: canonical name, type, whether it may be empty, allowed codes."""
+    """One column of a source: canonical name, type, whether it may be empty, allowed codes,
+    plausible range, and whether it is an identifier that is keyed-hashed like a person.
+
+    ``pseudonymised`` columns (case and group numbers) are replaced in the warehouse by a keyed
+    hash of the value under a key derived for that column (:func:`evaluation.keys.identifier_key`),
+    so equal values still link and no value is carried over. Every other ``str`` column is a free
+    column that is scanned for CPR numbers on ingestion.
+    """
 
     name: str
     type: ColumnType
     nullable: bool = False
     categories: tuple[str, ...] = ()
     minimum: float | None = None
+    maximum: float | None = None
+    pseudonymised: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,7 @@ _SOURCES: tuple[Source, ...] = (
         "charges",
         "Police (POLSAS) / DST KRSI: charges, one row per person, case and offence",
         (
-            Column("case_id", "str"),
+            Column("case_id", "str", pseudonymised=True),
             Column("offence_date", "date"),
             Column("charge_date", "date"),
             Column("offence_code", "str"),
@@ -138,7 +151,7 @@ _SOURCES: tuple[Source, ...] = (
         "convictions",
         "DST KRAF: decisions, one row per person and case",
         (
-            Column("case_id", "str"),
+            Column("case_id", "str", pseudonymised=True),
             Column("decision_date", "date"),
             Column("offence_date", "date"),
             Column("sanction", "category", categories=SANCTIONS),
@@ -174,7 +187,7 @@ _SOURCES: tuple[Source, ...] = (
         "eIndkomst / AMR: paid hours by month",
         (
             Column("month", "month"),
-            Column("hours", "float", minimum=0.0),
+            Column("hours", "float", minimum=0.0, maximum=MAX_HOURS_PER_MONTH),
         ),
         key=("month",),
     ),
@@ -182,7 +195,7 @@ _SOURCES: tuple[Source, ...] = (
         "group_registrations",
         "Police register of criminal groups: registrations of members",
         (
-            Column("group_id", "str"),
+            Column("group_id", "str", pseudonymised=True),
             Column("registered_date", "date"),
             Column("deregistered_date", "date", nullable=True),
         ),

@@ -4,10 +4,14 @@ Digits 1-6 are the birth date DDMMYY; digit 7 with the two-digit year gives the 
 digit is odd for men and even for women. The modulus-11 check is *not* used to reject numbers: the
 CPR Office has issued numbers without it since October 2007 and asks systems to accept them.
 
-Nothing here logs or returns a CPR number in a message.
+Nothing here logs or returns a CPR number in a message; :func:`mask` is the one function every
+message, log line and output name passes through, so that no spelling the parser accepts (blanks
+and hyphens anywhere between the digits) survives in one.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,6 +25,21 @@ MISSING = "missing_cpr"
 
 # The blanks Python's ``str.isspace`` knows, written for RE2, plus the hyphen.
 _BLANKS_AND_HYPHEN = r"[\t\n\x{0B}\f\r\x{1C}-\x{1F}\x{85}\p{Z}\-]"
+# The same blanks and hyphen for Python's ``re`` (``\s`` is ``str.isspace``; a test checks that
+# every character the parser removes is a separator here).
+_SEPARATORS = r"[\s\-\u2028\u2029]"
+#: Most separator characters between two digits of one number in :func:`mask` ("050507 - 8724"
+#: has three). Wider gaps end a number, so columns of counts in a printed table stay readable;
+#: values from the data are checked with no such limit (:func:`contains_cpr`).
+MASK_GAP = 3
+# A run of digits joined by blanks and hyphens; masked when it holds at least MASK_DIGITS digits.
+_DIGIT_RUN = re.compile(rf"[0-9](?:{_SEPARATORS}{{0,{MASK_GAP}}}[0-9])*")
+_ANY_GAP_RUN = re.compile(rf"[0-9](?:{_SEPARATORS}*[0-9])*")
+#: Fewest digits in a run that :func:`mask` hides: nine, because a CPR number that lost its
+#: leading zero in a spreadsheet is still one.
+MASK_DIGITS = 9
+#: What :func:`mask` puts in place of a hidden number.
+MASKED = "<number hidden>"
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 
@@ -47,6 +66,60 @@ def _normalised(values: pd.Series | np.ndarray | list | pa.Array) -> pa.Array:
 def normalise(values: pd.Series | np.ndarray | list) -> np.ndarray:
     """Remove a hyphen and spaces; return an object array of strings (``None`` where missing)."""
     return _normalised(values).to_numpy(zero_copy_only=False).astype(object)
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    digits = sum(ch.isdigit() for ch in run)
+    return MASKED if digits >= MASK_DIGITS else run
+
+
+def mask(text: object) -> str:
+    """``text`` with every number that could be a CPR number hidden.
+
+    Any run of digits joined by blanks and hyphens (the spellings :func:`parse` accepts:
+    ``0505078724``, ``050507-8724``, ``05 05 07 8724``, ``05-05-07-8724``, ``050507 - 8724``, with
+    any Unicode blank, at most :data:`MASK_GAP` of them between two digits) that holds
+    :data:`MASK_DIGITS` or more digits becomes :data:`MASKED`. Dates (``2026-09-30``), row
+    numbers and counts are left as they are. A value quoted from the data is checked with
+    :func:`contains_cpr` as well, which knows no gap limit.
+    """
+    return _DIGIT_RUN.sub(_mask_run, str(text))
+
+
+def contains_cpr(values: pd.Series | np.ndarray | list | pa.Array) -> np.ndarray:
+    """Per value: does it hold, anywhere in it, a number :func:`parse` accepts as a CPR number?
+
+    The whole value is tried, and every run of digits joined by blanks and hyphens inside it
+    (``case 050507-8724/2``). A run of more than ten digits counts when any ten consecutive
+    digits of it are a valid CPR number. Vectorised over distinct values.
+    """
+    import pyarrow.compute as pc
+
+    text = _arrow_text(values)
+    n = len(text)
+    found = np.zeros(n, dtype=bool)
+    if n == 0:
+        return found
+    runs = pc.extract_regex(text, r"(?P<run>[0-9](?:[\t\n\x{0B}\f\r\x{1C}-\x{1F}\x{85}\p{Z}\-]*[0-9]){9,})")
+    has_run = np.asarray(pc.fill_null(pc.is_valid(runs), False), dtype=bool)
+    if not has_run.any():
+        return found
+    # Values with a long run: check every ten-digit window of every run (few values in practice).
+    idx = np.flatnonzero(has_run)
+    sub = text.take(pa.array(idx)).to_pylist()
+    windows: list[str] = []
+    owner: list[int] = []
+    for i, value in zip(idx, sub):
+        for run in _ANY_GAP_RUN.findall(value):
+            digits = "".join(ch for ch in run if ch.isdigit())
+            for start in range(max(0, len(digits) - 9)):
+                windows.append(digits[start:start + 10])
+                owner.append(int(i))
+    if windows:
+        ok = np.equal(parse(windows)["reason"].to_numpy(dtype=object), None)
+        found[np.asarray(owner, dtype=np.int64)[ok]] = True
+    return found
 
 
 def century(year2: np.ndarray, digit7: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Every error a user can cause (a bad file, a bad column, a bad configuration) is raised as an
 :class:`EvaluationError`. The CLI turns it into one line on stderr and a non-zero exit code; no
-traceback unless ``--debug`` is given. Messages never carry a CPR number or a key.
+traceback unless ``--debug`` is given. Messages never carry a CPR number or a key: every message
+passes through :func:`evaluation.cpr.mask` when the error is made.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ class EvaluationError(Exception):
     exit_code = 2
 
     def __init__(self, message: str) -> None:
+        from .cpr import mask
+
+        message = mask(message)
         super().__init__(message)
         self.message = message
 
@@ -76,3 +80,18 @@ class KeyFileError(EvaluationError):
     The message names the file, never its content.
     """
 
+
+
+class InternalError(EvaluationError):
+    """A failure that is not the user's doing (a bug): names the stage and the step it was in.
+
+    Exit code 70 (``EX_SOFTWARE``); the message asks for ``--debug`` and a report.
+    """
+
+    exit_code = 70
+
+    def __init__(self, stage: str, exc: BaseException, during: str | None = None) -> None:
+        where = f"{stage}" + (f", while {during}" if during else "")
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        super().__init__(f"internal error in {where}: {detail} (run 'evaluation --debug ...' "
+                         "for the traceback and report it)")

@@ -14,14 +14,25 @@ can be copied and inspected as text; the 64 characters themselves are the HMAC k
 
 A key file is refused (:class:`~evaluation.errors.KeyFileError`, naming the file, never its
 content) when it is missing, not a regular file, shorter than :data:`MIN_KEY_BYTES` bytes, readable
-or writable by group or others (``mode & 0o077``), or inside a folder it must stay out of (the
-warehouse being written).
+or writable by group or others (``mode & 0o077``), inside a folder it must stay out of (the
+warehouse being written), or of little entropy (:func:`weak_key_reason`: all zero bytes, one
+character repeated, a short pattern repeated, a word or two).
+
+Key custody
+-----------
+The key never leaves its file; its *fingerprint* (:func:`key_fingerprint`, a keyed hash of a
+fixed text) is recorded in the warehouse's linkage report, copied into ``cohort.json`` and the
+results bundle, and every later stage checks that what it reads comes from one key
+(:func:`check_same_key`): a cohort built on a warehouse that has since been pseudonymised with
+another key would otherwise be analysed with no events at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import math
 import os
 import secrets
 import stat
@@ -37,6 +48,8 @@ from .errors import KeyFileError
 KEY_BYTES = 32
 #: Shortest accepted key (bytes of key material after stripping surrounding whitespace).
 MIN_KEY_BYTES = 32
+#: Least estimated entropy of an accepted key, in bits (see :func:`weak_key_reason`).
+MIN_KEY_ENTROPY_BITS = 80
 #: Length of a pseudonym in bytes (it is written as twice as many hexadecimal characters).
 PSEUDONYM_BYTES = 16
 
@@ -152,7 +165,32 @@ def load_key(
     if len(key) < MIN_KEY_BYTES:
         raise KeyFileError(f"key file {given} holds {len(key)} bytes; a key needs at least "
                            f"{MIN_KEY_BYTES} (create one with 'evaluation keygen')")
+    weak = weak_key_reason(key)
+    if weak:
+        raise KeyFileError(f"key file {given} is not a secret key: {weak}; create one with "
+                           "'evaluation keygen'")
     return key
+
+
+def weak_key_reason(key: bytes) -> str | None:
+    """Why ``key`` has too little entropy to be a key, or None.
+
+    Two checks on the bytes themselves (they cannot prove a key random, only catch keys that are
+    plainly not): a key must not repeat a pattern shorter than half its length (``00000...``,
+    ``abcabc...``), and the Shannon entropy of its byte frequencies times its length must reach
+    :data:`MIN_KEY_ENTROPY_BITS` (32 random hexadecimal characters give 90 to 120 bits, the 64
+    that ``evaluation keygen`` writes about 235; 32 bytes drawn from 6 characters at most 83).
+    """
+    n = len(key)
+    for period in range(1, n // 2 + 1):
+        if n % period == 0 and key == key[:period] * (n // period):
+            return f"it repeats a pattern of {period} byte(s)"
+    counts = [key.count(b) for b in set(key)]
+    bits = -sum(c * math.log2(c / n) for c in counts)
+    if bits < MIN_KEY_ENTROPY_BITS:
+        return (f"its bytes carry about {bits:.0f} bits of entropy, fewer than "
+                f"{MIN_KEY_ENTROPY_BITS}")
+    return None
 
 
 def key_fingerprint(key: bytes) -> str:
@@ -162,6 +200,85 @@ def key_fingerprint(key: bytes) -> str:
     nothing about the key or any pseudonym.
     """
     return hmac.digest(key, b"evaluation key fingerprint", "sha256")[:6].hex()
+
+
+def identifier_key(key: bytes, column: str) -> bytes:
+    """The key for the keyed hash of identifier column ``column`` (case or group numbers).
+
+    ``HMAC-SHA256(key, "evaluation identifier <column>")``: one key per column, derived from the
+    study key (domain separation), so that a case number never gets the pseudonym of a person
+    or of a group with the same digits, and the hash of a value cannot be looked up with the
+    person pseudonyms.
+    """
+    return hmac.digest(key, f"evaluation identifier {column}".encode(), "sha256")
+
+
+#: Where the warehouse records its key fingerprint (written by ``evaluation pseudonymise``).
+FINGERPRINT_FILE = "linkage_report.json"
+FINGERPRINT_FIELD = "key_fingerprint"
+
+
+class KeyMismatch(KeyFileError):
+    """The inputs of a stage come from different pseudonymisation keys."""
+
+
+def warehouse_fingerprint(warehouse: str | os.PathLike[str]) -> str | None:
+    """The key fingerprint of a warehouse (None for one without a linkage report, such as the
+    simulator's warehouse form, which has no key)."""
+    path = Path(warehouse) / FINGERPRINT_FILE
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        raise KeyFileError(f"{path} cannot be read as JSON; pseudonymise again") from None
+    value = report.get(FINGERPRINT_FIELD) if isinstance(report, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def check_same_key(stage: str, fingerprints: dict[str, str | None]) -> str | None:
+    """Refuse inputs that come from different keys; return their common fingerprint.
+
+    ``fingerprints`` maps a label of each input ("warehouse /x/wh", "cohort /x/out/cohort") to
+    its recorded fingerprint; an input that records none (made before fingerprints were kept, or
+    simulated without a key) is compared as None, so a mix of keyed and unkeyed inputs is
+    refused too.
+    """
+    values = set(fingerprints.values())
+    if len(values) <= 1:
+        return next(iter(values), None)
+    said = "; ".join(f"{label}: {fp or 'no key fingerprint'}" for label, fp in fingerprints.items())
+    raise KeyMismatch(f"{stage}: the inputs come from different pseudonymisation keys ({said}); "
+                      "their pseudonyms do not link. Run the earlier stages again on one "
+                      "warehouse (a new key gives new pseudonyms: cohort build, then analyse)")
+
+
+def _recorded(path: Path) -> str | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = doc.get(FINGERPRINT_FIELD) if isinstance(doc, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def check_study_inputs(stage: str, *, warehouse: str | os.PathLike[str] | None = None,
+                       cohort: str | os.PathLike[str] | None = None,
+                       bundle: str | os.PathLike[str] | None = None) -> str | None:
+    """Check that the warehouse, cohort and results bundle a stage reads (those that exist)
+    come from one key; return its fingerprint. Refuses a mix (:class:`KeyMismatch`).
+
+    The cohort records the warehouse's fingerprint in ``cohort.json`` and the bundle in
+    ``manifest.json``, both as ``key_fingerprint``.
+    """
+    recorded: dict[str, str | None] = {}
+    if warehouse is not None and Path(warehouse).is_dir():
+        recorded[f"warehouse {warehouse}"] = warehouse_fingerprint(warehouse)
+    if cohort is not None and (Path(cohort) / "cohort.json").is_file():
+        recorded[f"cohort {cohort}"] = _recorded(Path(cohort) / "cohort.json")
+    if bundle is not None and (Path(bundle) / "manifest.json").is_file():
+        recorded[f"results bundle {bundle}"] = _recorded(Path(bundle) / "manifest.json")
+    return check_same_key(stage, recorded)
 
 
 def _hex_array(digests: bytes, n: int) -> pa.Array:
@@ -190,7 +307,7 @@ def _as_bytes_list(values: Sequence[str] | np.ndarray | pa.Array) -> list[bytes]
             data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]]
             return data.view(f"S{lengths[0]}").tolist()
         values = arr.to_pylist()
-    return [v.encode("ascii") for v in values]
+    return [v.encode("utf-8") for v in values]
 
 
 def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
@@ -247,11 +364,18 @@ def pseudonyms(key: bytes, normalised_cprs: Sequence[str] | np.ndarray | pa.Arra
 
 
 __all__ = [
+    "FINGERPRINT_FIELD",
     "KEY_BYTES",
     "MIN_KEY_BYTES",
     "PSEUDONYM_BYTES",
+    "KeyMismatch",
+    "check_same_key",
+    "check_study_inputs",
     "generate_key_file",
+    "identifier_key",
     "key_fingerprint",
     "load_key",
     "pseudonyms",
+    "warehouse_fingerprint",
+    "weak_key_reason",
 ]

@@ -1,4 +1,5 @@
-"""Progress on long steps, on stderr so that stdout stays clean for results and JSON."""
+"""Progress on long steps, on stderr so that stdout stays clean for results and JSON; what a
+command prints on stdout (:func:`echo`). Every line passes through :func:`evaluation.cpr.mask`."""
 
 from __future__ import annotations
 
@@ -19,13 +20,44 @@ def set_quiet(quiet: bool) -> None:
 def info(message: str) -> None:
     """One progress line on stderr."""
     if not _quiet:
-        print(message, file=sys.stderr, flush=True)
+        from .cpr import mask
+
+        print(mask(message), file=sys.stderr, flush=True)
+
+
+def echo(message: object = "") -> None:
+    """One line of a command's output on stdout (results, paths, JSON)."""
+    import click
+
+    from .cpr import mask
+
+    click.echo(mask(message))
+
+
+_failed_step: str | None = None
 
 
 @contextmanager
 def step(label: str) -> Iterator[None]:
-    """Announce a step and, when it ends, how long it took."""
+    """Announce a step and, when it ends, how long it took.
+
+    When the step fails, its label is kept (the innermost failing step) for the message of an
+    internal error (:func:`failed_step`).
+    """
+    global _failed_step
     start = time.perf_counter()
     info(f"{label} ...")
-    yield
+    try:
+        yield
+    except BaseException:
+        if _failed_step is None:
+            _failed_step = label
+        raise
     info(f"{label}: done in {time.perf_counter() - start:.1f} s")
+
+
+def failed_step() -> str | None:
+    """The label of the innermost step that failed last (and forget it)."""
+    global _failed_step
+    label, _failed_step = _failed_step, None
+    return label

@@ -40,10 +40,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +51,18 @@ import pandas as pd
 import pyarrow as pa
 
 from . import __version__, contract, cpr
+from .atomic import check_replaceable, lock
 from .contract import Column
 from .errors import EvaluationError, InputError
 from .io import coerce_column, find_table, read_raw_text
-from .keys import key_fingerprint, load_key, pseudonyms
+from .keys import (
+    KeyMismatch,
+    identifier_key,
+    key_fingerprint,
+    load_key,
+    pseudonyms,
+    warehouse_fingerprint,
+)
 from .progress import info, step
 
 #: Files this stage writes into the warehouse folder (besides ``<source>.parquet``).
@@ -70,20 +77,14 @@ CARRIED_FILES = ("simulation.json", "truth.json")
 REPORT_SCHEMA_VERSION = 1
 
 _TYPED = ("date", "month", "bool", "int", "float")
-# Anything that could be a CPR number (6 digits, optional hyphen or blank, 4 digits), or a long
-# digit run: masked in every message that carries text from a reader library.
-_CPR_LIKE = re.compile(r"\d{6}[\s\-]?\d{4}|\d{7,}")
-
-
-def redact(text: str) -> str:
-    """``text`` with every run of digits that could be a CPR number replaced by ``<digits>``."""
-    return _CPR_LIKE.sub("<digits>", text)
-
-
-def _safe_names(names: Iterable[str], limit: int = 20) -> str:
-    names = [redact(str(n)) for n in names]
-    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
-    return ", ".join(repr(n) for n in names[:limit]) + more
+def _found_columns(names: Iterable[str], source: contract.Source) -> str:
+    """Which of the contract's columns a file has, and how many others: never a header as it
+    stands in the file (a header can be a CPR number, or the key in a file named by mistake)."""
+    names = [str(n) for n in names]
+    ours = [n for n in source.column_names if n in names]
+    others = len(names) - len(ours)
+    return (f"columns of the contract found: {', '.join(ours) if ours else 'none'}; "
+            f"{others} other column(s)")
 
 
 @dataclass
@@ -101,7 +102,7 @@ class SourceResult:
     quarantine: pa.Table
     persons: pa.Table
     rows_read: int
-    dropped_columns: list[str] = field(default_factory=list)
+    dropped_columns: int = 0
     nine_digit_rows: int = 0
 
     @property
@@ -254,6 +255,47 @@ def type_column(text: pd.Series | pa.Array, col: Column) -> tuple[pa.Array, np.n
     return _take(typed_arr, codes), unparseable
 
 
+def identifier_pseudonyms(key: bytes, column: str, values: pa.Array) -> pa.Array:
+    """Case or group numbers replaced by their keyed hash (32 hex characters; null stays null).
+
+    The key is derived for the column (:func:`evaluation.keys.identifier_key`), so equal values
+    link within and across sources (``case_id`` of charges and convictions) and nothing of the
+    value itself reaches the warehouse, whatever it holds (a CPR number typed as a case number).
+    """
+    codes, distinct = _encode(values)
+    return _take(pseudonyms(identifier_key(key, column), distinct), codes)
+
+
+def column_checks(col: Column, values: pa.Array) -> list[tuple[str, np.ndarray]]:
+    """Per row, the contract's rules one typed column breaks, as (reason, mask) pairs.
+
+    - a free text column (``str``, not keyed-hashed) holding anything :func:`evaluation.cpr.parse`
+      would accept as a CPR number, in any spelling, anywhere in the value: ``cpr_number <column>``;
+    - a category column with a code outside the contract's list: ``unknown_category <column>``;
+    - a number outside the contract's plausible range: ``out_of_range <column>``.
+    """
+    import pyarrow.compute as pc
+
+    checks: list[tuple[str, np.ndarray]] = []
+    if col.type == "str" and not col.pseudonymised:
+        codes, distinct = _encode(values)
+        checks.append((f"cpr_number {col.name}", np.append(cpr.contains_cpr(distinct), False)[codes]))
+    if col.type == "category" and col.categories:
+        known = pc.is_in(values, value_set=pa.array(col.categories, type=pa.string()))
+        checks.append((f"unknown_category {col.name}", np.asarray(
+            pc.and_(pc.is_valid(values), pc.invert(known)).fill_null(False), dtype=bool)))
+    if col.type in ("int", "float") and (col.minimum is not None or col.maximum is not None):
+        nums = np.asarray(values.to_numpy(zero_copy_only=False), dtype="float64")
+        with np.errstate(invalid="ignore"):
+            outside = np.zeros(len(nums), dtype=bool)
+            if col.minimum is not None:
+                outside |= nums < col.minimum
+            if col.maximum is not None:
+                outside |= nums > col.maximum
+        checks.append((f"out_of_range {col.name}", outside))
+    return checks
+
+
 def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) -> SourceResult:
     """Pseudonymise one source's text frame (raw form, canonical column names).
 
@@ -277,12 +319,12 @@ def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) ->
     missing = [c for c in src.column_names if c not in frame.columns]
     if missing:
         raise InputError(
-            f"required column missing (columns found: {_safe_names(frame.columns)}; map the file's "
-            f"own names in the study file under [sources.{name}] columns)",
+            f"required column missing ({_found_columns(frame.columns, src)}; map the file's own "
+            f"names in the study file under [sources.{name}] columns)",
             file=file, column=missing[0],
         )
     wh = contract.source(name, "warehouse")
-    dropped = [redact(str(c)) for c in frame.columns if c not in src.column_names]
+    dropped = sum(1 for c in frame.columns if c not in src.column_names)
     n = len(frame)
     ids = pseudonymise_cprs(key, frame["cpr"])
 
@@ -296,11 +338,12 @@ def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) ->
     arrays = {"person_id": ids.person_id}
     for col in wh.columns[1:]:
         arr, bad = type_column(frame[col.name], col)
-        arrays[col.name] = arr
-        if bad.any():
-            reasons.append(f"unparseable {col.name}")
-            columns.append(col.name)
-            code[(code == 0) & bad] = len(reasons)
+        arrays[col.name] = identifier_pseudonyms(key, col.name, arr) if col.pseudonymised else arr
+        for reason, mask in [(f"unparseable {col.name}", bad), *column_checks(col, arr)]:
+            if mask.any():
+                reasons.append(reason)
+                columns.append(col.name)
+                code[(code == 0) & mask] = len(reasons)
     keep = code == 0
     table = pa.table(arrays)
     if not keep.all():
@@ -329,25 +372,32 @@ def pseudonymise_frame(frame: pd.DataFrame, name: str, key: bytes, file: str) ->
     return result
 
 
-def _check_out_folder(out: Path, raw: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError("the output folder exists and is not a folder", file=str(out))
+def refuse_key_copy(path: Path, key: bytes, source: str) -> None:
+    """Refuse a source file that is the key or a copy of it (a study file naming the wrong file):
+    reading it as a table would put the key into headers and messages."""
+    try:
+        small = path.is_file() and path.stat().st_size <= 4 * len(key) + 64
+        if small and key in path.read_bytes():
+            raise InputError(f"the file of source '{source}' holds the pseudonymisation key; name "
+                             "the source's extract in the study file, never the key",
+                             file=str(path))
+    except OSError:
+        return  # the reader says what is wrong with the file
+
+
+def _check_out_folder(out: Path, raw: Path, key_file: Path, key: bytes, new_key: bool) -> None:
+    """Refuse a warehouse folder that would lose or mix something, before any work is done."""
     if out.resolve() == raw.resolve() or raw.resolve() in out.resolve().parents:
         raise InputError("the output folder must not be the raw folder or inside it", file=str(out))
-    if out.resolve() in raw.resolve().parents:
-        raise InputError("the output folder must not contain the raw folder", file=str(out))
-    if out.is_dir():
-        ours = {f"{n}{contract.WAREHOUSE_EXTENSION}"
-                for n in contract.SOURCE_NAMES + contract.AGGREGATE_SOURCE_NAMES}
-        ours |= {PERSONS_FILE, QUARANTINE_FILE, REPORT_FILE, *CARRIED_FILES}
-        foreign = [p.name for p in out.iterdir() if p.name not in ours]
-        if foreign:
-            raise InputError(
-                f"the output folder exists and holds files that are not part of a warehouse "
-                f"({_safe_names(sorted(foreign), 5)}); it is replaced whole, so give a new or "
-                "warehouse-only folder",
-                file=str(out),
-            )
+    check_replaceable(out, protected=[raw, key_file.absolute().parent])
+    before = warehouse_fingerprint(out) if out.is_dir() else None
+    now = key_fingerprint(key)
+    if before is not None and before != now and not new_key:
+        raise KeyMismatch(
+            f"the warehouse {out} was made with another key (key fingerprint {before}; this key: "
+            f"{now}). A new key gives new pseudonyms, so cohorts and results built on the "
+            "warehouse would no longer link: use the study's key, or give --new-key to replace "
+            "the warehouse (and then build the cohort and analyse again)")
 
 
 def _locate(raw: Path, study: Any | None) -> list[tuple[str, Path, dict[str, str]]]:
@@ -408,6 +458,8 @@ def pseudonymise(
     key_file: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
     study: Any | None = None,
+    *,
+    new_key: bool = False,
 ) -> dict[str, Any]:
     """Pseudonymise every source found in ``raw_dir`` and write the warehouse to ``out``.
 
@@ -423,20 +475,29 @@ def pseudonymise(
     study
         An :class:`evaluation.study.Study` whose ``[sources.X]`` give file names and column
         mappings, or None.
+    new_key
+        Allow replacing a warehouse that was made with another key (its key fingerprint
+        differs); refused otherwise, since a new key unlinks everything built on the old one.
 
     Returns
     -------
     dict
         The linkage report, as written to ``linkage_report.json``.
     """
-    from .atomic import atomic_dir, write_json, write_parquet
-
     raw = Path(raw_dir)
     out = Path(out).absolute()
+    with lock(out):
+        return _pseudonymise(raw, key_file, out, study, new_key)
+
+
+def _pseudonymise(raw: Path, key_file: Any, out: Path, study: Any | None,
+                  new_key: bool) -> dict[str, Any]:
+    from .atomic import atomic_dir, write_json, write_parquet
+
     key = load_key(key_file, forbidden_dirs=[out])
     if not raw.is_dir():
         raise InputError("the raw folder does not exist or is not a folder", file=str(raw))
-    _check_out_folder(out, raw)
+    _check_out_folder(out, raw, Path(key_file), key, new_key)
     located = _locate(raw, study)
     aggregates = _aggregate_sources(raw, study)
     if not located:
@@ -449,19 +510,19 @@ def pseudonymise(
     results: list[SourceResult] = []
     for name, path, mapping in located:
         with step(f"pseudonymise {name} ({path.name})"):
+            refuse_key_copy(path, key, name)
             try:
                 frame = read_raw_text(path, mapping or None)
-                results.append(pseudonymise_frame(frame, name, key, path.name))
-            except EvaluationError as exc:
-                exc.message = redact(exc.message)
-                exc.args = (exc.message,)
-                raise
+                # the file's name as outputs show it (a name can hold a CPR number)
+                results.append(pseudonymise_frame(frame, name, key, cpr.mask(path.name)))
+            except EvaluationError:
+                raise  # its message is masked when it is made
             except (MemoryError, KeyboardInterrupt):
                 raise
-            except Exception as exc:  # noqa: BLE001 - any library error, redacted below
-                # a library's message may quote a value: never let a CPR number through
-                raise EvaluationError(redact(
-                    f"{path}: could not be pseudonymised ({type(exc).__name__}: {exc})")) from None
+            except Exception as exc:  # noqa: BLE001 - any library error, said without its text
+                # a library's message may quote a value or a header: name the kind of error only
+                raise EvaluationError(f"{path}: could not be pseudonymised ({type(exc).__name__}) "
+                                      "while reading and typing the table") from None
             del frame
 
     import pyarrow.compute as pc
@@ -530,7 +591,8 @@ def pseudonymise(
     report["aggregate_sources"] = {name: {"file": file, "rows": len(table)}
                                    for name, (file, table) in aggregates.items()}
 
-    with step(f"write warehouse {out}"), atomic_dir(out) as tmp:
+    with step(f"write warehouse {out}"), \
+            atomic_dir(out, kind="warehouse", protected=[raw, Path(key_file).absolute().parent]) as tmp:
         for r in results:
             write_parquet(tmp / f"{r.name}{contract.WAREHOUSE_EXTENSION}", r.table)
         write_parquet(tmp / PERSONS_FILE, persons_table)
@@ -571,10 +633,11 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
 
 __all__ = [
     "SourceResult",
+    "column_checks",
+    "identifier_pseudonyms",
     "pseudonymise",
     "pseudonymise_cprs",
     "pseudonymise_frame",
-    "redact",
     "summary_lines",
     "type_column",
 ]

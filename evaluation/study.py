@@ -217,7 +217,7 @@ def load_study(path: str | Path) -> Study:
         suppression_threshold=threshold,
     )
     analyses = _get(s, "analyses", list, path, "study.", [])
-    return Study(
+    study = Study(
         path=path,
         name=_get(s, "name", str, path, "study.", path.stem),
         raw=rel(_get(s, "raw", str, path, "study.", None)),
@@ -231,3 +231,19 @@ def load_study(path: str | Path) -> Study:
         sources=sources,
         report=report,
     )
+    _check_outputs_apart(study)
+    return study
+
+
+def _check_outputs_apart(study: Study) -> None:
+    """No output folder may be or contain the key's folder or the raw extracts: outputs are
+    replaced whole, and the key must never sit beside the pseudonyms (DESIGN.md section 5)."""
+    kept = [(f"the key's folder {study.key.parent}", study.key.parent)] if study.key else []
+    if study.raw is not None:
+        kept.append((f"the raw folder {study.raw}", study.raw))
+    for key, folder in (("study.output", study.output), ("study.warehouse", study.warehouse)):
+        for what, inner in kept:
+            if folder == inner or folder in inner.parents:
+                raise ConfigError(f"the folder {folder} is or contains {what}; outputs are "
+                                  "replaced whole, so keep the key and the raw extracts outside "
+                                  "them", file=str(study.path), key=key)

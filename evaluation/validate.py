@@ -26,6 +26,9 @@ check                       severity  what
 ``bad_month``               error     not a month YYYY-MM
 ``bad_number``              error     not a (finite) number, or not whole where whole is needed
 ``below_minimum``           error     a number below the contract's minimum (negative hours)
+``above_maximum``           error     a number above the plausible maximum (hours in a month)
+``cpr_number``              error     a free column (case, group, offence, municipality code)
+                                      holds a CPR number, in any spelling the parser accepts
 ``bad_bool``                error     not a yes/no value
 ``unknown_category``        error     a code outside the contract's list
 ``end_before_start``        error     the later date of a pair comes first (reported on it)
@@ -54,7 +57,6 @@ day is.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +67,7 @@ import pandas as pd
 
 from . import contract
 from .contract import Column, Source
+from .cpr import contains_cpr, mask
 from .errors import InputError
 from .io import (
     TEXT,
@@ -83,7 +86,6 @@ Form = Literal["raw", "warehouse"]
 #: Files a warehouse folder holds besides the sources; not tables to check.
 AUXILIARY_TABLES = ("quarantine",)
 
-_CPR_LIKE = re.compile(r"(?<!\d)\d{6}[-\s]?\d{4}(?!\d)")
 _PERSON_ID = r"[0-9a-f]{32}"
 
 
@@ -267,20 +269,19 @@ def _format_line(p: dict[str, Any]) -> str:
 # Showing values
 
 
-def mask_cpr(text: str) -> str:
-    """Replace anything shaped like a CPR number (6+4 digits, hyphen optional) in ``text``."""
-    return _CPR_LIKE.sub("<10-digit number hidden>", text)
-
-
 def _show(values: pd.Series, limit: int = 60) -> np.ndarray:
     """Offending values as quoted text, CPR-like numbers masked, long values cut."""
     text = as_text(values).astype("object")
     out = np.empty(len(text), dtype=object)
+    holds_cpr = contains_cpr(text.to_numpy(dtype=object))
     for i, v in enumerate(text.tolist()):
         if v is None or v is pd.NA:
             out[i] = "(empty)"
             continue
-        v = mask_cpr(str(v))
+        if holds_cpr[i]:
+            out[i] = "(value hidden: it holds a CPR number)"
+            continue
+        v = mask(str(v))
         if len(v) > limit:
             v = v[: limit - 3] + "..."
         out[i] = repr(v)
@@ -531,14 +532,14 @@ class _TableCheck:
             self.findings.append(Finding("duplicate_column", "error",
                                          "occurs more than once in the header (only the first is checked)", name))
         known = set(schema.column_names)
-        for name in frame.columns:
+        for position, name in enumerate(frame.columns, start=1):
             if name not in known:
                 if self.form == "warehouse" and name == "cpr":
                     self.findings.append(Finding("cpr_in_warehouse", "error",
                                                  "a warehouse table may not hold CPR numbers", name))
-                else:
+                else:  # named by position: a header is never shown (it could be anything)
                     self.findings.append(Finding("unknown_column", "warning",
-                                                 "not in the data contract (ignored)", mask_cpr(str(name))))
+                                                 "not in the data contract (ignored)", f"#{position}"))
         for col in present:
             self._column(col)
         self._date_order()
@@ -606,9 +607,20 @@ class _TableCheck:
                     low = finite & (nums < col.minimum)
                 what = "negative" if col.minimum == 0 else f"below the minimum {col.minimum:g}"
                 self.add("below_minimum", name, low, what, values=values)
+            if col.maximum is not None:
+                with np.errstate(invalid="ignore"):
+                    high = finite & (nums > col.maximum)
+                self.add("above_maximum", name, high, f"above the plausible maximum {col.maximum:g}",
+                         values=values)
         elif col.type == "bool":
             ok = enc.expand(parse_bools(u).notna().to_numpy(dtype=bool), False)
             self.add("bad_bool", name, ~blank & ~ok, "not a yes/no value (1/0, true/false, ja/nej)", values=values)
+        elif col.type == "str" and not (col.pseudonymised and self.form == "warehouse"):
+            # a free column (case, group, offence or municipality code) must not carry a CPR
+            # number in any spelling; in the warehouse case and group numbers are keyed hashes
+            holds = enc.expand(contains_cpr(u), False)
+            self.add("cpr_number", name, holds, "holds a CPR number (pseudonymise would quarantine "
+                     "the row; case and group numbers are keyed-hashed)", values=values)
         elif col.type == "category":
             known = enc.expand(as_text(u).str.strip().isin(col.categories).to_numpy(dtype=bool, na_value=False), False)
             self.add("unknown_category", name, ~blank & ~known,
@@ -886,4 +898,4 @@ def _remember_people(people: _People, check: _TableCheck, source: str | None) ->
         people.death_form = check.form
 
 
-__all__ = ["Finding", "Report", "TableReport", "mask_cpr", "validate_folder"]
+__all__ = ["Finding", "Report", "TableReport", "validate_folder"]

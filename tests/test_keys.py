@@ -23,6 +23,9 @@ from evaluation.keys import (
 )
 
 
+GOOD_KEY = b"9f2c4e1a7b3d5f60c8e2a4b6d8f01357e4a1c09b62d7f35a8c1e04b97d2f6a3c"
+
+
 def _write_key(path, content: bytes, mode: int = 0o600):
     path.write_bytes(content)
     os.chmod(path, mode)
@@ -98,8 +101,8 @@ def test_short_key_refused_without_showing_it(tmp_path):
         load_key(key_file)
     assert "short.key" in str(err.value) and "31 bytes" in str(err.value)
     assert secret.decode() not in str(err.value)
-    _write_key(key_file, b"x" * 32)
-    assert load_key(key_file) == b"x" * 32
+    _write_key(key_file, b"0123456789abcdefghijklmnopqrstuv")
+    assert load_key(key_file) == b"0123456789abcdefghijklmnopqrstuv"
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o602])
@@ -126,8 +129,8 @@ def test_key_inside_output_refused_also_through_a_symlink(tmp_path):
     out_link.symlink_to(out, target_is_directory=True)
     with pytest.raises(KeyFileError, match="inside the output folder"):
         load_key(inside, forbidden_dirs=[out_link])
-    outside = _write_key(tmp_path / "ok.key", b"k" * 64)
-    assert load_key(outside, forbidden_dirs=[out]) == b"k" * 64
+    outside = _write_key(tmp_path / "ok.key", GOOD_KEY)
+    assert load_key(outside, forbidden_dirs=[out]) == GOOD_KEY
 
 
 def test_key_folder_instead_of_file_refused(tmp_path):
@@ -175,3 +178,22 @@ def test_fingerprint_is_stable_and_reveals_no_key():
     assert key_fingerprint(key) != key_fingerprint(b"g" * 40)
     assert re.fullmatch(r"[0-9a-f]{12}", key_fingerprint(key))
     assert key.decode()[:12] not in key_fingerprint(key)
+
+
+@pytest.mark.parametrize("weak", [bytes(32), b"\xff" * 40, b"k" * 64, b"abc" * 12, b"password" * 4,
+                                  b"aabbaabbccddccddaabbccddaabbccdd"])
+def test_key_with_little_entropy_refused_without_showing_it(tmp_path, weak):
+    key_file = _write_key(tmp_path / "weak.key", weak)
+    with pytest.raises(KeyFileError, match="is not a secret key") as err:
+        load_key(key_file)
+    assert "weak.key" in str(err.value) and weak.decode("latin-1")[:8] not in str(err.value)
+
+
+def test_generated_and_random_keys_pass_the_entropy_check(tmp_path):
+    import secrets
+
+    from evaluation.keys import weak_key_reason
+
+    assert load_key(generate_key_file(tmp_path / "new.key"))
+    assert all(weak_key_reason(secrets.token_hex(16).encode()) is None for _ in range(2000))
+    assert all(weak_key_reason(secrets.token_bytes(32)) is None for _ in range(2000))

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from evaluation import contract, cpr
 from evaluation.cli import cli
 from evaluation.keys import generate_key_file, load_key
-from evaluation.pseudonymise import pseudonymise_cprs, redact, type_column
+from evaluation.pseudonymise import pseudonymise_cprs, type_column
 
 N_PERSONS = 40
 BAD_CPR_ROWS = {  # charges: 1-based data row -> (CPR text, reason)
@@ -204,7 +204,8 @@ def test_warehouse_files_and_schema(run):
     out = run["out"]
     names = sorted(p.name for p in out.iterdir())
     expected = sorted([f"{s}.parquet" for s in contract.SOURCE_NAMES]
-                      + ["persons.parquet", "quarantine.parquet", "linkage_report.json"])
+                      + ["persons.parquet", "quarantine.parquet", "linkage_report.json",
+                         ".evaluation-folder.json"])
     assert names == expected
     for name in (*contract.SOURCE_NAMES, "persons"):
         schema = pq.read_schema(out / f"{name}.parquet")
@@ -276,7 +277,8 @@ def test_counts_reconcile_and_quarantine_is_listed(run):
         cpr.INVALID_DATE: 1,
         "unparseable offence_date": 1,
     }
-    assert report["sources"]["charges"]["columns_not_carried"] == ["navn"]
+    assert report["sources"]["charges"]["columns_not_carried"] == 1  # counted, never named
+    assert "navn" not in (run["out"] / "linkage_report.json").read_text()
     assert report["sources"]["charges"]["malformed_cpr_with_nine_digits"] == 1
     assert report["sources"]["residence"]["malformed_cpr_with_nine_digits"] == 0
     assert "1 CPR number(s) with nine digits" in run["text"]
@@ -315,7 +317,7 @@ def test_no_cpr_number_or_key_in_any_output(run):
     needles = [s for n in info["all_ten_digit"] for s in _spellings(n)]
     key = run["key"]
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert len(files) == len(contract.SOURCE_NAMES) + 3
+    assert len(files) == len(contract.SOURCE_NAMES) + 4  # persons, quarantine, report, mark
     for path in files:
         data = path.read_bytes()
         assert key not in data, path.name
@@ -461,7 +463,8 @@ def test_failed_run_leaves_previous_warehouse_untouched(raw, tmp_path):
     result, text = _run(raw, "--key", key, "--out", out)
     assert result.exit_code != 0 and "column 'status'" in text
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "s", "wh"]  # no temp folder left
+    # no temporary folder or lock file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "s", "wh"]
 
 
 def test_refuses_to_replace_a_folder_that_is_not_a_warehouse(raw, tmp_path):
@@ -469,7 +472,7 @@ def test_refuses_to_replace_a_folder_that_is_not_a_warehouse(raw, tmp_path):
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
     result, text = _run(raw, "--key", _key(tmp_path / "s"), "--out", out)
-    assert result.exit_code != 0 and "not part of a warehouse" in text
+    assert result.exit_code != 0 and "not written by this toolkit" in text
     assert (out / "notes.txt").read_text() == "keep me"
     result, text = _run(raw, "--key", _key(tmp_path / "s2"), "--out", raw)
     assert result.exit_code != 0
@@ -595,10 +598,10 @@ def test_type_column_flags_only_given_values_that_cannot_be_typed():
     assert bad.tolist() == [False, False, False, False, True]
 
 
-def test_redact_masks_cpr_like_digits():
-    assert redact("row 3: 010190-1234 and 0101901234 and 010190 1234") == \
-        "row 3: <digits> and <digits> and <digits>"
-    assert redact("row 12, column 'x'") == "row 12, column 'x'"
+def test_mask_hides_cpr_like_digits():
+    assert cpr.mask("row 3: 010190-1234 and 0101901234 and 010190 1234") == \
+        "row 3: <number hidden> and <number hidden> and <number hidden>"
+    assert cpr.mask("row 12, column 'x'") == "row 12, column 'x'"
 
 
 # --- simulated raw extracts ----------------------------------------------------------------------

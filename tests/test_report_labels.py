@@ -16,7 +16,8 @@ from evaluation.report import fmt
 LINK = "[x](javascript:alert(3))"
 SCRIPT = "<script>alert(1)</script>"
 STYLE = '<style>body{display:none}</style><b onmouseover="alert(2)">**bold**</b>'
-HOSTILE = (LINK, SCRIPT, STYLE, "![img](http://example.org/a.png)", "$x^2$ `code` <http://e.org>")
+HOSTILE = (LINK, SCRIPT, STYLE, "![img](http://example.org/a.png)", "$x^2$ `code` <http://e.org>",
+           "_em_ and __strong__ and ~~gone~~")
 
 
 def _markdown_to_html(text: str) -> str:
@@ -33,6 +34,7 @@ def test_plain_shows_markdown_and_html_as_the_characters_themselves(label):
     page = _markdown_to_html(f"# Outcome {fmt.plain(label)}\n\nText *{fmt.plain(label)}*\n")
     assert "<a " not in page and "<script" not in page and "<style" not in page
     assert "<img" not in page and "<b " not in page and "<code" not in page
+    assert "<em" not in page.replace("<em>", "", 1) and "<strong" not in page and "<del" not in page
     assert htmllib.unescape(re.sub(r"<[^>]+>", "", page)).count(label) == 2
     assert fmt.plain(label, "html") == htmllib.escape(label, quote=True)
     assert "\n" not in fmt.plain("a\n# b") and "\n" not in fmt.plain("a\r\nb", "html")

@@ -630,9 +630,10 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
         configs[f"analysis/{p.path.name}"] = p.sha256
     manifest = {"schema_version": SCHEMA_VERSION, "created_with": f"evaluation {__version__}",
                 "seed": study.seed, "inputs": inputs, "configs": configs,
+                "key_fingerprint": cohort.meta.get("key_fingerprint"),
                 "packages": _package_versions()}
 
-    with step("writing the results bundle"), atomic_dir(study.results_dir(q)) as tmp:
+    with step("writing the results bundle"), atomic_dir(study.results_dir(q), kind="results") as tmp:
         tdir, fdir = tmp / "tables", tmp / "figures"
         tdir.mkdir()
         fdir.mkdir()

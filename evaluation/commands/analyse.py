@@ -18,12 +18,18 @@ def command(study_file: str, quarter: str | None) -> None:
     Nothing in the warehouse dated after the quarter's last day is read.
     """
     from ..analysis.run import analyse_study, summary_lines
+    from ..atomic import check_replaceable, locks
+    from ..keys import check_study_inputs
+    from ..progress import echo
     from ..quarters import study_quarter
     from ..study import load_study
 
     study = load_study(study_file)
     q = study_quarter(study, quarter)
-    estimates = analyse_study(study, q)
+    with locks(write=[study.output], read=[study.warehouse]):
+        check_replaceable(study.results_dir(q))
+        check_study_inputs("analyse", warehouse=study.warehouse, cohort=study.cohort_dir(q))
+        estimates = analyse_study(study, q)
     for line in summary_lines(estimates):
-        click.echo(line)
-    click.echo(f"results bundle for {q} (data up to {q.last_day}): {study.results_dir(q)}")
+        echo(line)
+    echo(f"results bundle for {q} (data up to {q.last_day}): {study.results_dir(q)}")

@@ -28,24 +28,31 @@ def build(study_file: str, quarter: str | None, seed: int | None) -> None:
       propensity.parquet  propensity scores by arm (overlap)
       cohort.json         design, definition hash, counts, covariate labels, quarter, data end
     """
+    from ..atomic import check_replaceable, locks
     from ..cohort import build_cohort, load_definition, write_cohort
+    from ..keys import FINGERPRINT_FIELD, check_study_inputs
+    from ..progress import echo
     from ..quarters import study_quarter
     from ..study import load_study
 
     study = load_study(study_file)
     q = study_quarter(study, quarter)
     definition = load_definition(study.cohort)
-    result = build_cohort(study.warehouse, definition, data_end=q.last_day,
-                          seed=study.seed if seed is None else seed)
-    result.meta["quarter"] = q.label
     out = study.cohort_dir(q)
-    write_cohort(result, out)
+    with locks(write=[study.output], read=[study.warehouse]):
+        check_replaceable(out)
+        fingerprint = check_study_inputs("cohort build", warehouse=study.warehouse)
+        result = build_cohort(study.warehouse, definition, data_end=q.last_day,
+                              seed=study.seed if seed is None else seed)
+        result.meta["quarter"] = q.label
+        result.meta[FINGERPRINT_FIELD] = fingerprint
+        write_cohort(result, out)
     c = result.meta["counts"]
     smd = result.meta["smd_max_after"]
-    click.echo(f"cohort ({result.meta['design']}) for {q} (data up to {q.last_day}) written to {out}")
-    click.echo(f"  contacted with a qualifying contact: {c['contacted_first_qualifying']}, "
+    echo(f"cohort ({result.meta['design']}) for {q} (data up to {q.last_day}) written to {out}")
+    echo(f"  contacted with a qualifying contact: {c['contacted_first_qualifying']}, "
                f"eligible: {c['contacted_eligible']}, in the cohort: {c['contacted']}")
-    click.echo(f"  comparison rows: {c['comparison_rows']} ({c['comparison_persons']} persons)"
+    echo(f"  comparison rows: {c['comparison_rows']} ({c['comparison_persons']} persons)"
                + (f", matched sets: {c['sets']}" if c["sets"] is not None else ""))
-    click.echo(f"  largest |SMD| after: {'n/a' if smd is None else f'{smd:.3f}'} "
+    echo(f"  largest |SMD| after: {'n/a' if smd is None else f'{smd:.3f}'} "
                f"(before: {result.meta['smd_max_before'] or 0:.3f})")

@@ -29,7 +29,7 @@ def command(out_dir: str, persons: int, seed: int) -> None:
 
     from ..atomic import write_text
     from ..pipeline import run_stages
-    from ..progress import info
+    from ..progress import echo, info
     from ..quarters import Quarter
     from ..study import load_study
 
@@ -84,8 +84,8 @@ def command(out_dir: str, persons: int, seed: int) -> None:
     ])
 
     info("")
-    click.echo(f"Demo outputs in {out}")
-    click.echo(f"  stages done: {', '.join(done)}")
+    echo(f"Demo outputs in {out}")
+    echo(f"  stages done: {', '.join(done)}")
     for label, path in [
         ("raw extracts", raw),
         ("warehouse", warehouse),
@@ -94,8 +94,8 @@ def command(out_dir: str, persons: int, seed: int) -> None:
         ("reports", out / "output" / quarter / "report"),
     ]:
         if path.exists():
-            click.echo(f"  {label + ':':16s}{path}")
+            echo(f"  {label + ':':16s}{path}")
     report_dir = out / "output" / quarter / "report"
     if report_dir.exists():
         for html in sorted(report_dir.rglob("*.html")):
-            click.echo(f"  report: {html}")
+            echo(f"  report: {html}")

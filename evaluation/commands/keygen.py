@@ -15,7 +15,8 @@ def command(keyfile: str) -> None:
     unrelated pseudonyms. The key itself is never printed.
     """
     from ..keys import KEY_BYTES, generate_key_file
+    from ..progress import echo
 
     path = generate_key_file(keyfile)
-    click.echo(f"wrote a new {KEY_BYTES * 8}-bit key to {path} (mode 0600); keep it outside the "
+    echo(f"wrote a new {KEY_BYTES * 8}-bit key to {path} (mode 0600); keep it outside the "
                "warehouse and back it up securely")

@@ -13,7 +13,11 @@ import click
               help="Warehouse folder to write; default: the study file's warehouse.")
 @click.option("--study", "study_file", type=click.Path(dir_okay=False, path_type=str),
               help="Study file whose [sources.X] give file names and column mappings.")
-def command(raw_dir: str | None, key_file: str | None, out_dir: str | None, study_file: str | None) -> None:
+@click.option("--new-key", is_flag=True,
+              help="Replace a warehouse that was made with another key (its cohorts and results "
+                   "no longer link: build the cohort and analyse again).")
+def command(raw_dir: str | None, key_file: str | None, out_dir: str | None, study_file: str | None,
+            new_key: bool) -> None:
     """Replace CPR numbers in the raw extracts in RAW_DIR by keyed pseudonyms.
 
     RAW_DIR, --key and --out default to the study file's raw, key and warehouse.
@@ -29,6 +33,7 @@ def command(raw_dir: str | None, key_file: str | None, out_dir: str | None, stud
     person_id = HMAC-SHA256(key, CPR without hyphen), first 16 bytes as 32 hex characters.
     """
     from ..errors import ConfigError
+    from ..progress import echo
     from ..pseudonymise import pseudonymise, summary_lines
     from ..study import load_study
 
@@ -45,7 +50,7 @@ def command(raw_dir: str | None, key_file: str | None, out_dir: str | None, stud
             raise ConfigError("no warehouse folder given: use --out WAREHOUSE (or --study with a "
                               "[study] warehouse)")
         out_dir = str(study.warehouse)
-    report = pseudonymise(raw_dir, key_file, out_dir, study)
+    report = pseudonymise(raw_dir, key_file, out_dir, study, new_key=new_key)
     for line in summary_lines(report):
-        click.echo(line)
-    click.echo(f"warehouse written to {out_dir}")
+        echo(line)
+    echo(f"warehouse written to {out_dir}")

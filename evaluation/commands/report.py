@@ -33,8 +33,10 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
+    from ..atomic import locks, remove_stale_temps
     from ..errors import ConfigError, EvaluationError
-    from ..progress import info
+    from ..keys import check_study_inputs
+    from ..progress import echo, info
     from ..quarters import report_quarter
     from ..report.bundle import Bundle
     from ..report.pdf import render_pdf
@@ -51,6 +53,12 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     study = load_study(study_file)
     q = report_quarter(study, quarter)
     quarter = q.label
+    held = locks(write=[study.output], read=[study.warehouse])
+    held.__enter__()  # released when the command ends (ctx.call_on_close)
+    click.get_current_context().call_on_close(lambda: held.__exit__(None, None, None))
+    check_study_inputs("report", warehouse=study.warehouse, cohort=study.cohort_dir(q),
+                       bundle=study.results_dir(q))
+    remove_stale_temps(study.report_dir(q))  # staging folders of killed runs
     bundle = Bundle.open(study.results_dir(q))  # a clear message when `analyse` has not run
     made_for = bundle.study.get("quarter")
     if made_for != quarter:
@@ -111,6 +119,6 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
             written.append(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    click.echo(f"renderer: {renderer}")
+    echo(f"renderer: {renderer}")
     for path in written:
-        click.echo(f"report: {path}")
+        echo(f"report: {path}")

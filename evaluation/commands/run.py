@@ -26,27 +26,29 @@ def command(study_file: str, quarter: str | None, skip_pseudonymise: bool) -> No
     refused before any stage runs (exit 2). Each stage can also be run alone; this command runs
     them exactly as typed by hand.
     """
+    from ..atomic import lock
     from ..pipeline import run_stages
-    from ..progress import info
+    from ..progress import echo, info
     from ..quarters import study_quarter
     from ..study import load_study
 
     study = load_study(study_file)
-    first: list[tuple[str, list[str]]] = []
-    if study.raw is not None and study.key is not None and not skip_pseudonymise:
-        first.append(("pseudonymise", ["pseudonymise", str(study.raw), "--key", str(study.key),
-                                       "--out", str(study.warehouse), "--study", str(study.path)]))
-    # the quarter is checked before the slow stages whenever the end of data is known without them
-    q = study_quarter(study, quarter) if study.data_end is not None or not first else None
-    done = run_stages(first) if first else []
-    if q is None:
-        q = study_quarter(study, quarter)
-    done += run_stages([
-        ("validate", ["validate", str(study.warehouse)]),
-        ("cohort build", ["cohort", "build", str(study.path), "--quarter", q.label]),
-        ("analyse", ["analyse", str(study.path), "--quarter", q.label]),
-        ("report", ["report", str(study.path), "--quarter", q.label]),
-    ])
+    with lock(study.output):  # one run at a time per study output
+        first: list[tuple[str, list[str]]] = []
+        if study.raw is not None and study.key is not None and not skip_pseudonymise:
+            first.append(("pseudonymise", ["pseudonymise", str(study.raw), "--key", str(study.key),
+                                           "--out", str(study.warehouse), "--study", str(study.path)]))
+        # the quarter is checked before the slow stages whenever the end of data is known without them
+        q = study_quarter(study, quarter) if study.data_end is not None or not first else None
+        done = run_stages(first) if first else []
+        if q is None:
+            q = study_quarter(study, quarter)
+        done += run_stages([
+            ("validate", ["validate", str(study.warehouse)]),
+            ("cohort build", ["cohort", "build", str(study.path), "--quarter", q.label]),
+            ("analyse", ["analyse", str(study.path), "--quarter", q.label]),
+            ("report", ["report", str(study.path), "--quarter", q.label]),
+        ])
     info("")
     info(f"stages done: {', '.join(done)}")
-    click.echo(f"outputs for {q} under {study.quarter_dir(q)}")
+    echo(f"outputs for {q} under {study.quarter_dir(q)}")

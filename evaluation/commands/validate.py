@@ -41,15 +41,16 @@ def command(folder: str, study_file: str | None, form: str, as_json: bool, max_p
     import json
 
     from ..errors import ValidationFailed
+    from ..progress import echo
     from ..validate import validate_folder
 
     report = validate_folder(folder, study=study_file, form=None if form == "auto" else form)
     limit = None if max_per_check == 0 else max_per_check
     if as_json:
-        click.echo(json.dumps(report.to_dict(limit), indent=2, ensure_ascii=False, default=str))
+        echo(json.dumps(report.to_dict(limit), indent=2, ensure_ascii=False, default=str))
     else:
         for line in report.render(limit):
-            click.echo(line)
+            echo(line)
     if not report.ok:
         raise ValidationFailed(
             f"validation found {report.errors} fatal problems in "

@@ -101,5 +101,18 @@ def plain(value: object, output: str = "markdown") -> str:
     text = " ".join(str("" if value is None else value).splitlines())
     if output == "html":
         return html.escape(text, quote=True)
-    return "".join(_MARKDOWN_ENTITIES.get(c) or (f"\\{c}" if c in _MARKDOWN_ESCAPED else c)
-                   for c in text)
+    out = []
+    for i, c in enumerate(text):
+        if c in _MARKDOWN_ENTITIES:
+            out.append(_MARKDOWN_ENTITIES[c])
+        elif c in _MARKDOWN_ESCAPED and not (c == "_" and _inside_word(text, i)):
+            out.append(f"\\{c}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _inside_word(text: str, i: int) -> bool:
+    """An underscore between two letters or digits (``group_registered``) opens no emphasis in
+    CommonMark or pandoc, so it is left as it is."""
+    return 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
