@@ -43,6 +43,9 @@ class UserError(click.ClickException):
 
 class EvaluationGroup(click.Group):
     def invoke(self, ctx: click.Context):
+        from .progress import failed_step
+
+        failed_step()  # forget a step that failed in an earlier command of this process
         try:
             return super().invoke(ctx)
         except EvaluationError as exc:
@@ -56,9 +59,7 @@ class EvaluationGroup(click.Group):
         except Exception as exc:
             if (ctx.obj or {}).get("debug"):
                 raise
-            from .progress import failed_step
-
-            stage = " ".join(ctx.protected_args[:2]) or ctx.info_name or "evaluation"
+            stage = ctx.invoked_subcommand or "evaluation"
             raise UserError(InternalError(f"'evaluation {stage}'", exc, failed_step())) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:

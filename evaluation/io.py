@@ -14,14 +14,23 @@ Two ways to read a table:
 Row numbers in messages are 1-based data rows: the first record after a CSV header (or the first
 row under an Excel header) is row 1. No reader puts a cell's content in an error message: a cell
 may hold a CPR number.
+
+Hostile or broken files are refused before they are read whole (:class:`ReadLimits`, set per
+study in ``[limits]`` and put in force with :func:`reading_limits`): a file larger than the size
+limit, a CSV line (record) longer than the line limit, or more columns than the column limit
+ends in one message naming the file and the setting. CSV is parsed in blocks of a fixed size
+(pyarrow's reader), so memory stays bounded by the limits, not by the file.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import contextvars
 import csv
 import datetime as dt
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,13 +114,101 @@ class BadRows:
     actual: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ReadLimits:
+    """Limits on what a source file may be, with the study file's names for them (``[limits]``).
+
+    The defaults are far above any register extract (a CSV record of the contract is well under
+    1 KiB, a source has at most seven columns) and far below what would exhaust a server.
+    """
+
+    #: Largest source file (``max_file_mb``), in bytes.
+    max_file_bytes: int = 20 * 1024**3
+    #: Longest CSV line or record, header included (``max_line_kb``), in bytes.
+    max_line_bytes: int = 1024**2
+    #: Most columns in a table (``max_columns``).
+    max_columns: int = 500
+
+
+_LIMITS: contextvars.ContextVar[ReadLimits | None] = contextvars.ContextVar("limits", default=None)
+
+
+def _limits() -> ReadLimits:
+    return _LIMITS.get() or ReadLimits()
+
+
+@contextlib.contextmanager
+def reading_limits(limits: ReadLimits | None) -> Iterator[None]:
+    """Put ``limits`` in force for every reader called in the block (None: the defaults)."""
+    token = _LIMITS.set(limits)
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024**2:,.0f} MB" if n >= 1024**2 else f"{n / 1024:,.0f} KB"
+
+
+def check_file_size(path: Path) -> None:
+    """Refuse a file larger than the size limit in force, before anything reads it."""
+    limit = _limits().max_file_bytes
+    size = path.stat().st_size if path.is_file() else sum(
+        p.stat().st_size for p in path.rglob("*") if p.is_file())
+    if size > limit:
+        raise InputError(f"is {_mb(size)}, more than the limit of {_mb(limit)} for one source "
+                         "file (setting [limits] max_file_mb of the study file)", file=str(path))
+
+
+def _header_bytes(path: Path, limits: ReadLimits) -> bytes:
+    """The first line of a file, read at most up to the line limit (never the whole file)."""
+    with open(path, "rb") as fh:
+        head = fh.read(limits.max_line_bytes + 1)
+    end = head.find(b"\n")
+    if end < 0 and len(head) > limits.max_line_bytes:
+        fields = max(head.count(b","), head.count(b";"), head.count(b"\t")) + 1
+        if fields > limits.max_columns:
+            raise InputError(f"has more than {limits.max_columns} columns (setting [limits] "
+                             "max_columns of the study file); is it the right file?",
+                             file=str(path))
+        raise InputError(f"its first line is longer than {_mb(limits.max_line_bytes)} (setting "
+                         "[limits] max_line_kb of the study file); is it a CSV file?",
+                         file=str(path))
+    return head if end < 0 else head[:end]
+
+
+def _check_line_lengths(path: Path, limits: ReadLimits) -> None:
+    """Refuse a file with a line longer than the line limit, scanning it in fixed chunks."""
+    longest, run = 0, 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            breaks = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            if len(breaks) == 0:
+                run += len(chunk)
+            else:
+                gaps = np.diff(breaks) - 1
+                longest = max(longest, run + int(breaks[0]), int(gaps.max()) if len(gaps) else 0)
+                run = len(chunk) - int(breaks[-1]) - 1
+            if max(longest, run) > limits.max_line_bytes:
+                raise InputError(f"has a line (record) longer than {_mb(limits.max_line_bytes)} "
+                                 "(setting [limits] max_line_kb of the study file)",
+                                 file=str(path))
+
+
 def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
-    with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        header = fh.readline().lstrip("\ufeff").rstrip("\r\n")
+    limits = _limits()
+    raw = _header_bytes(path, limits)
+    if encoding == "utf-16":  # the line ends with the first byte of a two-byte newline
+        raw = raw + b"\x00" if len(raw) % 2 else raw
+    header = raw.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r\n\x00")
     if not header.strip():
         raise InputError("the file is empty or has no header row", file=str(path))
     delimiter = detect_delimiter(header)
     names = next(csv.reader([header], delimiter=delimiter))
+    if len(names) > limits.max_columns:
+        raise InputError(f"has {len(names)} columns, more than the limit of {limits.max_columns} "
+                         "(setting [limits] max_columns of the study file)", file=str(path))
     return [h.strip() for h in names], delimiter
 
 
@@ -119,6 +216,9 @@ def _read_csv(path: Path, bad_rows: BadRows | None = None) -> pd.DataFrame:
     """Read a CSV file as text. Ragged rows raise, or are collected in ``bad_rows``."""
     import pyarrow.csv as pacsv
 
+    limits = _limits()
+    _header_bytes(path, limits)  # a hostile first line is refused before the file is scanned
+    _check_line_lengths(path, limits)
     encoding = detect_encoding(path)
     names, delimiter = _read_header(path, encoding)
     # The reader needs unique names; duplicates get a suffix here and are reported by the caller.
@@ -131,7 +231,9 @@ def _read_csv(path: Path, bad_rows: BadRows | None = None) -> pd.DataFrame:
                 encoding=encoding,
                 column_names=unique,
                 skip_rows=1,
-                block_size=1 << 24,
+                # a record must fit in one block (quoted line breaks can make one longer than
+                # any line): longer ones fail
+                block_size=max(_CHUNK, limits.max_line_bytes + 2),
                 use_threads=use_threads,
             ),
             parse_options=pacsv.ParseOptions(
@@ -159,6 +261,10 @@ def _read_csv(path: Path, bad_rows: BadRows | None = None) -> pd.DataFrame:
             table = read(False, collect)
     except pa.ArrowInvalid as exc:
         # pyarrow's message may quote a cell: say what went wrong without it.
+        if "straddl" in str(exc) or "block" in str(exc):
+            raise InputError(f"has a line (record) longer than {_mb(limits.max_line_bytes)} "
+                             "(setting [limits] max_line_kb of the study file)",
+                             file=str(path)) from None
         kind = "invalid text in the file's encoding" if "UTF8" in str(exc) else "malformed CSV"
         raise InputError(f"cannot be read as CSV ({kind})", file=str(path)) from None
     frame = table.to_pandas(types_mapper=lambda t: TEXT if t == pa.string() else None)
@@ -317,12 +423,16 @@ def read_table(
     if path.is_dir() and path.suffix.lower() != ".parquet":
         raise InputError("is a folder, not a table file", file=str(path))
     suffix = path.suffix.lower()
+    check_file_size(path)
     try:
         if suffix == ".csv":
             frame = _read_csv(path, bad_rows)
         elif suffix == ".parquet":
             import pyarrow.parquet as pq
 
+            if path.is_file() and pq.ParquetFile(path).metadata.num_columns > _limits().max_columns:
+                raise InputError(f"has more than {_limits().max_columns} columns (setting "
+                                 "[limits] max_columns of the study file)", file=str(path))
             frame = _arrow_to_frame(pq.read_table(path))
         elif suffix in (".xlsx", ".xls"):
             frame = _as_text(pd.read_excel(path, dtype=object))
@@ -516,7 +626,9 @@ def read_warehouse(folder: str | os.PathLike[str], name: str, columns: list[str]
 
 __all__ = [
     "BadRows",
+    "ReadLimits",
     "as_text",
+    "check_file_size",
     "coerce",
     "coerce_column",
     "detect_delimiter",
@@ -529,4 +641,5 @@ __all__ = [
     "read_raw_text",
     "read_table",
     "read_warehouse",
+    "reading_limits",
 ]

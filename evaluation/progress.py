@@ -41,17 +41,19 @@ _failed_step: str | None = None
 def step(label: str) -> Iterator[None]:
     """Announce a step and, when it ends, how long it took.
 
-    When the step fails, its label is kept (the innermost failing step) for the message of an
-    internal error (:func:`failed_step`).
+    When the step fails with an error that is not the user's (a bug), its label is kept (the
+    innermost failing step) for the message of the internal error (:func:`failed_step`).
     """
     global _failed_step
     start = time.perf_counter()
     info(f"{label} ...")
     try:
         yield
-    except BaseException:
-        if _failed_step is None:
-            _failed_step = label
+    except Exception as exc:
+        from .errors import EvaluationError
+
+        if _failed_step is None and not isinstance(exc, EvaluationError):
+            _failed_step = label  # a bug in this step, not a user's mistake
         raise
     info(f"{label}: done in {time.perf_counter() - start:.1f} s")
 

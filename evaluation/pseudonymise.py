@@ -54,7 +54,7 @@ from . import __version__, contract, cpr
 from .atomic import check_replaceable, lock
 from .contract import Column
 from .errors import EvaluationError, InputError
-from .io import coerce_column, find_table, read_raw_text
+from .io import coerce_column, find_table, read_raw_text, reading_limits
 from .keys import (
     KeyMismatch,
     identifier_key,
@@ -486,7 +486,7 @@ def pseudonymise(
     """
     raw = Path(raw_dir)
     out = Path(out).absolute()
-    with lock(out):
+    with lock(out), reading_limits(getattr(study, "limits", None)):
         return _pseudonymise(raw, key_file, out, study, new_key)
 
 

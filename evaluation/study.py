@@ -17,6 +17,7 @@ from typing import Any
 from .contract import AGGREGATE_SOURCE_NAMES, RAW_EXTENSIONS, SOURCE_NAMES
 from .disclosure import DEFAULT_SUPPRESSION_THRESHOLD
 from .errors import ConfigError
+from .io import ReadLimits
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Study:
     seed: int
     sources: dict[str, SourceSettings]
     report: ReportSettings
+    limits: ReadLimits = field(default_factory=ReadLimits)
 
     def quarter_dir(self, quarter: object) -> Path:
         """``<output>/<quarter>/``: everything a run for ``quarter`` (e.g. ``2026Q3``) writes."""
@@ -68,7 +70,7 @@ class Study:
 class StudyKey:
     """One key of the study file, as :func:`load_study` reads it.
 
-    ``section`` is ``study``, ``report`` or ``sources.<source>``; ``default`` is
+    ``section`` is ``study``, ``report``, ``limits`` or ``sources.<source>``; ``default`` is
     :data:`REQUIRED` for a key that must be given. The reference in ``docs/study-file.md`` and the
     template of ``evaluation study init`` are generated from :data:`STUDY_KEYS`, and
     :func:`load_study` accepts exactly these keys, so the documentation cannot drift from the code.
@@ -131,6 +133,13 @@ STUDY_KEYS: tuple[StudyKey, ...] = (
              DEFAULT_SUPPRESSION_THRESHOLD,
              "Smallest count of persons a report may show; smaller counts are shown as "
              "\"<threshold\".", str(DEFAULT_SUPPRESSION_THRESHOLD)),
+    StudyKey("limits", "max_file_mb", "integer", ReadLimits().max_file_bytes // 1024**2,
+             "Largest source file, in MB; a larger one is refused before it is read.", "20480"),
+    StudyKey("limits", "max_line_kb", "integer", ReadLimits().max_line_bytes // 1024,
+             "Longest line (record) of a CSV extract, in KB; a file with a longer one is refused "
+             "before it is read whole.", "1024"),
+    StudyKey("limits", "max_columns", "integer", ReadLimits().max_columns,
+             "Most columns in a source table; a wider one is refused.", "500"),
 )
 
 
@@ -217,6 +226,7 @@ def load_study(path: str | Path) -> Study:
         suppression_threshold=threshold,
     )
     analyses = _get(s, "analyses", list, path, "study.", [])
+    limits = _limits(_get(doc, "limits", dict, path, "", {}), path)
     study = Study(
         path=path,
         name=_get(s, "name", str, path, "study.", path.stem),
@@ -230,9 +240,29 @@ def load_study(path: str | Path) -> Study:
         seed=_get(s, "seed", int, path, "study.", 20261125),
         sources=sources,
         report=report,
+        limits=limits,
     )
     _check_outputs_apart(study)
     return study
+
+
+_LIMIT_KEYS = {"max_file_mb": ("max_file_bytes", 1024**2), "max_line_kb": ("max_line_bytes", 1024),
+               "max_columns": ("max_columns", 1)}
+
+
+def _limits(table: dict[str, Any], path: Path) -> ReadLimits:
+    """``[limits]``: what a source file may be (:class:`evaluation.io.ReadLimits`)."""
+    values = {}
+    for key, value in table.items():
+        if key not in _LIMIT_KEYS:
+            raise ConfigError(f"unknown key (expected one of {sorted(_LIMIT_KEYS)})",
+                              file=str(path), key=f"limits.{key}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"must be a whole number of at least 1, got {value!r}",
+                              file=str(path), key=f"limits.{key}")
+        name, unit = _LIMIT_KEYS[key]
+        values[name] = value * unit
+    return ReadLimits(**values)
 
 
 def _check_outputs_apart(study: Study) -> None:

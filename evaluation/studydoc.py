@@ -18,6 +18,8 @@ SECTIONS = {
                      "ours. `<source>` is one of: " + ", ".join(f"`{s}`" for s in SOURCE_NAMES)
                      + "."),
     "report": "Report settings.",
+    "limits": ("Optional: what a source file may be. A file over a limit (a hostile or broken "
+               "extract) is refused with one message before it is read whole."),
 }
 
 

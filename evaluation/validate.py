@@ -78,6 +78,7 @@ from .io import (
     parse_months,
     parse_numbers,
     read_table,
+    reading_limits,
 )
 
 Severity = Literal["error", "warning"]
@@ -799,7 +800,6 @@ def validate_folder(
     InputError
         The folder does not exist, holds no tables, or a table cannot be read at all.
     """
-    from .progress import step
 
     folder = Path(folder)
     if not folder.exists():
@@ -811,6 +811,13 @@ def validate_folder(
         from .study import load_study
 
         loaded_study = load_study(study)
+    with reading_limits(loaded_study.limits if loaded_study is not None else None):
+        return _validate_files(folder, loaded_study, form)
+
+
+def _validate_files(folder: Path, loaded_study: Any, form: Form | None) -> Report:
+    from .progress import step
+
     files, notes = _discover(folder, loaded_study)
 
     forms = {tf.path: _form_of(_peek_columns(tf), tf.source or "") for tf in files}

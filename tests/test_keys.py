@@ -22,7 +22,6 @@ from evaluation.keys import (
     pseudonyms,
 )
 
-
 GOOD_KEY = b"9f2c4e1a7b3d5f60c8e2a4b6d8f01357e4a1c09b62d7f35a8c1e04b97d2f6a3c"
 
 

@@ -42,7 +42,7 @@ def identifiers_in(text: str, wanted: set[str]) -> set[str]:
     found = set()
     for run in _RUN.findall(text):
         digits = re.sub(r"\D", "", run)
-        for start in range(0, len(digits) - 9):
+        for start in range(len(digits) - 9):
             if digits[start:start + 10] in wanted:
                 found.add(digits[start:start + 10])
     return found
@@ -93,6 +93,10 @@ def test_planted_cpr_numbers_reach_no_output_log_or_message(simulated_raw, tmp_p
     study_dir = tmp_path / "study"
     study_dir.mkdir()
     planted, wanted, files = _plant(simulated_raw, study_dir / "raw")
+    # the search finds every planted number in the extracts and their file names
+    raw_text = "\n".join(p.name + "\n" + p.read_text(encoding="utf-8")
+                         for p in (study_dir / "raw").glob("*.csv"))
+    assert identifiers_in(raw_text, planted) == planted
     (study_dir / "secrets").mkdir(mode=0o700)
     generate_key_file(study_dir / "secrets" / "study.key")
     analyses = ", ".join(f'"{p.as_posix()}"' for p in sorted((ROOT / "analyses").glob("*.toml")))
@@ -105,7 +109,7 @@ def test_planted_cpr_numbers_reach_no_output_log_or_message(simulated_raw, tmp_p
         f"analyses = [{analyses}]\noutput = \"output\"\nseed = 5\n{sources}\n"
         '[report]\nlanguages = ["en"]\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["run", str(study)])
-    printed = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    printed = result.output  # stdout and stderr
     assert result.exit_code == 0, printed[-3000:]
 
     assert not identifiers_in(printed, wanted)
