@@ -6,8 +6,9 @@
 Writes each hostile file as a source extract (``charges.csv``) beside clean simulated extracts,
 runs ``evaluation pseudonymise`` and ``evaluation validate`` on the folder in a fresh process
 each, and prints JSON: per file and command the exit code, the wall time, the peak resident
-memory of the process (``ru_maxrss`` of the child) and the message. Target: each refused
-(exit 2, one message) in seconds with under 1 GiB peak memory.
+memory of the process (``ru_maxrss`` of that child, from ``os.wait4``) and the message, with
+``validate`` of a one-row extract as the peer measured in the same run (start-up and imports).
+Target: each refused (exit 2, one message) in seconds with under 1 GiB peak memory.
 
 The files: a CSV of one line of ``--mb`` megabytes (no line break at all), a CSV whose header
 has ``--columns`` columns, a CSV with a normal header and one data line of ``--mb`` megabytes.
@@ -75,6 +76,14 @@ def main() -> None:
         key.parent.mkdir(mode=0o700)
         subprocess.run([sys.executable, "-m", "evaluation", "--quiet", "keygen", str(key)],
                        check=True, capture_output=True)
+        # the peer: the same command on a one-row extract (start-up, imports, a clean read)
+        small = tmp / "small"
+        small.mkdir()
+        (small / "charges.csv").write_text(
+            "cpr,case_id,offence_date,charge_date,offence_code,offence_category\n"
+            "0505078724,K1,2024-01-01,2024-01-02,V-1,violence\n", encoding="ascii")
+        results.append({"file": "one_row_peer", "bytes": os.path.getsize(small / "charges.csv"),
+                        "validate": _run(["validate", str(small)])})
         for name, write, size in (("wide_header", _write_wide, args.columns),
                                   ("long_row", _write_long_row, args.mb),
                                   ("one_line", _write_one_line, args.mb)):
