@@ -274,3 +274,24 @@ def test_planted_numbers_in_stdout_of_every_command_are_masked(tmp_path):
     pd.DataFrame({"a": [1]}).to_csv(folder / "notes.csv", index=False)
     result = CliRunner().invoke(cli, ["validate", str(folder)])
     assert "8724" not in _output(result)
+
+
+def test_a_key_put_into_the_cohort_folder_stops_cohort_build_and_survives(simulated_warehouse,
+                                                                          tmp_path):
+    sim = json.loads((simulated_warehouse / "simulation.json").read_text(encoding="utf-8"))
+    study = tmp_path / "study.toml"
+    study.write_text(f'[study]\nwarehouse = "{simulated_warehouse}"\n'
+                     f'cohort = "{ROOT / "cohorts" / "knock_knock.toml"}"\noutput = "output"\n'
+                     f'data_end = "{sim["data_end"]}"\n', encoding="utf-8")
+    from evaluation.quarters import study_quarter
+    from evaluation.study import load_study
+
+    loaded = load_study(study)
+    cohort = loaded.cohort_dir(study_quarter(loaded, None))
+    _write(cohort, "cohort.parquet")  # a cohort folder this toolkit wrote
+    (cohort / "pseudonym.key").write_text("secret\n")
+    result = CliRunner().invoke(cli, ["cohort", "build", str(study)])
+    text = _output(result)
+    assert result.exit_code == 2 and "did not write, e.g. 'pseudonym.key'" in text
+    assert "nothing was changed" in text and len(text.strip().splitlines()) == 1
+    assert (cohort / "pseudonym.key").read_text() == "secret\n"
