@@ -177,7 +177,7 @@ class Report(CouncilParts, AreaSections):
             uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             style = f' style="max-width:{0.44 * width:g}em"' if width < 100 else ""
             display(HTML(f'<figure class="report-figure"><img src="{uri}"{style} '
-                         f'alt="{_html.escape(alt)}"></figure>'))
+                         f'alt="{fmt.plain(alt, "html")}"></figure>'))
             return
         payload = data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
         display({mime: payload, "text/plain": alt}, raw=True,

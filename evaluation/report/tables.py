@@ -45,7 +45,7 @@ def render(header: list[str], rows: list[list[Any]], output: str = "html",
                 cls = f' class="{disclosure.COUNT_CLASS}"' if value.count else ""
                 cells.append(f"<td{cls}>{fmt.plain(value.text, 'html')}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
-        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        cap = f"<caption>{fmt.plain(caption, 'html')}</caption>" if caption else ""
         return (f'<div class="report-scroll"><table class="report-table">{cap}<thead><tr>{head}'
                 f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
