@@ -38,10 +38,14 @@ _RUN = re.compile(r"[0-9](?:[\s\-]*[0-9])*")
 
 def identifiers_in(text: str, wanted: set[str]) -> set[str]:
     """The numbers of ``wanted`` found in ``text``, in any spelling (blanks and hyphens
-    anywhere, with no limit), also inside longer runs of digits."""
+    anywhere, with no limit), also inside longer runs of digits; the decimals of a number are
+    not searched (a propensity score's digits can hold a valid CPR number by chance)."""
     found = set()
-    for run in _RUN.findall(text):
-        digits = re.sub(r"\D", "", run)
+    for match in _RUN.finditer(text):
+        at = match.start()
+        if at >= 2 and text[at - 1] == "." and text[at - 2].isdigit():
+            continue  # the decimals of a number (0.0611048868...), not an identifier
+        digits = re.sub(r"\D", "", match.group(0))
         for start in range(len(digits) - 9):
             if digits[start:start + 10] in wanted:
                 found.add(digits[start:start + 10])
