@@ -66,8 +66,9 @@ def test_hostile_labels_in_bundle_render_as_text_in_every_report_part(tmp_path, 
     shown: list = []
     monkeypatch.setattr(IPython.display, "display", lambda obj, **kwargs: shown.append(obj))
     report = Report(_hostile_bundle(tmp_path), "2026Q3", "da", 5, output=output)
-    for part in ("title", "contacts", "findings", "comparison", "as_of", "design", "attrition",
-                 "balance", "naive_vs_matched", "outcome_sections", "manifest"):
+    for part in ("title", "summary", "covers", "words", "results", "contacts", "comparison",
+                 "as_of", "design", "attrition", "balance", "naive_vs_matched", "outcome_sections",
+                 "manifest"):
         method = getattr(report, part)
         method("quarterly") if part == "title" else method()
     pages = []
@@ -79,7 +80,7 @@ def test_hostile_labels_in_bundle_render_as_text_in_every_report_part(tmp_path, 
     page = "\n".join(pages)
     page = page.replace(report_style(), "")
     # the report's own figures: an embedded image whose alt text is escaped
-    figure = r'<figure class="report-figure"><img src="data:image/png;base64,[A-Za-z0-9+/=]*" alt="[^"<>]*"></figure>'
+    figure = r'<figure class="report-figure"><img src="data:image/png;base64,[A-Za-z0-9+/=]*"(?: style="[^"<>]*")? alt="[^"<>]*"></figure>'
     assert output == "pdf" or re.search(figure, page)
     page = re.sub(figure, "", page)
     assert not re.search(r"""(href|src)=["']?(javascript|http)""", page)
