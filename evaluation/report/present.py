@@ -142,7 +142,7 @@ class Report(CouncilParts, AreaSections):
             lis = "".join(f"<li>{_html.escape(item)}</li>" for item in items)
             self._show(f"<ul>{lis}</ul>", "html")
         else:
-            self._show("\n".join(f"- {fmt.plain(item)}" for item in items))
+            self._show("\n".join(f"- {item}" for item in items))
 
     def table(self, content: str) -> None:
         self._show(content, "html")
