@@ -236,6 +236,14 @@ def _arm_arrays(prep: _Prepared, treated: int):
     return d["_time"].to_numpy(), d["_status"].to_numpy(), entry, weights
 
 
+def _arm_cluster(prep: _Prepared, treated: int) -> np.ndarray | None:
+    """The cluster codes of one arm (None without a cluster column): with weights, the
+    non-parametric standard errors are robust and summed within these clusters."""
+    if "_cluster" not in prep.data:
+        return None
+    return prep.data.loc[prep.data["_treated"] == treated, "_cluster"].to_numpy()
+
+
 def _nonparametric_rows(prep: _Prepared, spec: SurvivalSpec, diagnostics: dict) -> list[dict]:
     rows: list[dict] = []
     horizons = np.asarray(spec.horizons, dtype=float)
@@ -245,8 +253,9 @@ def _nonparametric_rows(prep: _Prepared, spec: SurvivalSpec, diagnostics: dict) 
     for arm in (0, 1):
         group = prep.groups[arm]
         t, s, e, w = arms[arm]
+        cl = _arm_cluster(prep, arm)
         max_time = float(t.max()) if len(t) else -np.inf
-        km = value_at(kaplan_meier(t, s, spec.event_of_interest, e, w), horizons, max_time)
+        km = value_at(kaplan_meier(t, s, spec.event_of_interest, e, w, cl), horizons, max_time)
         for r in km.itertuples(index=False):
             rows.append(
                 _row(
@@ -260,7 +269,7 @@ def _nonparametric_rows(prep: _Prepared, spec: SurvivalSpec, diagnostics: dict) 
                     r.conf_high,
                 )
             )
-        cif = value_at(aalen_johansen(t, s, spec.event_of_interest, e, w), horizons, max_time)
+        cif = value_at(aalen_johansen(t, s, spec.event_of_interest, e, w, cl), horizons, max_time)
         cif_at[arm] = cif
         for r in cif.itertuples(index=False):
             rows.append(
@@ -330,7 +339,8 @@ def _nonparametric_rows(prep: _Prepared, spec: SurvivalSpec, diagnostics: dict) 
             if h > t.max():
                 values[arm] = (np.nan, np.nan)
             else:
-                values[arm] = rmst(t, s, float(h), spec.event_of_interest, e, w)
+                values[arm] = rmst(t, s, float(h), spec.event_of_interest, e, w,
+                                   _arm_cluster(prep, arm))
             est, se = values[arm]
             rows.append(
                 _row(
@@ -405,8 +415,9 @@ def fit_all(
     Notes
     -----
     - kaplan_meier / cumulative_incidence: per group at each horizon; CIs on the log(-log)
-      scale; SE Greenwood / as ``cmprsk::cuminc``. A horizon after the group's last follow-up
-      time gives NaN.
+      scale; SE Greenwood / as ``cmprsk::cuminc``; with weights the robust SE (R's
+      ``survfit(robust = TRUE)``), summed within ``cluster`` when given. A horizon after the
+      group's last follow-up time gives NaN.
     - risk_difference: treated minus untreated cumulative incidence, SE from the two
       independent arms; risk_ratio: ``std_error`` is the delta-method SE of the ratio, the CI
       and p-value are on the log scale.
@@ -540,11 +551,12 @@ def _curve(frame: pd.DataFrame, spec: SurvivalSpec, kind: str) -> pd.DataFrame:
     parts = []
     for arm in (0, 1):
         t, s, e, w = _arm_arrays(prep, arm)
+        cl = _arm_cluster(prep, arm)
         if kind == "km":
-            curve = kaplan_meier(t, s, spec.event_of_interest, e, w)
+            curve = kaplan_meier(t, s, spec.event_of_interest, e, w, cl)
             start_value = 1.0
         else:
-            curve = aalen_johansen(t, s, spec.event_of_interest, e, w)
+            curve = aalen_johansen(t, s, spec.event_of_interest, e, w, cl)
             start_value = 0.0
         # at risk at the start: rows followed from time 0 (entry 0)
         w_all = w if w is not None else np.ones_like(t)

@@ -3,9 +3,10 @@
 All estimators are vectorised over the distinct event times (no loop over people) and
 deterministic: tied times are handled exactly, never by jittering. They accept left-truncated
 data (``entry``: a person is at risk on ``entry < t <= time``) and case weights (for example
-inverse probability of treatment weights); with non-unit weights the counts in the variance
-formulas are weighted counts, which is the usual approximation (a bootstrap gives exact
-intervals for weighted data).
+inverse probability of treatment weights). With weights the standard errors are the robust
+(infinitesimal-jackknife) ones of :mod:`.influence`, summed within ``cluster`` when given (R's
+``survfit(..., weights =, robust = TRUE, cluster =)``); without weights they are Greenwood's
+(Kaplan-Meier, RMST) and Gray's (cumulative incidence).
 
 References
 ----------
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .influence import cif_robust_variance, km_robust_variance, rmst_robust_variance
 
 #: Two-sided normal quantile for 95% confidence intervals.
 Z95 = float(stats.norm.ppf(0.975))
@@ -121,6 +124,7 @@ def kaplan_meier(
     event_of_interest: int = 1,
     entry=None,
     weights=None,
+    cluster=None,
 ) -> pd.DataFrame:
     """Kaplan-Meier estimate of the probability of being free of the event of interest.
 
@@ -132,9 +136,11 @@ def kaplan_meier(
     -------
     DataFrame
         One row per distinct event time: ``time``, ``at_risk``, ``events``, ``estimate``
-        (survival just after the time), ``std_error`` (Greenwood), ``conf_low``, ``conf_high``
-        (95%, log(-log) scale), ``greenwood`` (the cumulative Greenwood sum).
+        (survival just after the time), ``std_error`` (Greenwood; robust with weights),
+        ``conf_low``, ``conf_high`` (95%, log(-log) scale), ``greenwood`` (the variance of
+        log survival: the cumulative Greenwood sum, or the robust variance over survival^2).
     """
+    weighted = weights is not None
     t, s, e, w = _as_arrays(time, status, entry, weights)
     km_status = np.where(s == event_of_interest, 1, 0)
     table = risk_table(t, km_status, 1, e, w)
@@ -144,7 +150,12 @@ def kaplan_meier(
         survival = np.cumprod(factor)
         term = np.where((n - d) > 0, d / (n * (n - d)), 0.0)
     greenwood = np.cumsum(term)
-    std_error = survival * np.sqrt(greenwood)
+    if weighted:
+        var = km_robust_variance(table.time, n, d, survival, t, km_status == 1, e, w,
+                                 _cluster_codes(cluster))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            greenwood = np.where(survival > 0, var / survival**2, np.inf)
+    std_error = survival * np.sqrt(greenwood) if not weighted else np.sqrt(var)
     low, high = _loglog_ci(survival, np.sqrt(greenwood))
     return pd.DataFrame(
         {
@@ -166,6 +177,7 @@ def aalen_johansen(
     event_of_interest: int = 1,
     entry=None,
     weights=None,
+    cluster=None,
 ) -> pd.DataFrame:
     """Aalen-Johansen estimate of the cumulative incidence of the event of interest.
 
@@ -173,7 +185,8 @@ def aalen_johansen(
     ``F(t) = sum_{t_j <= t} S(t_j-) d1_j / n_j`` with ``S`` the all-cause Kaplan-Meier survival.
     The variance is the one ``cmprsk::cuminc`` reports (Gray 1988, the delta-method variance
     with the correction for tied events ``1 - (d - 1)/(n - 1)``), accumulated over every time
-    with any event.
+    with any event; with weights, the robust variance (:mod:`.influence`, as R's
+    ``survfit(..., robust = TRUE)`` for the multi-state curve).
 
     Returns
     -------
@@ -183,6 +196,7 @@ def aalen_johansen(
         ``variance``, ``std_error``, ``conf_low``, ``conf_high`` (95%, log(-log) scale of the
         cumulative incidence), ``jump`` (True where the event of interest occurred).
     """
+    weighted = weights is not None
     t, s, e, w = _as_arrays(time, status, entry, weights)
     table = risk_table(t, s, event_of_interest, e, w)
     n, d1, d2 = table.at_risk, table.events, table.competing
@@ -214,6 +228,9 @@ def aalen_johansen(
     last_jump = np.maximum.accumulate(np.where(jump, np.arange(len(jump)), -1))
     variance = np.where(last_jump >= 0, variance_all[np.maximum(last_jump, 0)], 0.0)
     variance = np.maximum(variance, 0.0)
+    if weighted and len(table.time):
+        variance = cif_robust_variance(table.time, n, d1, d, cif, t, s, event_of_interest, e, w,
+                                       _cluster_codes(cluster))
     std_error = np.sqrt(variance)
     with np.errstate(divide="ignore", invalid="ignore"):
         se_log = np.where(cif > 0, std_error / cif, np.nan)
@@ -263,13 +280,14 @@ def rmst(
     event_of_interest: int = 1,
     entry=None,
     weights=None,
+    cluster=None,
 ) -> tuple[float, float]:
     """Restricted mean time free of the event of interest up to ``horizon``, with its SE.
 
     The area under the Kaplan-Meier curve (competing events censored) from 0 to ``horizon``.
     The variance is ``sum_j A_j^2 d_j / (n_j (n_j - d_j))`` over event times ``t_j < horizon``,
     with ``A_j`` the area under the curve from ``t_j`` to ``horizon`` (as R's
-    ``survival:::survmean``).
+    ``survival:::survmean``); with weights, the robust variance of :mod:`.influence`.
 
     Returns
     -------
@@ -290,4 +308,15 @@ def rmst(
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where((n - d) > 0, d / (n * (n - d)), 0.0)
     variance = float(np.sum(tail**2 * h))
+    if weights is not None:
+        t, s, e, w = _as_arrays(time, status, entry, weights)
+        variance = rmst_robust_variance(curve["time"].to_numpy(), curve["at_risk"].to_numpy(),
+                                        curve["events"].to_numpy(), curve["estimate"].to_numpy(),
+                                        float(horizon), t, s == event_of_interest, e, w,
+                                        _cluster_codes(cluster))
     return area, float(np.sqrt(variance))
+
+
+def _cluster_codes(cluster) -> np.ndarray | None:
+    """Integer codes of a cluster column (None: every row its own cluster)."""
+    return None if cluster is None else pd.factorize(np.asarray(cluster))[0]
