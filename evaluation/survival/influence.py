@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
 @dataclass(frozen=True)
 class _Rows:
     """Where each row sits on the grid of distinct event times ``u``."""
