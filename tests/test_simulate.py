@@ -365,3 +365,26 @@ def test_cli_writes_raw_extracts(tmp_path):
     assert sim["data_end"] == "2026-09-30"
     assert sim["counts"]["charges"] == len(_read_text(out / "charges.csv"))
     assert not list(tmp_path.glob(".*tmp"))  # no temporary folder left behind
+
+
+def test_national_area_runs_the_initiative_everywhere_and_changes_nothing_else(tmp_path):
+    study = _sim(tmp_path / "study", 3000, 4, form="warehouse")
+    national = _sim(tmp_path / "national", 3000, 4, form="warehouse", area="national")
+    hs, hn = _hashes(study), _hashes(national)
+    # the same persons, residence spells and vital events (contacts then change the rest)
+    for name in ("persons.parquet", "residence.parquet", "vital.parquet"):
+        assert hs[name] == hn[name]
+    params = json.loads((national / "simulation.json").read_text())
+    assert params["area"] == "national"
+    assert "area" not in json.loads((study / "simulation.json").read_text())
+    res = _wh(national, "residence")
+    first = _wh(national, "contacts").groupby("person_id")["contact_date"].min()
+    m = res.merge(first.rename("first").reset_index(), on="person_id")
+    at = m[(m["from_date"] <= m["first"]) & (m["to_date"].isna() | (m["to_date"] >= m["first"]))]
+    assert at["person_id"].nunique() == len(first)  # resident somewhere at the first contact
+    outside = at[at["municipality_code"] != contract.AALBORG_MUNICIPALITY]["person_id"].nunique()
+    assert outside > len(first) / 3  # most of the country lives outside the study municipality
+    n_study = json.loads((study / "simulation.json").read_text())["contacted_persons"]
+    assert params["contacted_persons"] == len(first) > 3 * n_study
+    with pytest.raises(ValueError, match="unknown area"):
+        simulate(tmp_path / "x", 200, 1, area="moon")

@@ -32,10 +32,16 @@ import click
 @click.option("--study-share", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
               help="Share of persons ever resident in the study area (municipality 851); "
                    "default min(0.5, 40000/persons).")
+@click.option("--area", type=click.Choice(["study", "national"]), default="study",
+              show_default=True,
+              help="study: the initiative runs in the study municipality (851); national: it "
+                   "runs in every municipality of the simulation (build the cohort with a "
+                   "definition whose index.area lists them all: "
+                   "benchmarks/national.py writes one).")
 def command(out_dir: str, persons: int, seed: int, form: str, faults: int,
             effect_reoffending: float, effect_education_job: float,
             effect_group_recruitment: float, study_share: float | None,
-            crime_effect: float | None) -> None:
+            crime_effect: float | None, area: str) -> None:
     """Simulate register extracts for the initiative, with known true effects.
 
     \b
@@ -57,7 +63,7 @@ def command(out_dir: str, persons: int, seed: int, form: str, faults: int,
         out_dir, persons, seed, form=form, faults=faults,  # type: ignore[arg-type]
         effects={"reoffending": effect_reoffending, "education_job": effect_education_job,
                  "group_recruitment": effect_group_recruitment},
-        study_share=study_share, crime_effect=crime_effect,
+        study_share=study_share, crime_effect=crime_effect, area=area,  # type: ignore[arg-type]
     )
     info(f"wrote {out_dir}: {params['persons']} persons, "
          f"{params['contacted_persons']} contacted, "

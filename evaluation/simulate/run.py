@@ -13,7 +13,8 @@ from .. import contract
 from ..atomic import atomic_dir
 from ..progress import step
 from .area import simulate_reported_crime
-from .world import DATA_END, DATA_START, INITIATIVE_START, Effects, simulate_world, to_date
+from .world import (DATA_END, DATA_START, INITIATIVE_START, MUNICIPALITIES, Effects,
+                    simulate_world, to_date)
 
 DEFAULT_EFFECTS = {"reoffending": 0.80, "education_job": 1.25, "group_recruitment": 0.70}
 
@@ -36,6 +37,7 @@ def simulate(
     effects: dict[str, float] | None = None,
     study_share: float | None = None,
     crime_effect: float | None = None,
+    area: Literal["study", "national"] = "study",
 ) -> dict:
     """Simulate ``persons`` persons and write them to ``out`` (replaced atomically).
 
@@ -51,6 +53,10 @@ def simulate(
     crime_effect : rate ratio of reported violence and weapons offences in the study municipality
         from the initiative start (``reported_crime``, :mod:`evaluation.simulate.area`; default
         :data:`~evaluation.simulate.area.DEFAULT_AREA_EFFECTS`).
+    area : ``"study"`` (the initiative runs in the study municipality 851) or ``"national"``
+        (it runs in every municipality; analyse with a cohort definition whose ``index.area``
+        lists :data:`~evaluation.simulate.world.MUNICIPALITIES`). ``simulation.json`` then
+        says ``"area": "national"``; the default writes exactly what it wrote before.
 
     Returns
     -------
@@ -62,7 +68,10 @@ def simulate(
     share = default_study_share(persons) if study_share is None else float(study_share)
     if faults and form != "raw":
         raise ValueError("faults are injected into raw CSV files only (--form raw)")
-    world = simulate_world(persons, seed, Effects(**eff), share, progress=step)
+    if area not in ("study", "national"):
+        raise ValueError(f"unknown area {area!r}")
+    world = simulate_world(persons, seed, Effects(**eff), share, progress=step,
+                           national=area == "national")
     from .process_truth import process_truth
     from .truth import compute_truth
 
@@ -87,6 +96,9 @@ def simulate(
         "counts": {name: len(df) for name, df in frames.items()},
         "contacted_persons": len(world.truth_inputs["contacted"]),
     }
+    if area == "national":
+        params["area"] = "national"
+        params["study_municipalities"] = list(MUNICIPALITIES)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 851]))
     with atomic_dir(out) as tmp:
         if form == "raw":

@@ -51,6 +51,8 @@ OTHER_MUNICIPALITIES = (
     "101", "147", "461", "751", "561", "657", "773", "787", "810", "813", "820", "825", "840",
     "846", "849", "860",
 )
+#: Every municipality of the simulated world (the study area of a national simulation).
+MUNICIPALITIES = (AALBORG_MUNICIPALITY, *OTHER_MUNICIPALITIES)
 GROUP_IDS = tuple(f"G{i:02d}" for i in range(1, 9))
 CATEGORY_PROBS = {  # offence categories, property most common
     "property": 0.36, "violence": 0.17, "drugs": 0.14, "traffic": 0.12, "threats": 0.08,
@@ -216,7 +218,8 @@ def calendar_factor(t: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- simulation
 
-def simulate_world(n: int, seed: int, effects: Effects, study_share: float, progress=None) -> World:
+def simulate_world(n: int, seed: int, effects: Effects, study_share: float, progress=None,
+                   national: bool = False) -> World:
     """Simulate ``n`` persons (see the module docstring). Deterministic in ``seed``.
 
     Parameters
@@ -226,6 +229,8 @@ def simulate_world(n: int, seed: int, effects: Effects, study_share: float, prog
     effects : hazard ratios applied after the first contact in the treated world.
     study_share : share of persons with at least one residence spell in the study area.
     progress : optional context-manager factory ``progress(label)`` announcing each step.
+    national : the initiative runs in every municipality (:data:`MUNICIPALITIES`), not only in
+        the study municipality; nothing else changes (same persons, spells and charges).
 
     Returns
     -------
@@ -240,7 +245,7 @@ def simulate_world(n: int, seed: int, effects: Effects, study_share: float, prog
          "contacts", "misc"],
         [np.random.default_rng(s) for s in ss.spawn(10)],
     ))
-    w: dict = {}
+    w: dict = {"national": bool(national)}
     with step("persons and residence"):
         _persons(n, rngs["persons"], w)
         _vital(rngs["vital"], w)
@@ -708,6 +713,8 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     cdate = charge_day[t_idx] + 2 + np.floor(rng.exponential(12, len(t_idx)))
     age = (cdate - w["birth"][tp]) / 365.25
     muni = _municipality_at(w, tp, cdate)
+    # the initiative's area: the study municipality, or (national) any municipality
+    in_area = (muni != "") if w.get("national") else (muni == AALBORG_MUNICIPALITY)
     neither = np.any((w["edu0"]["g"][tp] <= cdate[:, None]) & (cdate[:, None] < w["edu0"]["start"][tp]),
                      axis=1)
     member = (w["g_reg0"][tp] <= cdate) & (cdate < w["g_reg0"][tp] + w["g_dereg_len"][tp])
@@ -717,7 +724,7 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     vs = _valid_sp(a, ok)
     jailed = in_spells(sp_pid[vs], sp_s[vs], sp_e[vs], tp, cdate)
     eligible = ((cdate >= INIT_DAY) & (cdate <= END_DAY) & (age >= 14) & (age < 26)
-                & (muni == AALBORG_MUNICIPALITY) & (cdate < w["exit"][tp]) & ~jailed)
+                & in_area & (cdate < w["exit"][tp]) & ~jailed)
     lin = (-1.0 + 0.30 * np.minimum(cnt12[t_idx], 8) + 0.7 * viol[t_idx] + 1.6 * flag[t_idx]
            + 0.6 * neither + 0.5 * member)
     hit = eligible & (rng.random(len(t_idx)) < expit(lin))

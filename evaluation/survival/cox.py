@@ -316,6 +316,75 @@ def finegray_data(
     return pd.concat([base, extra], ignore_index=True)
 
 
+class _RiskSets:
+    """The structure of counting-process rows sorted by ``stop``: risk sets and tied events.
+
+    The rows must be sorted by ``stop``. Risk-set sums are then sums of segments between event
+    times accumulated from the last time backwards (``np.add.reduceat``), event sums are
+    ``np.add.reduceat`` over the event rows (grouped by event time because the rows are
+    sorted), so nothing loops over times or people.
+    """
+
+    def __init__(self, start, stop, status, weights, ties, tail, tail_curve) -> None:
+        ev = status == 1
+        self.ev_idx = np.flatnonzero(ev)  # grouped by event time: rows are sorted by stop
+        self.utimes, self.uinv = np.unique(stop[ev], return_inverse=True)
+        n_groups = len(self.utimes)
+        self.d_w = np.bincount(self.uinv, weights=weights[ev], minlength=n_groups)
+        self.d_n = np.bincount(self.uinv, minlength=n_groups).astype(float)
+        # one expanded term per event row: its group and l / d_k (Efron), 0 for Breslow
+        self.grp = self.uinv
+        self.first = np.searchsorted(self.grp, np.arange(n_groups))
+        rank = np.arange(len(self.grp)) - self.first[self.grp]
+        self.frac = rank / self.d_n[self.grp] if ties == "efron" else np.zeros(len(self.grp))
+        self.coef = self.d_w[self.grp] / self.d_n[self.grp]
+        self.i_stop = np.searchsorted(stop, self.utimes, side="left")  # stop >= u: rows i_stop..
+        self.has_start = bool(np.isfinite(start).any())
+        if self.has_start:
+            self.order_start = np.argsort(start, kind="stable")
+            self.i_start = np.searchsorted(start[self.order_start], self.utimes, side="left")
+        # event times in (start, stop] of each row: groups lo..hi-1
+        self.hi = np.searchsorted(self.utimes, stop, side="right")
+        self.lo = np.searchsorted(self.utimes, start, side="right")
+        self.g_event = None
+        if tail is not None:
+            self.g_event = np.asarray(tail_curve(self.utimes), dtype=float)
+            self.tail = tail
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.utimes)
+
+    def risk_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` (n x m) over each risk set {start < u <= stop} (+ tails)."""
+        out = _suffix_sums(values, self.i_stop)
+        if self.has_start:
+            out -= _suffix_sums(values[self.order_start], self.i_start)
+        if self.g_event is not None:  # rows with stop < u, still at risk with a tail weight
+            tail_values = values * self.tail[:, None]
+            before = tail_values.sum(axis=0) - _suffix_sums(tail_values, self.i_stop)
+            out += self.g_event[:, None] * before
+        return out
+
+    def event_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` (n x ...) over the tied events of each group."""
+        return np.add.reduceat(values[self.ev_idx], self.first, axis=0)
+
+    def per_group(self, values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` (one per expanded event term) over the terms of each group."""
+        return np.add.reduceat(values, self.first, axis=0)
+
+    def over_risk_sets(self, per_time: np.ndarray) -> np.ndarray:
+        """For each row, the sum of ``per_time`` (one value per event time) over the times at
+        which the row is at risk (its tail weight included)."""
+        cum = np.concatenate([[0.0], np.cumsum(per_time)])
+        out = cum[self.hi] - cum[self.lo]
+        if self.g_event is not None:
+            cum_g = np.concatenate([[0.0], np.cumsum(self.g_event * per_time)])
+            out = out + self.tail * (cum_g[-1] - cum_g[self.hi])
+        return out
+
+
 def _cox_newton_raphson(
     start: np.ndarray,
     stop: np.ndarray,
@@ -329,6 +398,7 @@ def _cox_newton_raphson(
     tail_curve=None,
     max_iter: int = 50,
     tol: float = 1e-9,
+    group_info: bool = False,
 ) -> dict[str, np.ndarray]:
     """Weighted Cox model on counting-process rows ``(start, stop]``, Breslow or Efron ties.
 
@@ -337,96 +407,31 @@ def _cox_newton_raphson(
     ``I^-1 B I^-1`` with ``B`` the sum over clusters of outer products of the summed weighted
     score residuals (as R's ``coxph(..., weights, cluster)``) and the Schoenfeld residuals.
     Vectorised with cumulative sums over the sorted event times; the Efron terms of tied
-    events are expanded over the event rows (no loop over people).
+    events are expanded over the event rows (no loop over people). The information's
+    second-moment part ``sum_k a_k S2_k`` is computed as ``X' diag(r_i A_i) X`` with ``A_i`` the
+    sum of ``a_k`` over the times row ``i`` is at risk, so no p x p array per time is formed.
 
     With ``tail`` (per row, 0 for most rows) a row stays in the risk set after ``stop`` with
     weight ``tail_i * tail_curve(u)`` at event time ``u`` (the Fine-Gray censoring weights
-    ``G(u-) / G(T_i-)``, without expanding the data; Breslow ties only).
+    ``G(u-) / G(T_i-)``, without expanding the data; Breslow ties only). With ``group_info``
+    the result also holds the information contributed at each event time (for the
+    proportional hazards test).
     """
-    p = x.shape[1]
-    ev = status == 1
-    ev_idx = np.flatnonzero(ev)
-    utimes, uinv = np.unique(stop[ev], return_inverse=True)
-    n_groups = len(utimes)
-    d_w = np.bincount(uinv, weights=weights[ev], minlength=n_groups)
-    d_n = np.bincount(uinv, minlength=n_groups).astype(float)
-    # one expanded term per event row: its group and l / d_k (Efron), 0 for Breslow
-    order = np.argsort(uinv, kind="stable")
-    grp = uinv[order]
-    first = np.searchsorted(grp, np.arange(n_groups))
-    rank = np.arange(len(grp)) - first[grp]
-    frac = rank / d_n[grp] if ties == "efron" else np.zeros(len(grp))
-    coef = d_w[grp] / d_n[grp]
-
-    order_stop = np.argsort(stop, kind="stable")
-    stop_sorted = stop[order_stop]
-    i_stop = np.searchsorted(stop_sorted, utimes, side="left")  # stop >= u: order_stop[i:]
-    has_start = bool(np.isfinite(start).any())
-    if has_start:
-        order_start = np.argsort(start, kind="stable")
-        i_start = np.searchsorted(start[order_start], utimes, side="left")
-    g_event = None
+    # sorted once by stop; residuals and event rows are mapped back at the end
+    perm = np.argsort(stop, kind="stable")
+    start, stop, status, weights = start[perm], stop[perm], status[perm], weights[perm]
+    x = np.ascontiguousarray(x[perm])
     if tail is not None:
-        g_event = np.asarray(tail_curve(utimes), dtype=float)
-        tail_sorted = tail[order_stop][:, None]
-
-    def risk_sum(values: np.ndarray) -> np.ndarray:
-        """Sum of ``values`` (n x m) over each risk set {start < u <= stop} (+ tails)."""
-        zeros = np.zeros((1, values.shape[1]))
-        sorted_values = values[order_stop]
-        cs_stop = np.vstack([zeros, np.cumsum(sorted_values, axis=0)])
-        out = cs_stop[-1] - cs_stop[i_stop]
-        if has_start:
-            cs_start = np.vstack([zeros, np.cumsum(values[order_start], axis=0)])
-            out -= cs_start[-1] - cs_start[i_start]
-        if g_event is not None:
-            cs_tail = np.vstack([zeros, np.cumsum(sorted_values * tail_sorted, axis=0)])
-            out += g_event[:, None] * cs_tail[i_stop]  # rows with stop < u, still at risk
-        return out
-
-    def event_sum(values: np.ndarray) -> np.ndarray:
-        """Sum of ``values`` (n x m) over the tied events of each group."""
-        out = np.zeros((n_groups, values.shape[1]))
-        np.add.at(out, uinv, values[ev_idx])
-        return out
+        tail = tail[perm]
+    rs = _RiskSets(start, stop, status, weights, ties, tail, tail_curve)
 
     def evaluate(beta: np.ndarray):
         with np.errstate(all="ignore"):  # a diverging step gives non-finite values: halved
-            return _evaluate(beta)
+            return _cox_evaluate(rs, x, weights, beta)
 
-    def _evaluate(beta: np.ndarray):
-        eta = x @ beta
-        shift = eta.max()
-        r_unw = np.exp(eta - shift)
-        r = weights * r_unw
-        rx = r[:, None] * x
-        s0 = risk_sum(r[:, None])[:, 0]
-        s1 = risk_sum(rx)
-        s2 = np.zeros((n_groups, p, p))
-        for a in range(p):
-            s2[:, a, :] = risk_sum(rx[:, a : a + 1] * x)
-        if ties == "efron":
-            e0 = event_sum(r[:, None])[:, 0]
-            e1 = event_sum(rx)
-            e2 = np.zeros((n_groups, p, p))
-            for a in range(p):
-                e2[:, a, :] = event_sum(rx[:, a : a + 1] * x)
-            denom = s0[grp] - frac * e0[grp]
-            num1 = s1[grp] - frac[:, None] * e1[grp]
-            num2 = s2[grp] - frac[:, None, None] * e2[grp]
-        else:
-            denom, num1, num2 = s0[grp], s1[grp], s2[grp]
-        abar = num1 / denom[:, None]
-        loglik = float(np.sum(weights[ev] * eta[ev]) - np.sum(coef * (np.log(denom) + shift)))
-        score = (weights[ev][:, None] * x[ev]).sum(axis=0) - (coef[:, None] * abar).sum(axis=0)
-        info_terms = coef[:, None, None] * (
-            num2 / denom[:, None, None] - abar[:, :, None] * abar[:, None, :]
-        )
-        info = info_terms.sum(axis=0)
-        return loglik, score, info, r_unw, denom, abar, info_terms
-
-    beta = np.zeros(p)
-    loglik, score, info, *_ = evaluate(beta)
+    beta = np.zeros(x.shape[1])
+    current = evaluate(beta)
+    loglik, score, info = current[:3]
     if not (np.isfinite(loglik) and np.all(np.isfinite(info))):
         raise ModelFailed("the Cox likelihood cannot be evaluated (empty risk sets?)")
     for _ in range(max_iter):
@@ -435,17 +440,20 @@ def _cox_newton_raphson(
         except np.linalg.LinAlgError:
             raise ModelFailed("singular information matrix (a term without variation?)") from None
         new = beta + step
-        new_loglik, new_score, new_info, *_ = evaluate(new)
+        candidate = evaluate(new)
         halvings = 0
-        while not (new_loglik >= loglik - 1e-12) and halvings < 30:
+        # a step that lowers the log-likelihood is halved; a fall within the rounding noise of
+        # the sum (relative 1e-10) is no fall, so a converged fit is not moved off the root
+        while not (candidate[0] >= loglik - 1e-10 * (abs(loglik) + 1.0)) and halvings < 30:
             step /= 2.0
             new = beta + step
-            new_loglik, new_score, new_info, *_ = evaluate(new)
+            candidate = evaluate(new)
             halvings += 1
-        if not (np.isfinite(new_loglik) and np.all(np.isfinite(new_info))):
+        if not (np.isfinite(candidate[0]) and np.all(np.isfinite(candidate[2]))):
             raise ModelFailed("the Cox model did not converge (no finite estimate)")
-        converged = abs(new_loglik - loglik) < tol * (abs(loglik) + tol)
-        beta, loglik, score, info = new, new_loglik, new_score, new_info
+        converged = abs(candidate[0] - loglik) < tol * (abs(loglik) + tol)
+        beta, current = new, candidate
+        loglik, score, info = current[:3]
         if np.any(np.abs(beta) > 2 * MAX_LOG_HR):
             raise ModelFailed(
                 "no finite estimate: a hazard ratio runs to 0 or infinity (events in one group only?)"
@@ -454,58 +462,114 @@ def _cox_newton_raphson(
             break
     else:
         raise ModelFailed("the Cox model did not converge")
-    _, _, info, r_unw, denom, abar, info_terms = evaluate(beta)
+    _, _, info, r_unw, denom, abar = current
     try:
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
         raise ModelFailed("singular information matrix (a term without variation?)") from None
-
-    def per_group(values: np.ndarray) -> np.ndarray:
-        out = np.zeros((n_groups,) + values.shape[1:])
-        np.add.at(out, grp, values)
-        return out
-
-    # hazard increments of each expanded term and their sums per event time
-    h = coef / denom
-    dh = per_group(h)  # = d_k / S0_k for Breslow
-    dj = per_group(h[:, None] * abar)  # = xbar_k d_k / S0_k for Breslow
-    mean_abar = per_group(abar) / d_n[:, None]
-    # score residuals: L_i = d_i (x_i - abar_k) - r_i sum_{k at risk} (x_i dH_k - dJ_k),
-    # where a tied event is at risk for the Efron terms with weight 1 - l/d_k
-    cum_h = np.concatenate([[0.0], np.cumsum(dh)])
-    cum_j = np.vstack([np.zeros((1, p)), np.cumsum(dj, axis=0)])
-    hi = np.searchsorted(utimes, stop, side="right")
-    lo = np.searchsorted(utimes, start, side="right")
-    resid = -r_unw[:, None] * (x * (cum_h[hi] - cum_h[lo])[:, None] - (cum_j[hi] - cum_j[lo]))
-    if ties == "efron":
-        hf = per_group(frac * h)
-        jf = per_group((frac * h)[:, None] * abar)
-        g = uinv
-        resid[ev_idx] += r_unw[ev_idx, None] * (x[ev_idx] * hf[g][:, None] - jf[g])
-    if g_event is not None:
-        cum_gh = np.concatenate([[0.0], np.cumsum(g_event * dh)])
-        cum_gj = np.vstack([np.zeros((1, p)), np.cumsum(g_event[:, None] * dj, axis=0)])
-        gh_after = cum_gh[-1] - cum_gh[hi]
-        gj_after = cum_gj[-1] - cum_gj[hi]
-        resid -= (r_unw * tail)[:, None] * (x * gh_after[:, None] - gj_after)
-    schoenfeld = x[ev_idx] - mean_abar[uinv]
-    resid[ev_idx] += schoenfeld
+    resid, schoenfeld = _score_residuals(rs, x, r_unw, denom, abar, ties)
     weighted = resid * weights[:, None]
-    codes, cinv = np.unique(cluster, return_inverse=True)
-    by_cluster = np.zeros((len(codes), p))
-    np.add.at(by_cluster, cinv, weighted)
+    cinv = pd.factorize(np.asarray(cluster)[perm])[0]
+    by_cluster = np.column_stack([np.bincount(cinv, weights=weighted[:, j])
+                                  for j in range(x.shape[1])])
     meat = by_cluster.T @ by_cluster
-    robust_cov = cov @ meat @ cov
-    return {
+    out = {
         "beta": beta,
         "cov": cov,
-        "robust_cov": robust_cov,
-        "event_rows": ev_idx,
+        "robust_cov": cov @ meat @ cov,
+        "event_rows": perm[rs.ev_idx],
         "schoenfeld": schoenfeld,
-        # information contributed at each event time (for the proportional hazards test)
-        "group_info": per_group(info_terms),
-        "event_group": uinv,
+        "event_group": rs.uinv,
     }
+    if group_info:  # information contributed at each event time
+        out["group_info"] = _group_info(rs, x, weights * r_unw, denom, abar)
+    return out
+
+
+def _cox_evaluate(rs: _RiskSets, x: np.ndarray, weights: np.ndarray, beta: np.ndarray):
+    """Log partial likelihood, score and information at ``beta`` (Efron or Breslow terms)."""
+    ev_idx, grp, frac, coef = rs.ev_idx, rs.grp, rs.frac, rs.coef
+    eta = x @ beta
+    shift = eta.max()
+    r_unw = np.exp(eta - shift)
+    r = weights * r_unw
+    rx = np.empty((len(r), x.shape[1] + 1))
+    rx[:, 0] = r
+    np.multiply(x, r[:, None], out=rx[:, 1:])
+    sums = rs.risk_sum(rx)
+    s0, s1 = sums[:, 0], sums[:, 1:]
+    e = rs.event_sum(rx)
+    e0, e1 = e[:, 0], e[:, 1:]
+    denom = s0[grp] - frac * e0[grp]
+    abar = (s1[grp] - frac[:, None] * e1[grp]) / denom[:, None]
+    w_ev = weights[ev_idx]
+    loglik = float(np.sum(w_ev * eta[ev_idx]) - np.sum(coef * (np.log(denom) + shift)))
+    score = w_ev @ x[ev_idx] - coef @ abar
+    # information: sum over terms of coef * (num2 / denom - abar abar'), with
+    # num2 = S2_k - frac * E2_k; the S2 and E2 parts are weighted cross-products of x
+    a_k = rs.per_group(coef / denom)
+    b_k = rs.per_group(coef * frac / denom)
+    info = x.T @ (rx[:, 1:] * rs.over_risk_sets(a_k)[:, None])
+    if np.any(frac):
+        xe = x[ev_idx]
+        info -= (xe * (r[ev_idx] * b_k[rs.uinv])[:, None]).T @ xe
+    info -= (abar * coef[:, None]).T @ abar
+    return loglik, score, info, r_unw, denom, abar
+
+
+def _suffix_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``values[starts[k]:].sum(axis=0)`` for each k (``starts`` non-decreasing, <= n)."""
+    if len(starts) and starts[-1] < len(values) and np.all(np.diff(starts) > 0):
+        segments = np.add.reduceat(values, starts, axis=0)  # rows starts[k] .. starts[k+1]-1
+        return np.cumsum(segments[::-1], axis=0)[::-1]
+    cs = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    return cs[-1] - cs[starts]
+
+
+def _score_residuals(rs: _RiskSets, x, r_unw, denom, abar, ties):
+    """Score residuals of every row and Schoenfeld residuals of the event rows.
+
+    ``L_i = d_i (x_i - abar_k) - r_i sum_{k at risk} (x_i dH_k - dJ_k)``, where a tied event is
+    at risk for the Efron terms with weight ``1 - l / d_k``.
+    """
+    p = x.shape[1]
+    ev_idx, uinv = rs.ev_idx, rs.uinv
+    h = rs.coef / denom
+    dh = rs.per_group(h)  # = d_k / S0_k for Breslow
+    dj = rs.per_group(h[:, None] * abar)  # = xbar_k d_k / S0_k for Breslow
+    mean_abar = rs.per_group(abar) / rs.d_n[:, None]
+    cum_h = np.concatenate([[0.0], np.cumsum(dh)])
+    cum_j = np.vstack([np.zeros((1, p)), np.cumsum(dj, axis=0)])
+    hi, lo = rs.hi, rs.lo
+    resid = -r_unw[:, None] * (x * (cum_h[hi] - cum_h[lo])[:, None] - (cum_j[hi] - cum_j[lo]))
+    if ties == "efron":
+        hf = rs.per_group(rs.frac * h)
+        jf = rs.per_group((rs.frac * h)[:, None] * abar)
+        resid[ev_idx] += r_unw[ev_idx, None] * (x[ev_idx] * hf[uinv][:, None] - jf[uinv])
+    if rs.g_event is not None:
+        cum_gh = np.concatenate([[0.0], np.cumsum(rs.g_event * dh)])
+        cum_gj = np.vstack([np.zeros((1, p)), np.cumsum(rs.g_event[:, None] * dj, axis=0)])
+        gh_after = cum_gh[-1] - cum_gh[hi]
+        gj_after = cum_gj[-1] - cum_gj[hi]
+        resid -= (r_unw * rs.tail)[:, None] * (x * gh_after[:, None] - gj_after)
+    schoenfeld = x[ev_idx] - mean_abar[uinv]
+    resid[ev_idx] += schoenfeld
+    return resid, schoenfeld
+
+
+def _group_info(rs: _RiskSets, x, r, denom, abar) -> np.ndarray:
+    """Information contributed at each event time (n_groups x p x p), Efron terms summed."""
+    p = x.shape[1]
+    s2 = np.zeros((rs.n_groups, p, p))
+    e2 = np.zeros((rs.n_groups, p, p))
+    for a in range(p):
+        rxa = (r * x[:, a])[:, None] * x
+        s2[:, a, :] = rs.risk_sum(rxa)
+        e2[:, a, :] = rs.event_sum(rxa)
+    grp, frac = rs.grp, rs.frac
+    num2 = s2[grp] - frac[:, None, None] * e2[grp]
+    terms = rs.coef[:, None, None] * (num2 / denom[:, None, None] - abar[:, :, None] * abar[:, None, :])
+    return rs.per_group(terms)
 
 
 def censoring_survival(time: np.ndarray, status: np.ndarray, weights: np.ndarray):

@@ -72,7 +72,8 @@ def ph_test(
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if event.sum() < 2:
         raise ModelFailed("too few events for a proportional hazards test")
-    fit = _cox_newton_raphson(start, time, event, x, w, np.arange(n), ties="efron")
+    fit = _cox_newton_raphson(start, time, event, x, w, np.arange(n), ties="efron",
+                              group_info=True)
     # g(t) = 1 - KM(t-) (unweighted, as cox.zph), centred on its mean over the events
     km = kaplan_meier(time, event, 1, entry, None)
     idx = np.searchsorted(km["time"].to_numpy(), time, side="left") - 1
