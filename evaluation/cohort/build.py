@@ -273,6 +273,149 @@ def _band(pool: _Pool, p: np.ndarray, t: np.ndarray | int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
+# risk sets: candidates at every index date by one sweep over the dates, sampled per set
+
+
+class _CandidateSweep:
+    """Who is a comparison candidate (every rule passes and no contact on or before ``t``) at
+    increasing dates ``t``, kept up to date by the events between one date and the next.
+
+    A person is a candidate while inside ``[age_min birthday, min(age_max + 1 birthday,
+    death, emigration, first contact))`` (the rules that are on), inside an area residence
+    spell and outside every custody spell; counters of open spells per person change only at
+    the spell ends, so the cost over all dates is the number of spells plus, per date, one pass
+    over the persons (:meth:`candidates`).
+    """
+
+    def __init__(self, pool: _Pool, d: CohortDefinition) -> None:
+        hi = pool.birthdays[:, -1].copy()
+        for on, day in ((d.alive, pool.death), (d.not_emigrated, pool.emigration), (True, pool.first_any)):
+            if on:
+                hi = np.minimum(hi, day)
+        # (persons, from, to exclusive, must be open): open spells are counted per person
+        kinds = [(np.arange(pool.n), pool.birthdays[:, 0], hi, True)]
+        if d.resident_in_area:
+            kinds.append((pool.res_p, pool.res_from, pool.res_to, True))
+        if d.not_in_custody:
+            kinds.append((pool.cus_p, pool.cus_from, pool.cus_to + 1, False))
+        self.counts = np.zeros((len(kinds), pool.n), "int64")
+        self.open = np.array([k[3] for k in kinds])[:, None]
+        parts = []
+        for k, (p, lo, hi_, _) in enumerate(kinds):
+            keep = lo < hi_
+            p, lo, hi_ = p[keep], lo[keep], hi_[keep]
+            parts.append(pd.DataFrame({"day": np.r_[lo, hi_], "kind": k, "p": np.r_[p, p],
+                                       "delta": np.r_[np.ones(len(p), "int64"), -np.ones(len(p), "int64")]}))
+        ev = pd.concat(parts, ignore_index=True).sort_values("day", kind="stable")
+        self.day = ev["day"].to_numpy("int64")
+        self.kind = ev["kind"].to_numpy("int64")
+        self.p = ev["p"].to_numpy("int64")
+        self.delta = ev["delta"].to_numpy("int64")
+        self.done = 0
+        self.active = np.zeros(pool.n, bool)
+
+    def candidates(self, t: int) -> np.ndarray:
+        """Pool indices (ascending) of the candidates at ``t`` (dates must not decrease)."""
+        upto = int(np.searchsorted(self.day, t, side="right"))
+        sl = slice(self.done, upto)
+        np.add.at(self.counts, (self.kind[sl], self.p[sl]), self.delta[sl])
+        touched = np.unique(self.p[sl])
+        c = self.counts[:, touched]
+        self.active[touched] = np.all(np.where(self.open, c > 0, c == 0), axis=0)
+        self.done = upto
+        return np.flatnonzero(self.active)
+
+
+def _draw_keys(rng: np.random.Generator, rows: int, n: int, m: int) -> np.ndarray:
+    """``m`` of ``n`` without replacement for each of ``rows`` sets: the ``m`` smallest of ``n``
+    uniform keys per set (cost ``rows * n``; used when ``n`` is at most four times ``m``)."""
+    keys = rng.random((rows, n))
+    return np.argpartition(keys, m - 1, axis=1)[:, :m]
+
+
+def draw_without_replacement(rng: np.random.Generator, rows: int, n: int, m: int) -> np.ndarray:
+    """``rows`` independent simple random samples of ``m`` of ``0..n-1`` (rows x m).
+
+    Every ``m``-subset is equally likely in each row. For ``n > 4 m`` the ``m`` values are drawn
+    with replacement and the repeated ones drawn again until a row has no repeat (the procedure
+    treats all values alike, so each subset is equally likely); the cost is ``rows * m``, not
+    ``rows * n``, which keeps the risk-set step linear in the register size.
+    """
+    if m >= n:
+        return np.tile(np.arange(n), (rows, 1))
+    if n <= 4 * m:
+        return _draw_keys(rng, rows, n, m)
+    out = np.sort(rng.integers(0, n, (rows, m)), axis=1)
+    while True:
+        dup = np.zeros(out.shape, bool)
+        dup[:, 1:] = out[:, 1:] == out[:, :-1]
+        k = int(dup.sum())
+        if k == 0:
+            return out
+        out[dup] = rng.integers(0, n, k)
+        out.sort(axis=1)
+
+
+def _risk_set_samples(pool: _Pool, d: CohortDefinition, cases: np.ndarray, case_t: np.ndarray,
+                      ok: np.ndarray, rng: np.random.Generator):
+    """Incidence-density sample of candidates for every eligible case (``ok``, a mask).
+
+    Returns the sampled (case position, pool index, sampling weight) rows and the number of
+    eligible (candidate, set) pairs in the exact strata. Draws are made date by date, stratum
+    by stratum (ascending), tier by tier.
+    """
+    sweep = _CandidateSweep(pool, d)
+    strata_keys = _strata_keys(pool, d)
+    dates, starts = np.unique(case_t, return_index=True)
+    bounds = list(starts) + [len(cases)]
+    samples: list[pd.DataFrame] = []
+    n_pairs = 0
+    mark = np.zeros(pool.n, bool)
+    report_every = max(1, len(dates) // 10)
+    for j, t in enumerate(dates):
+        ok_cases = np.flatnonzero(ok[bounds[j]:bounds[j + 1]]) + bounds[j]
+        if len(ok_cases) == 0:
+            continue
+        cand = sweep.candidates(int(t))
+        stratum = strata_keys(cand, int(t))
+        cs = strata_keys(cases[ok_cases], int(t))
+        tier = _tiers(pool, d, cand, int(t), mark)
+        shares = list(d.enrich_share) + [1.0 - sum(d.enrich_share)]
+        for s in np.unique(cs):
+            which = ok_cases[cs == s]
+            in_s = stratum == s
+            parts = [cand[in_s & (tier == i)] for i in range(len(shares))]
+            want = _allocate(d.candidates_per_contacted, shares, [len(x) for x in parts])
+            for members, m in zip(parts, want):
+                n_pairs += len(members) * len(which)
+                m = min(m, len(members))
+                if m == 0:
+                    continue
+                pick = draw_without_replacement(rng, len(which), len(members), m)
+                samples.append(pd.DataFrame({
+                    "case": np.repeat(which, m), "pidx": members[pick.ravel()],
+                    "sampling_weight": len(members) / m,
+                }))
+        if (j + 1) % report_every == 0:
+            info(f"  {j + 1}/{len(dates)} index dates")
+    return samples, n_pairs
+
+
+def _tiers(pool: _Pool, d: CohortDefinition, cand: np.ndarray, t: int, mark: np.ndarray) -> np.ndarray:
+    """Sampling tier of each candidate: charged within the first window before ``t``, else
+    within the second, ..., else the rest (the last tier). ``mark`` is an all-False buffer of
+    one flag per pool person (left all False)."""
+    tier = np.full(len(cand), len(d.enrich_window_months))
+    for i, months in enumerate(d.enrich_window_months):
+        a, b = np.searchsorted(pool.ch_day, [t - months_to_days(months), t])
+        recent = pool.ch_p[a:b]
+        mark[recent] = True
+        tier[mark[cand] & (tier > i)] = i
+        mark[recent] = False
+    return tier
+
+
+# ----------------------------------------------------------------------------------------------
 
 
 def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
@@ -328,62 +471,16 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
     no_follow_up = case_t >= de
 
     design = d.design
+    with step("eligibility of the contacted at their index date"):
+        rules = _rules_pairs(pool, d, cases, case_t)
+        for k, (name, _) in enumerate(RULES):
+            fail[(~rules[name]) & (fail < 0)] = k
     samples: list[pd.DataFrame] = []
     n_eligible_pairs = 0
-    dates, starts = np.unique(case_t, return_index=True)
-    bounds = list(starts) + [len(cases)]
-    strata_keys = _strata_keys(pool, d)
-    with step(f"risk sets at {len(dates)} index dates"):
-        report_every = max(1, len(dates) // 10)
-        for j, t in enumerate(dates):
-            lo, hi = bounds[j], bounds[j + 1]
-            rules = _rules_at(pool, d, int(t))
-            idx = cases[lo:hi]
-            for k, (name, _) in enumerate(RULES):
-                bad = (~rules[name][idx]) & (fail[lo:hi] < 0)
-                fail[lo:hi][bad] = k
-            if design != "risk_set_matching":
-                continue
-            ok_cases = np.flatnonzero((fail[lo:hi] < 0) & ~no_follow_up[lo:hi]) + lo
-            if len(ok_cases) == 0:
-                continue
-            cand = np.ones(pool.n, bool)
-            for name, _ in RULES:
-                cand &= rules[name]
-            cand &= pool.first_any > t
-            stratum = strata_keys(np.arange(pool.n), int(t))
-            cs = strata_keys(cases[ok_cases], int(t))
-            # sampling tiers: charged within the first window, else within the second, ...,
-            # else the rest (shares as configured, the rest taking what is left)
-            tiers, shares, seen = [], [], np.zeros(pool.n, bool)
-            for months, share in zip(d.enrich_window_months, d.enrich_share):
-                a, b = np.searchsorted(pool.ch_day, [int(t) - months_to_days(months), int(t)])
-                recent = np.zeros(pool.n, bool)
-                recent[pool.ch_p[a:b]] = True
-                tiers.append(recent & ~seen)
-                shares.append(share)
-                seen |= recent
-            tiers.append(~seen)
-            shares.append(1.0 - sum(shares))
-            for s in np.unique(cs):
-                which = ok_cases[cs == s]
-                in_s = cand & (stratum == s)
-                parts = [np.flatnonzero(in_s & g) for g in tiers]
-                want = _allocate(d.candidates_per_contacted, shares, [len(x) for x in parts])
-                for members, m in zip(parts, want):
-                    n_eligible_pairs += len(members) * len(which)
-                    m = min(m, len(members))
-                    if m == 0:
-                        continue
-                    keys = rng.random((len(which), len(members)))
-                    pick = np.argpartition(keys, m - 1, axis=1)[:, :m] if m < len(members) else \
-                        np.tile(np.arange(len(members)), (len(which), 1))
-                    samples.append(pd.DataFrame({
-                        "case": np.repeat(which, m), "pidx": members[pick.ravel()],
-                        "sampling_weight": len(members) / m,
-                    }))
-            if (j + 1) % report_every == 0:
-                info(f"  {j + 1}/{len(dates)} index dates")
+    if design == "risk_set_matching":
+        with step(f"risk sets at {len(np.unique(case_t))} index dates"):
+            samples, n_eligible_pairs = _risk_set_samples(
+                pool, d, cases, case_t, (fail < 0) & ~no_follow_up, rng)
 
     # attrition, contacted arm
     remaining = n_cases_total
@@ -596,32 +693,94 @@ def _propensity(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
 
     Binary covariates and age enter as they are; a count enters as indicators of 1, 2, 3 and 4
     or more (zero the reference). Terms without variation are left out. Fitted by
-    :func:`logistic_fit` with a small ridge penalty.
+    :func:`logistic_fit` with a small ridge penalty, on a :class:`_PatternDesign` (the rows
+    share few patterns of the discrete terms), which gives the fit of the full design matrix
+    without forming it.
     """
     y = rows["treated"].to_numpy(float)
     if y.min() == y.max():
         return np.zeros(len(rows))
-    feats = {}
-    for c in cols:
-        x = rows[c].to_numpy(float)
-        if set(np.unique(x)) <= {0.0, 1.0} or c == "age_at_index":
-            feats[c] = x
-        else:  # counts: one indicator per level 1, 2, 3 and 4 or more (a flexible dose-response)
-            for level in (1, 2, 3):
-                feats[f"{c}_{level}"] = (x == level).astype(float)
-            feats[f"{c}_4plus"] = (x >= 4).astype(float)
-    feats = {k: v for k, v in feats.items() if np.unique(v).size > 1}
-    X = np.column_stack(list(feats.values())) if feats else np.zeros((len(rows), 0))
-    # centred; continuous terms (age) also scaled to unit SD. The ridge penalty then acts on
-    # log-odds ratios of the 0/1 terms (a prior SD of 1) and per SD of age.
-    scale = np.array([X[:, i].std() if k == "age_at_index" else 1.0 for i, k in enumerate(feats)])
-    X = (X - X.mean(axis=0)) / (scale if len(scale) else 1.0)
-    X = np.column_stack([np.ones(len(X)), X])
-    beta = logistic_fit(X, y, ridge=1.0)
-    return X @ beta
+    design = _PatternDesign(rows, cols)
+    beta = logistic_fit(design, y, ridge=1.0)
+    return design.dot(beta)
 
 
-def logistic_fit(X: np.ndarray, y: np.ndarray, ridge: float = 1.0, tol: float = 1e-7,
+class _PatternDesign:
+    """The propensity design matrix ``[1, centred indicators, scaled age]``, held as the
+    distinct patterns of the discrete terms, the pattern of each row and the age column.
+
+    ``dot``, ``tdot`` and ``gram`` give ``X b``, ``X' v`` and ``X' diag(w) X`` with bincounts
+    over the patterns (cost linear in the rows, no rows x terms array).
+    """
+
+    def __init__(self, rows: pd.DataFrame, cols: list[str]) -> None:
+        n = len(rows)
+        discrete = [c for c in cols if c != "age_at_index"]
+        values = {c: rows[c].to_numpy() for c in discrete}
+        key = np.zeros(n, "int64")
+        for c in discrete:  # counts matter only up to 4 (indicators of 1, 2, 3, 4+)
+            key = key * 5 + np.clip(values[c], 0, 4).astype("int64")
+        uniq, first, self.g = np.unique(key, return_index=True, return_inverse=True)
+        self.g = self.g.reshape(-1)
+        count = np.bincount(self.g, minlength=len(uniq)).astype(float)
+        feats = {}
+        for c in discrete:
+            x = values[c][first].astype(float)
+            if set(np.unique(values[c])) <= {0, 1}:
+                feats[c] = x
+            else:  # counts: one indicator per level 1, 2, 3 and 4 or more
+                for level in (1, 2, 3):
+                    feats[f"{c}_{level}"] = (x == level).astype(float)
+                feats[f"{c}_4plus"] = (x >= 4).astype(float)
+        feats = {k: v for k, v in feats.items() if np.unique(v).size > 1}
+        P = np.column_stack(list(feats.values())) if feats else np.zeros((len(uniq), 0))
+        P = P - (count @ P) / n  # centred over the rows
+        self.P = np.column_stack([np.ones(len(uniq)), P])
+        self.age = None
+        if "age_at_index" in cols:
+            a = rows["age_at_index"].to_numpy(float)
+            if np.unique(a).size > 1:  # scaled to unit SD: the ridge acts per SD of age
+                self.age = (a - a.mean()) / a.std()
+        self.shape = (n, self.P.shape[1] + (self.age is not None))
+
+    def dot(self, b: np.ndarray) -> np.ndarray:
+        k = self.P.shape[1]
+        out = (self.P @ b[:k])[self.g]
+        return out + self.age * b[k] if self.age is not None else out
+
+    def tdot(self, v: np.ndarray) -> np.ndarray:
+        by = self.P.T @ np.bincount(self.g, weights=v, minlength=len(self.P))
+        return np.r_[by, self.age @ v] if self.age is not None else by
+
+    def gram(self, w: np.ndarray) -> np.ndarray:
+        m = len(self.P)
+        sw = np.bincount(self.g, weights=w, minlength=m)
+        top = (self.P * sw[:, None]).T @ self.P
+        if self.age is None:
+            return top
+        wa = w * self.age
+        cross = self.P.T @ np.bincount(self.g, weights=wa, minlength=m)
+        return np.block([[top, cross[:, None]], [cross[None, :], np.array([[wa @ self.age]])]])
+
+
+class _DenseDesign:
+    """A design matrix held as it is (the interface of :class:`_PatternDesign`)."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        self.shape = X.shape
+
+    def dot(self, b: np.ndarray) -> np.ndarray:
+        return self.X @ b
+
+    def tdot(self, v: np.ndarray) -> np.ndarray:
+        return self.X.T @ v
+
+    def gram(self, w: np.ndarray) -> np.ndarray:
+        return (self.X * w[:, None]).T @ self.X
+
+
+def logistic_fit(X, y: np.ndarray, ridge: float = 1.0, tol: float = 1e-7,
                  max_iter: int = 100) -> np.ndarray:
     """Maximum penalised likelihood logistic regression by Newton-Raphson.
 
@@ -635,7 +794,7 @@ def logistic_fit(X: np.ndarray, y: np.ndarray, ridge: float = 1.0, tol: float = 
     Parameters
     ----------
     X
-        Design matrix with the intercept in column 0.
+        Design matrix with the intercept in column 0 (an array, or a :class:`_PatternDesign`).
     y
         0/1 outcome.
     ridge
@@ -646,22 +805,23 @@ def logistic_fit(X: np.ndarray, y: np.ndarray, ridge: float = 1.0, tol: float = 
     numpy.ndarray
         Coefficients.
     """
-    k = X.shape[1]
+    design = _DenseDesign(X) if isinstance(X, np.ndarray) else X
+    k = design.shape[1]
     pen = np.full(k, float(ridge))
     pen[0] = 0.0
     beta = np.zeros(k)
     p0 = min(max(y.mean(), 1e-9), 1 - 1e-9)
     beta[0] = np.log(p0 / (1 - p0))
     def objective(b: np.ndarray) -> tuple[float, np.ndarray]:
-        e = X @ b
+        e = design.dot(b)
         return float(np.sum(y * e - np.logaddexp(0.0, e)) - 0.5 * np.sum(pen * b * b)), e
 
     current, eta = objective(beta)
     for _ in range(max_iter):
         mu = 1.0 / (1.0 + np.exp(-eta))
         w = mu * (1.0 - mu)
-        grad = X.T @ (y - mu) - pen * beta
-        hess = (X * w[:, None]).T @ X + np.diag(pen) + 1e-12 * np.eye(k)
+        grad = design.tdot(y - mu) - pen * beta
+        hess = design.gram(w) + np.diag(pen) + 1e-12 * np.eye(k)
         step = np.linalg.solve(hess, grad)
         # step halving keeps the penalised likelihood increasing
         t = 1.0
