@@ -70,7 +70,7 @@ import pandas as pd
 from ..errors import ConfigError, InputError
 from ..progress import info, step
 from ..timeunits import months_to_days
-from .covariates import TABLES_BY_KIND, _quote, compute_covariates
+from .covariates import TABLES_BY_KIND, _quote, covariates_of_table_r
 from .definition import CohortDefinition
 from .warehouse import EPOCH, NEVER, from_days, latest_date, open_warehouse, to_days
 
@@ -519,20 +519,15 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         n_eligible_pairs = len(cand_rows)
     rows = pd.concat([contacted_rows, cand_rows], ignore_index=True)
     rows["row_id"] = np.arange(len(rows))
-    rows["person_id"] = pool.person_id[rows["pidx"].to_numpy()]
-    rows["t_date"] = pd.to_datetime(rows["t"], unit="D")
 
     with step(f"covariates for {len(rows)} person-dates"):
-        cov = compute_covariates(con, rows.rename(columns={"t_date": "t", "t": "t_days"}),
-                                 d.covariates)
-    rows = rows.join(cov, on="row_id")
+        cov = _covariates(con, rows, d)
+    for c in d.covariate_names:
+        rows[c] = cov[c]
     t = rows["t"].to_numpy()
     p = rows["pidx"].to_numpy()
     rows["age_at_index"] = (t - pool.birth[p]) / 365.25
-    rows["sex"] = pool.sex[p]
-    labels = np.array(d.age_band_labels(), dtype=object)
-    rows["age_band"] = labels[_band(pool, p, t)]
-    rows["index_quarter"] = [f"{y}Q{q}" for y, q in zip(rows["t_date"].dt.year, rows["t_date"].dt.quarter)]
+    rows["male"] = (pool.sex == "M")[p].astype(float)
 
     with step("propensity score"):
         ps_cols = list(d.propensity_covariates) + (["age_at_index"] if d.propensity_age else [])
@@ -546,7 +541,7 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         with step("matching"):
             metric = list(d.covariate_names) + ["age_at_index"] if d.distance == "mahalanobis" else None
             matched, att_comp, n_no_match = _match(rows, d.ratio, caliper_abs, n_eligible_pairs,
-                                                   seed, metric, d.exact_covariates)
+                                                   seed, metric, d.exact_covariates, pool.person_id)
         att_contacted.append(("no comparison candidate within the caliper", "no_match", -n_no_match))
         if n_no_match == len(ok):
             raise ConfigError(f"none of the {len(ok)} eligible contacted persons has a comparison "
@@ -560,6 +555,7 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         att_comp = [("persons with an eligible random date, not contacted by then",
                      "eligible_date", len(cand_rows))]
 
+    matched = _describe(matched, pool, d)
     with step("end of follow-up"):
         end_date, end_reason = _follow_up(pool, d, matched, de)
     matched = matched.assign(end_date=end_date, end_reason=end_reason)
@@ -633,6 +629,30 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
     con.close()
     return CohortResult(cohort=cohort, attrition=attrition, balance=balance,
                         propensity=propensity, meta=meta)
+
+
+def _covariates(con, rows: pd.DataFrame, d: CohortDefinition) -> dict[str, np.ndarray]:
+    """Covariates of ``rows`` (``row_id`` = position, ``pidx``, ``t`` in days), measured in
+    DuckDB against the pool table (persons by ``pidx``); no per-row Python objects."""
+    frame = pd.DataFrame({"row_id": rows["row_id"].to_numpy(), "pidx": rows["pidx"].to_numpy(),
+                          "t": rows["t"].to_numpy("int64")})
+    con.register("_rows_df", frame)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE r AS
+                    SELECT x.row_id, pool.person_id, DATE '{EPOCH}' + CAST(x.t AS INTEGER) AS t
+                    FROM _rows_df x JOIN pool USING (pidx)""")
+    con.unregister("_rows_df")
+    return covariates_of_table_r(con, d.covariates)
+
+
+def _describe(rows: pd.DataFrame, pool: _Pool, d: CohortDefinition) -> pd.DataFrame:
+    """Person, index date, sex, age band and index quarter of (matched) rows."""
+    t = rows["t"].to_numpy()
+    p = rows["pidx"].to_numpy()
+    t_date = pd.to_datetime(t, unit="D")
+    labels = np.array(d.age_band_labels(), dtype=object)
+    quarter = pd.Series(t_date.year.astype(str)) + "Q" + pd.Series(t_date.quarter.astype(str))
+    return rows.assign(person_id=pool.person_id[p], t_date=t_date, sex=pool.sex[p],
+                       age_band=labels[_band(pool, p, t)], index_quarter=quarter.to_numpy())
 
 
 def _allocate(total: int, shares: list[float], sizes: list[int]) -> list[int]:
@@ -837,7 +857,8 @@ def logistic_fit(X, y: np.ndarray, ridge: float = 1.0, tol: float = 1e-7,
 
 
 def _match(rows: pd.DataFrame, k: int, caliper: float, n_eligible_pairs: int, seed: int,
-           metric_cols: list[str] | None = None, exact_cols: tuple[str, ...] = ()):
+           metric_cols: list[str] | None = None, exact_cols: tuple[str, ...] = (),
+           person_id: np.ndarray | None = None):
     """Nearest-neighbour matching within each set, caliper on the logit, 1:k, no replacement.
 
     Candidates that differ from the contacted person on an ``exact_cols`` covariate, or are
@@ -845,46 +866,55 @@ def _match(rows: pd.DataFrame, k: int, caliper: float, n_eligible_pairs: int, se
     the rest the ``k`` nearest are taken: nearest on the logit, or, when ``metric_cols`` are
     given, nearest by Mahalanobis distance on those columns and the logit (Mahalanobis matching
     within propensity calipers, Rosenbaum and Rubin 1985), which balances the individual
-    covariates better where the contacted sit in the tail of the score.
+    covariates better where the contacted sit in the tail of the score. Ties are broken by a
+    seeded hash of the person (``person_id[pidx]``, or the ``person_id`` column).
     """
-    cases = rows[rows["treated"] == 1].set_index("set_id")
-    cand = rows[rows["treated"] == 0].copy()
+    treated = rows["treated"].to_numpy() == 1
+    set_id = rows["set_id"].to_numpy()
+    case_row = np.full(int(set_id.max()) + 1 if len(set_id) else 0, -1)
+    case_row[set_id[treated]] = np.flatnonzero(treated)
+    cand = np.flatnonzero(~treated)
+    of = case_row[set_id[cand]]  # the case row of each candidate's set
     same = np.ones(len(cand), bool)
     for spec in exact_cols:
         col, _, cap = spec.partition(":")
-        a = cand[col].to_numpy()
-        b = cases[col].reindex(cand["set_id"]).to_numpy()
+        v = rows[col].to_numpy()
+        a, b = v[cand], v[of]
         if cap:
             a, b = np.minimum(a, int(cap)), np.minimum(b, int(cap))
         same &= a == b
     n_same = int(same.sum())
-    cand = cand[same]
-    gap = (cand["logit"] - cases["logit"].reindex(cand["set_id"]).to_numpy()).abs()
-    inside = gap.to_numpy() <= caliper + 1e-12
-    within = cand[inside].copy()
+    logit = rows["logit"].to_numpy()
+    gap = np.abs(logit[cand] - logit[of])
+    inside = same & (gap <= caliper + 1e-12)
+    w_rows, w_of = cand[inside], of[inside]
     if metric_cols:
         cols = list(metric_cols) + ["logit"]
-        X = rows[cols].to_numpy(float)
-        cov = np.atleast_2d(np.cov(X, rowvar=False))
-        inv = np.linalg.pinv(cov)
-        diff = within[cols].to_numpy(float) - cases[cols].reindex(within["set_id"]).to_numpy(float)
-        within["dist"] = np.einsum("ij,jk,ik->i", diff, inv, diff)
+        inv = np.linalg.pinv(np.atleast_2d(_covariance(rows, cols)))
+        diff = np.column_stack([rows[c].to_numpy(float)[w_rows] - rows[c].to_numpy(float)[w_of]
+                                for c in cols])
+        dist = np.einsum("ij,jk,ik->i", diff, inv, diff)
     else:
-        within["dist"] = gap[inside].to_numpy()
+        dist = gap[inside]
+    within = rows.iloc[w_rows]
+    ids = person_id[within["pidx"].to_numpy()] if person_id is not None else within["person_id"]
     # ties broken by a seeded hash so that the result does not depend on row order
-    within["tie"] = pd.util.hash_pandas_object(
-        within["person_id"].astype(str) + ":" + str(seed), index=False).to_numpy()
-    within = within.sort_values(["set_id", "dist", "tie"])
-    within["rank"] = within.groupby("set_id").cumcount()
-    chosen = within[within["rank"] < k].drop(columns=["dist", "tie", "rank"])
+    tie = pd.util.hash_pandas_object(pd.Series(ids).astype(str) + ":" + str(seed),
+                                     index=False).to_numpy()
+    order = np.lexsort((tie, dist, set_id[w_rows]))
+    ranked = set_id[w_rows][order]
+    rank = np.arange(len(order)) - np.searchsorted(ranked, ranked, side="left")
+    chosen = within.iloc[order[rank < k]].copy()
     n_ctrl = chosen.groupby("set_id").size()
+    cases = rows[treated].set_index("set_id")
     has = cases.index.isin(n_ctrl.index)
     keep_cases = cases[has].reset_index()
     keep_cases["weight"] = 1.0
     chosen["weight"] = 1.0 / n_ctrl.reindex(chosen["set_id"]).to_numpy()
     matched = pd.concat([keep_cases, chosen], ignore_index=True)
     n_no_match = int((~has).sum())
-    n_sampled = int((rows["treated"] == 0).sum())
+    n_sampled = len(cand)
+    n_within = len(w_rows)
     att = [
         ("eligible candidate pairs (person, risk set) in the exact strata", "eligible_pairs",
          int(n_eligible_pairs)),
@@ -893,10 +923,24 @@ def _match(rows: pd.DataFrame, k: int, caliper: float, n_eligible_pairs: int, se
     if exact_cols:
         att.append(("differs on an exactly matched covariate", "exact_covariates", -(n_sampled - n_same)))
     att += [
-        ("outside the caliper", "outside_caliper", -(n_same - len(within))),
-        (f"not among the {k} nearest within the caliper", "not_nearest", -(len(within) - len(chosen))),
+        ("outside the caliper", "outside_caliper", -(n_same - n_within)),
+        (f"not among the {k} nearest within the caliper", "not_nearest", -(n_within - len(chosen))),
     ]
     return matched, att, n_no_match
+
+
+def _covariance(rows: pd.DataFrame, cols: list[str], chunk: int = 1_000_000) -> np.ndarray:
+    """``np.cov`` of the columns (ddof 1), accumulated over blocks of rows (no rows x cols copy)."""
+    n = len(rows)
+    total = np.zeros(len(cols))
+    cross = np.zeros((len(cols), len(cols)))
+    data = [rows[c].to_numpy() for c in cols]
+    for lo in range(0, n, chunk):
+        X = np.column_stack([v[lo:lo + chunk] for v in data]).astype(float)
+        total += X.sum(axis=0)
+        cross += X.T @ X
+    mean = total / n
+    return (cross - n * np.outer(mean, mean)) / (n - 1)
 
 
 def _follow_up(pool: _Pool, d: CohortDefinition, rows: pd.DataFrame, de: int):
@@ -988,16 +1032,15 @@ def _balance(rows: pd.DataFrame, matched: pd.DataFrame, cols: list[str], d: Coho
     labels = {c.name: (c.label_da, c.label_en) for c in d.covariates}
     labels["age_at_index"] = ("Alder ved indeks", "Age at index")
     labels["male"] = ("Mand", "Male")
-    rows = rows.assign(male=(rows["sex"] == "M").astype(float))
-    matched = matched.assign(male=(matched["sex"] == "M").astype(float))
     out = []
+    bt = rows["treated"].to_numpy() == 1
+    at = matched["treated"].to_numpy() == 1
+    sw = rows["sampling_weight"].to_numpy(float)[~bt]
+    mw = matched["weight"].to_numpy(float)
     for c in cols + ["male"]:
-        bt, bc = rows[rows["treated"] == 1], rows[rows["treated"] == 0]
-        at, ac = matched[matched["treated"] == 1], matched[matched["treated"] == 0]
-        s_b, mt_b, mc_b = _smd(bt[c].to_numpy(float), np.ones(len(bt)), bc[c].to_numpy(float),
-                               bc["sampling_weight"].to_numpy(float))
-        s_a, mt_a, mc_a = _smd(at[c].to_numpy(float), at["weight"].to_numpy(float),
-                               ac[c].to_numpy(float), ac["weight"].to_numpy(float))
+        x, y = rows[c].to_numpy(float), matched[c].to_numpy(float)
+        s_b, mt_b, mc_b = _smd(x[bt], np.ones(int(bt.sum())), x[~bt], sw)
+        s_a, mt_a, mc_a = _smd(y[at], mw[at], y[~at], mw[~at])
         out.append({"covariate": c, "label_da": labels[c][0], "label_en": labels[c][1],
                     "mean_contacted_before": mt_b, "mean_comparison_before": mc_b,
                     "smd_before": s_b, "mean_contacted_after": mt_a,

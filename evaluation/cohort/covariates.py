@@ -29,6 +29,7 @@ Kinds (``t`` is the index date, ``w`` the window in days, ``round(months * 30.43
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..timeunits import months_to_days
@@ -69,15 +70,43 @@ def compute_covariates(con, rows: pd.DataFrame, covariates: tuple[Covariate, ...
     pandas.DataFrame
         Indexed like ``rows`` by ``row_id`` (same order), one integer column per covariate.
     """
-    r = rows[["row_id", "person_id", "t"]].copy()
-    r["t"] = pd.to_datetime(r["t"]).dt.date
+    r = pd.DataFrame({"row_id": rows["row_id"].to_numpy(),
+                      "person_id": rows["person_id"].astype(str).to_numpy(),
+                      "t": pd.to_datetime(rows["t"]).to_numpy()})
     con.register("_rows_df", r)
     con.execute("CREATE OR REPLACE TEMP TABLE r AS SELECT row_id, CAST(person_id AS VARCHAR) AS person_id, "
                 "CAST(t AS DATE) AS t FROM _rows_df")
     con.unregister("_rows_df")
-    out = pd.DataFrame(index=pd.Index(r["row_id"].to_numpy(), name="row_id"))
-    parts: list[pd.DataFrame] = []
+    values = covariates_of_table_r(con, covariates)
+    out = pd.DataFrame(values, index=pd.Index(values.pop("row_id"), name="row_id"))
+    return out.reindex(r["row_id"].to_numpy())[[c.name for c in covariates]]
 
+
+def covariates_of_table_r(con, covariates: tuple[Covariate, ...]) -> dict[str, np.ndarray]:
+    """Covariates of the rows of the temporary table ``r`` (``row_id``, ``person_id``, ``t``
+    as DATE), which is dropped afterwards.
+
+    Returns ``{"row_id": ..., name: int64 values, ...}`` ordered by ``row_id``: one DuckDB
+    query that left-joins one aggregate per covariate kind onto ``r`` (no per-row Python).
+    """
+    parts = _covariate_parts(covariates)
+    select = ["r.row_id"]
+    joins = []
+    for i, (sql, names) in enumerate(parts):
+        joins.append(f"LEFT JOIN ({sql}) p{i} ON p{i}.row_id = r.row_id")
+        select += [f"coalesce(p{i}.{n}, 0)::BIGINT AS {n}" for n in names]
+    done = {n for _, names in parts for n in names}
+    select += [f"0::BIGINT AS {c.name}" for c in covariates if c.name not in done]
+    result = con.execute(f"SELECT {', '.join(select)} FROM r {' '.join(joins)} ORDER BY r.row_id"
+                         ).fetchnumpy()
+    con.execute("DROP TABLE r")
+    return {k: np.asarray(v) for k, v in result.items()}
+
+
+def _covariate_parts(covariates: tuple[Covariate, ...]) -> list[tuple[str, list[str]]]:
+    """One aggregate query per covariate (charges: one for all), each giving ``row_id`` and
+    its columns for the rows of ``r`` that have a non-zero value."""
+    parts: list[tuple[str, list[str]]] = []
     charges = [c for c in covariates if c.kind == "charges"]
     if charges:
         wmax = max(months_to_days(c.window_months) for c in charges)
@@ -87,23 +116,23 @@ def compute_covariates(con, rows: pd.DataFrame, covariates: tuple[Covariate, ...
             if c.categories:
                 cond += f" AND cat IN ({_quote(c.categories)})"
             sums.append(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {c.name}")
-        parts.append(con.execute(f"""
+        parts.append((f"""
             WITH x AS (
               SELECT r.row_id, r.t, {_d('c.charge_date')} AS cd,
                      CAST(c.offence_category AS VARCHAR) AS cat
               FROM r JOIN charges c ON CAST(c.person_id AS VARCHAR) = r.person_id
               WHERE {_d('c.charge_date')} < r.t AND {_d('c.charge_date')} >= r.t - {wmax})
-            SELECT row_id, {', '.join(sums)} FROM x GROUP BY row_id""").df())
+            SELECT row_id, {', '.join(sums)} FROM x GROUP BY row_id""", [c.name for c in charges]))
 
     for c in covariates:
         if c.kind == "custody":
             window = "" if c.window_months is None else f" AND s >= t - {months_to_days(c.window_months)}"
-            parts.append(con.execute(f"""
+            parts.append((f"""
                 WITH x AS (SELECT r.row_id, r.t, {_d('k.start_date')} AS s
                            FROM r JOIN custody k ON CAST(k.person_id AS VARCHAR) = r.person_id)
-                SELECT row_id, 1 AS {c.name} FROM x WHERE s < t{window} GROUP BY row_id""").df())
+                SELECT row_id, 1 AS {c.name} FROM x WHERE s < t{window} GROUP BY row_id""", [c.name]))
         elif c.kind == "education_or_job":
-            parts.append(con.execute(f"""
+            parts.append((f"""
                 WITH edu AS (
                   SELECT DISTINCT r.row_id FROM r JOIN education e
                     ON CAST(e.person_id AS VARCHAR) = r.person_id
@@ -116,17 +145,17 @@ def compute_covariates(con, rows: pd.DataFrame, covariates: tuple[Covariate, ...
                         = strftime(date_trunc('month', r.t) - INTERVAL 1 MONTH, '%Y-%m')
                     AND m.hours >= {float(c.hours_threshold)})
                 SELECT row_id, 1 AS {c.name} FROM (SELECT * FROM edu UNION SELECT * FROM job)
-                """).df())
+                """, [c.name]))
         elif c.kind == "group_registered":
-            parts.append(con.execute(f"""
+            parts.append((f"""
                 SELECT DISTINCT r.row_id, 1 AS {c.name} FROM r JOIN group_registrations g
                   ON CAST(g.person_id AS VARCHAR) = r.person_id
                 WHERE {_d('g.registered_date')} < r.t
                   AND (g.deregistered_date IS NULL OR {_d('g.deregistered_date')} >= r.t)
-                """).df())
+                """, [c.name]))
         elif c.kind == "group_cooffender":
             w = months_to_days(c.window_months)
-            parts.append(con.execute(f"""
+            parts.append((f"""
                 WITH mine AS (
                   SELECT r.row_id, r.person_id, r.t, CAST(c.case_id AS VARCHAR) AS case_id,
                          {_d('c.offence_date')} AS od
@@ -141,14 +170,5 @@ def compute_covariates(con, rows: pd.DataFrame, covariates: tuple[Covariate, ...
                 FROM other o JOIN group_registrations g ON CAST(g.person_id AS VARCHAR) = o.other_id
                 WHERE {_d('g.registered_date')} <= o.od AND {_d('g.registered_date')} < o.t
                   AND (g.deregistered_date IS NULL OR {_d('g.deregistered_date')} > o.od)
-                """).df())
-
-    for part in parts:
-        part = part.set_index("row_id")
-        out = out.join(part, how="left")
-    for c in covariates:
-        if c.name not in out:
-            out[c.name] = 0
-        out[c.name] = out[c.name].fillna(0).astype("int64")
-    con.execute("DROP TABLE r")
-    return out[[c.name for c in covariates]]
+                """, [c.name]))
+    return parts
