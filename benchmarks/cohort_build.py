@@ -24,13 +24,33 @@ OUT = HERE / "output"
 SEED = 2026
 SIZES = (100_000, 300_000, 1_000_000)
 
-# Runs one command as its only child and prints that child's peak memory (KiB on Linux).
+# Runs one command as its only child and prints that child's peak memory (KiB on Linux) and
+# CPU time (user + system, s).
 _WRAPPER = (
     "import resource, subprocess, sys\n"
     "rc = subprocess.call(sys.argv[1:])\n"
-    "print('MAXRSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print('MAXRSS', u.ru_maxrss, file=sys.stderr)\n"
+    "print('CPU', u.ru_utime + u.ru_stime, file=sys.stderr)\n"
     "sys.exit(rc)\n"
 )
+
+
+def measured(args: list[str], what: str) -> dict:
+    """Run ``python args...`` as a fresh child: wall time, peak memory and CPU time.
+
+    Raises SystemExit with the child's stderr when it fails.
+    """
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _WRAPPER, sys.executable, *args], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{proc.stderr[-4000:]}")
+    found = dict(line.split()[:2] for line in proc.stderr.splitlines()
+                 if line.startswith(("MAXRSS", "CPU")))
+    return {"wall_s": round(wall, 2), "cpu_s": round(float(found["CPU"]), 2),
+            "peak_mib": round(int(found["MAXRSS"]) / 1024, 1)}
 
 
 def simulate(persons: int) -> Path:
@@ -57,19 +77,10 @@ def build(persons: int, warehouse: Path) -> dict:
         f"seed = {SEED}\n",
         encoding="utf-8",
     )
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, sys.executable, "-m", "evaluation", "--quiet", "cohort",
-         "build", str(study)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"cohort build failed for {persons} persons:\n{proc.stderr}")
-    maxrss_kib = int(next(line.split()[1] for line in proc.stderr.splitlines()
-                          if line.startswith("MAXRSS")))
+    m = measured(["-m", "evaluation", "--quiet", "cohort", "build", str(study)],
+                 f"cohort build for {persons} persons")
     meta = json.loads((OUT / f"output_{persons}" / "cohort" / "cohort.json").read_text())
-    return {"persons": persons, "wall_s": wall, "peak_mib": maxrss_kib / 1024,
+    return {"persons": persons, "wall_s": m["wall_s"], "peak_mib": m["peak_mib"], "cpu_s": m["cpu_s"],
             "contacted_first": meta["counts"]["contacted_first_qualifying"],
             "contacted": meta["counts"]["contacted"], "comparison": meta["counts"]["comparison_rows"],
             "smd_max_after": meta["smd_max_after"]}
