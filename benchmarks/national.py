@@ -38,7 +38,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from cohort_build import OUT, ROOT, SEED, measured  # noqa: E402
+from cohort_build import OUT, ROOT, SEED, measured
 
 SIZES = (100_000, 300_000, 1_000_000)
 COX_ROWS = (200_000, 1_000_000)

@@ -13,8 +13,15 @@ from .. import contract
 from ..atomic import atomic_dir
 from ..progress import step
 from .area import simulate_reported_crime
-from .world import (DATA_END, DATA_START, INITIATIVE_START, MUNICIPALITIES, Effects,
-                    simulate_world, to_date)
+from .world import (
+    DATA_END,
+    DATA_START,
+    INITIATIVE_START,
+    MUNICIPALITIES,
+    Effects,
+    simulate_world,
+    to_date,
+)
 
 DEFAULT_EFFECTS = {"reoffending": 0.80, "education_job": 1.25, "group_recruitment": 0.70}
 
