@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .contract import AGGREGATE_SOURCE_NAMES, RAW_EXTENSIONS, SOURCE_NAMES
-from .disclosure import DEFAULT_SUPPRESSION_THRESHOLD
+from .disclosure import DEFAULT_SUPPRESSION_THRESHOLD, ThresholdRefused, check_threshold
 from .errors import ConfigError
 from .io import ReadLimits
 
@@ -34,6 +34,7 @@ class ReportSettings:
     languages: tuple[str, ...] = ("da", "en")
     formats: tuple[str, ...] = ("html", "pdf")
     suppression_threshold: int = DEFAULT_SUPPRESSION_THRESHOLD
+    threshold_override: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,12 @@ STUDY_KEYS: tuple[StudyKey, ...] = (
              "Report formats.", '["html", "pdf"]'),
     StudyKey("report", "suppression_threshold", "integer",
              DEFAULT_SUPPRESSION_THRESHOLD,
-             "Smallest count of persons a report may show; smaller counts are shown as "
-             "\"<threshold\".", str(DEFAULT_SUPPRESSION_THRESHOLD)),
+             "Smallest count of persons a report may show (every hidden cell shows one neutral "
+             "marker); below 3 only with threshold_override.", str(DEFAULT_SUPPRESSION_THRESHOLD)),
+    StudyKey("report", "threshold_override", "text", None,
+             "The reason for a suppression threshold below 3 (Statistics Denmark's minimum); "
+             "logged, written in every disclosure record and stated in the technical appendix.",
+             '"agreed with the data owner for an internal review"'),
     StudyKey("limits", "max_file_mb", "integer", ReadLimits().max_file_bytes // 1024**2,
              "Largest source file, in MB; a larger one is refused before it is read.", "20480"),
     StudyKey("limits", "max_line_kb", "integer", ReadLimits().max_line_bytes // 1024,
@@ -217,13 +222,17 @@ def load_study(path: str | Path) -> Study:
     r = _get(doc, "report", dict, path, "", {})
     _check_keys(r, "report", "report", path)
     threshold = _get(r, "suppression_threshold", int, path, "report.", DEFAULT_SUPPRESSION_THRESHOLD)
-    if threshold < 1:
-        raise ConfigError("must be at least 1", file=str(path), key="report.suppression_threshold")
+    override = _get(r, "threshold_override", str, path, "report.", None)
+    try:
+        threshold = check_threshold(threshold, override)
+    except ThresholdRefused as exc:
+        raise ConfigError(str(exc), file=str(path), key="report.suppression_threshold") from None
     report = ReportSettings(
         quarter=_get(r, "quarter", str, path, "report.", None),
         languages=tuple(_get(r, "languages", list, path, "report.", ["da", "en"])),
         formats=tuple(_get(r, "formats", list, path, "report.", ["html", "pdf"])),
         suppression_threshold=threshold,
+        threshold_override=override,
     )
     analyses = _get(s, "analyses", list, path, "study.", [])
     limits = _limits(_get(doc, "limits", dict, path, "", {}), path)

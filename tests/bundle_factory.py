@@ -1,7 +1,7 @@
 """A realistic results bundle for report tests, written as `evaluation analyse` writes it.
 
 The layout follows docs/interfaces.md and the results-bundle contract: ``estimates.json``,
-``tables/*.parquet``, ``figures/*.png`` and ``*.svg``, ``manifest.json``. Small counts are planted
+``tables/*.parquet`` (figures are drawn by the report), ``manifest.json``. Small counts are planted
 on purpose (``PLANTED_SMALL``) so that tests can check that no count below the disclosure
 threshold reaches a report.
 
@@ -18,10 +18,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -135,14 +131,14 @@ def _estimates(
     return rows
 
 
-def _figure(path: Path, title: str) -> str:
-    fig, ax = plt.subplots(figsize=(4, 2.5), dpi=60)
-    ax.plot([0, 1, 2], [0, 1, 0.5])
-    ax.set_title(title)
-    fig.savefig(path.with_suffix(".png"))
-    fig.savefig(path.with_suffix(".svg"))
-    plt.close(fig)
-    return path.with_suffix(".png").name
+def _at_risk(curve: pd.DataFrame) -> pd.DataFrame:
+    """Numbers at risk every 3 months: those at the first curve step at or after the tick."""
+    rows = []
+    for day in (0, 91, 183, 274, 365, 457, 548, 639, 730, 822, 913, 1004):
+        for arm in ("contacted", "comparison"):
+            later = curve[(curve["arm"] == arm) & (curve["time"] >= day)]
+            rows.append((arm, float(day), int(later["at_risk"].iloc[0]) if len(later) else 0))
+    return pd.DataFrame(rows, columns=["arm", "time", "at_risk"])
 
 
 DEFINITIONS = {"reoffending": "first_charge", "education_job": "first_education_or_job",
@@ -155,7 +151,6 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
     """Write a results bundle into folder ``path`` and return it."""
     path = Path(path)
     (path / "tables").mkdir(parents=True, exist_ok=True)
-    (path / "figures").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     n = {"contacted": 512, "comparison": 1530}
     specs = [
@@ -180,7 +175,7 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
     for oid, family, primary, (da, en), direction, risk, rd_ci, hr, events, ok in specs:
         curve = _curve(rng, n, risk)
         curve.to_parquet(path / "tables" / f"{oid}_curve.parquet", index=False)
-        fig_name = _figure(path / "figures" / f"{oid}_curve", oid)
+        _at_risk(curve).to_parquet(path / "tables" / f"{oid}_at_risk.parquet", index=False)
         estimates = _estimates(risk, rd_ci, hr, "matched") + _estimates(
             {"contacted": risk["contacted"], "comparison": risk["comparison"] * 0.7},
             (rd_ci[0] + 0.03, rd_ci[1] + 0.03), hr * 1.3, "naive")
@@ -197,8 +192,8 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
                             "ph_global_p": 0.31, "min_detectable_hr": 0.72 if ok else 0.35,
                             "e_value": {"point": 1.6, "ci": 1.1}, "smd_max_after": 0.04},
             "gates": gates,
-            "tables": {"curve": f"tables/{oid}_curve.parquet"},
-            "figures": {"curve": f"figures/{fig_name}"},
+            "tables": {"curve": f"tables/{oid}_curve.parquet",
+                       "at_risk": f"tables/{oid}_at_risk.parquet"},
         })
 
     pd.DataFrame(CONTACTS, columns=["period", "dimension", "category", "n"]).to_parquet(
@@ -223,8 +218,6 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
         "propensity_score": np.concatenate([rng.beta(2, 8, 512), rng.beta(2, 9, 1530), [0.5, 0.6]]),
     })
     prop.to_parquet(path / "tables" / "propensity.parquet", index=False)
-    figures = {name: f"figures/{_figure(path / 'figures' / name, name)}"
-               for name in ("balance", "overlap", "forest")}
     estimates = {
         "schema_version": "1.0",
         "study": {"name": "Knock Knock, Aalborg (test bundle)", "data_end": "2026-09-30",
@@ -237,7 +230,6 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
         "outcomes": outcomes,
         "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
                    "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},
-        "figures": figures,
     }
     (path / "estimates.json").write_text(json.dumps(estimates, indent=2), encoding="utf-8")
     manifest = {"created_with": "evaluation 0.1.0", "seed": 2026,

@@ -303,8 +303,7 @@ def test_bundle_is_complete_and_matches_contract(analysed):
         assert o["gates"]["passed"] == (len(o["gates"]["reasons"]) == 0)
         for path in [*o["tables"].values()]:
             assert (results / path).exists()
-        for path in o["figures"].values():
-            assert (results / path).exists() and (results / path).with_suffix(".svg").exists()
+        assert "figures" not in o  # figures are drawn by the report, with its threshold
         curve = pd.read_parquet(results / o["tables"]["curve"])
         assert list(curve.columns) == [
             "arm",
@@ -323,8 +322,8 @@ def test_bundle_is_complete_and_matches_contract(analysed):
     assert any(e["analysis"] == "custody_at_risk" for e in rr["estimates"])
     for name in ("attrition", "balance", "propensity", "contacts"):
         assert (results / est["tables"][name]).exists()
-    for name in ("balance", "overlap", "forest"):
-        assert (results / est["figures"][name]).exists()
+    assert "figures" not in est and not (results / "figures").exists()
+    assert (results / est["tables"]["forest"]).exists()
     contacts = pd.read_parquet(results / "tables" / "contacts.parquet")
     assert list(contacts.columns) == ["period", "dimension", "category", "n"]
     cum_total = contacts.query("period == 'cumulative' and dimension == 'total'")["n"].item()
@@ -414,10 +413,8 @@ def test_analyse_simulated_warehouse_end_to_end(simulated_warehouse, tmp_path):
 
     assert rd("naive") > rd("matched")
     for o in est["outcomes"]:
-        assert (results / o["tables"]["curve"]).exists() and (
-            results / o["figures"]["curve"]
-        ).exists()
-    for path in [*est["tables"].values(), *est["figures"].values()]:
+        assert (results / o["tables"]["curve"]).exists() and (results / o["tables"]["at_risk"]).exists()
+    for path in est["tables"].values():
         assert (results / path).exists()
 
 
@@ -448,12 +445,22 @@ def test_e_value_and_minimum_detectable_hr():
     assert min_detectable_hr(100, 0.5)[0] == pytest.approx(math.exp(-(0.841621 + 1.959964) / 5), rel=1e-5)
 
 
-def test_at_risk_labels_hide_small_numbers():
-    from evaluation.analysis.figures import risk_label
+def test_at_risk_table_counts_persons_followed_at_every_tick():
+    """Item 3 of issue 9: the numbers at risk are a direct count (time >= t) at day 0, every
+    3 months (the curve's ticks) and each horizon, against a table built by hand."""
+    from evaluation.analysis.run import at_risk_table
 
-    assert risk_label(3, 5) == "<5"
-    assert risk_label(12, 5) == "12"
-    assert risk_label(0, 5) in ("", "0")
+    frame = pd.DataFrame({"treated": [1, 1, 1, 1, 0, 0, 0, 0, 0],
+                          "time": [10, 95, 183, 400, 91, 92, 200, 365, 366]})
+    table = at_risk_table(frame, (183, 365))
+    got = {(r.arm, int(r.time)): int(r.at_risk) for r in table.itertuples()}
+    # ticks: 0, 91 (3 months), 183, 274, 365, 457 (15 months, past the last follow-up of 400)
+    assert sorted({t for _, t in got}) == [0, 91, 183, 274, 365, 457]
+    expected = {("contacted", 0): 4, ("contacted", 91): 3, ("contacted", 183): 2,
+                ("contacted", 274): 1, ("contacted", 365): 1, ("contacted", 457): 0,
+                ("comparison", 0): 5, ("comparison", 91): 5, ("comparison", 183): 3,
+                ("comparison", 274): 2, ("comparison", 365): 2, ("comparison", 457): 0}
+    assert got == expected
 
 
 def test_contacts_summary_counts_first_contacts(analysed):

@@ -206,26 +206,34 @@ def test_no_count_below_threshold_in_any_table_or_text(rendered_reports):
         found, bad = disclosure.scan_html_counts(page, 5)
         assert found >= 20, (lang, doc, found)
         assert bad == [], (lang, doc, bad)
-        assert "&lt;5" in page  # planted small counts are there, suppressed
+        assert disclosure.SUPPRESSED_MARK in page  # planted small counts are there, hidden
+        assert "&lt;5" not in page  # one neutral marker: a hidden cell claims no value
+        note = TEXTS[lang]["suppressed_note"].split("{mark}")[1][:20]
+        assert note in htmllib.unescape(page), (lang, doc)  # the marker's footnote
         text = _visible_text(page)
         person = r"(unge|personer|young people|persons|people|events|hændelser)"
         assert not re.search(r"(?<![\d.,<\-\u2212])[1-4]\s+" + person, text), (lang, doc)
 
 
-def test_planted_small_counts_are_suppressed_with_secondary_cells(rendered_reports):
+def test_planted_small_counts_are_suppressed_with_secondary_cells(rendered_reports, tmp_path):
+    from evaluation.report.cells import build_checker
+
     assert {p[0] for p in PLANTED_SMALL} >= {"contacts", "attrition"}
+    mark = disclosure.SUPPRESSED_MARK
     page = rendered_reports["paths"][("en", "quarterly")].read_text(encoding="utf-8")
     rows = {re.sub(r"<[^>]+>", "|", r).strip("|").split("|")[0].strip("\u2003 "): r
             for r in re.findall(r"<tr>(.*?)</tr>", page)}
     cells = {k: re.findall(r'class="count">([^<]*)<', v) for k, v in rows.items()}
-    assert cells["22-25"][0] == "&lt;5"  # 4 (primary)
-    assert cells["18-21"][0] == "&lt;5"  # 13 (secondary)
-    assert cells["14-17"][0] == "20"
-    assert '<span class="count">37</span>' in page and '<span class="count">512</span>' in page
-    assert cells["SSP"] == ["&lt;5", "35"] or cells["SSP"] == ["&lt;5", "&lt;5"]
-    assert cells["Taskforce follow-up"][0] == "&lt;5"  # 6 (secondary of ssp's 3)
+    assert cells["22-25"][0] == mark  # 4 (primary)
+    age = [cells[c][0] for c in ("14-17", "18-21", "22-25")]
+    assert age.count(mark) >= 2  # 4 cannot be worked out as 37 - 20 - 13
+    assert cells["SSP"][0] == mark and cells["Treatment"][0] == mark and cells["No referral"][0] == mark
     tech = rendered_reports["paths"][("en", "technical")].read_text(encoding="utf-8")
     assert 'class="count">3<' not in tech and 'class="count">2<' not in tech
+    # the pattern the reports share is proven safe by the attacker's linear programme
+    check = build_checker(Bundle.open(make_bundle(tmp_path / "b")), "2026Q3", 5)
+    assert check.disclosed() == []
+    assert check.rules_applied().get("secondary", 0) >= 1
 
 
 def test_council_report_has_summary_results_box_and_as_of(rendered_reports):
@@ -294,27 +302,41 @@ def test_failed_render_leaves_no_output(tmp_path):
 def test_balance_means_of_binary_covariates_respect_disclosure():
     import pandas as pd
 
+    from evaluation.report import cells
     from evaluation.report.tables import balance_table
 
     frame = pd.DataFrame(
         {
-            "covariate": ["group_registered", "charges_6m", "custody_ever"],
-            "smd_before": [0.3, 0.9, 0.1],
-            "smd_after": [0.0, 0.05, 0.02],
-            "mean_contacted_after": [0.03, 0.03, 0.5],
-            "mean_comparison_after": [0.0, 0.1, 0.97],
+            "covariate": ["group_registered", "charges_6m", "custody_ever", "in_education_or_job"],
+            "smd_before": [0.3, 0.9, 0.1, 0.2],
+            "smd_after": [0.3, 0.05, 0.02, 0.0],
+            "mean_contacted_after": [0.03, 0.03, 0.5, 0.04],
+            "mean_comparison_after": [0.0, 0.1, 0.97, 0.04],
         }
     )
-    table = balance_table(
-        frame, "en", output="md", arm_sizes={"after": {"contacted": 100, "comparison": 100}}
-    )
+
+    class Stub:
+        def named_table(self, name):
+            return frame
+
+    check = disclosure.Checker(5)
+    check.count("cohort/n_contacted", 100)
+    check.count("cohort/n_comparison", 100)
+    cells.balance(check, Stub(), "2026Q3")
+    check.solve()
+    table = balance_table(frame, "en", check, output="md")
     lines = {
         ln.split("|")[1].strip(): [c.strip() for c in ln.split("|")[2:-1]]
         for ln in table.splitlines()[2:]
     }
-    assert lines["group_registered"][2:] == ["–", "0.00"]  # 3 persons hidden, a true 0 shown
+    mark = disclosure.SUPPRESSED_MARK
+    # 3 persons hidden, a true 0 shown; the SMD would invert to the hidden count
+    assert lines["group_registered"] == ["0.300", mark, mark, "0.00"]
     assert lines["charges_6m"][2:] == ["0.03", "0.10"]  # counts of charges, not persons
-    assert lines["custody_ever"][2:] == ["0.50", "–"]  # 3 persons without the trait
+    assert lines["custody_ever"][2:] == ["0.50", mark]  # 3 persons without the trait
+    # exactly matched (equal by construction): neither arm's 4 persons are shown
+    assert lines["in_education_or_job"][2:] == [mark, mark]
+    assert check.disclosed() == []
 
 
 def test_quarto_is_used_when_on_path(tmp_path, monkeypatch):
@@ -343,17 +365,19 @@ def test_quarto_is_used_when_on_path(tmp_path, monkeypatch):
     assert "--to html" in (out / "quarterly.html").read_text()
 
 
-def test_contacts_table_uses_the_study_threshold():
+def test_contacts_table_uses_the_study_threshold(tmp_path):
     import pandas as pd
 
+    from evaluation.report.cells import build_checker
     from evaluation.report.tables import contacts_table
 
+    bundle = Bundle.open(make_bundle(tmp_path / "b"))
     frame = pd.DataFrame(CONTACTS, columns=["period", "dimension", "category", "n"])
-    three = contacts_table(frame, "2026Q3", "en", 3, output="html")
+    three = contacts_table(frame, "2026Q3", "en", build_checker(bundle, "2026Q3", 3), output="html")
     found, bad = disclosure.scan_html_counts(three, 3)
     assert found > 20 and bad == []
-    assert 'class="count">4<' in three and "&lt;3" in three  # 4 is shown under threshold 3
-    five = contacts_table(frame, "2026Q3", "en", 5, output="html")
+    assert 'class="count">4<' in three and disclosure.SUPPRESSED_MARK in three  # 4 shown under 3
+    five = contacts_table(frame, "2026Q3", "en", build_checker(bundle, "2026Q3", 5), output="html")
     assert 'class="count">4<' not in five and disclosure.scan_html_counts(five, 5)[1] == []
     assert fmt.number(pd.NA, "en") == "–"
 
@@ -372,13 +396,23 @@ def test_curve_figure_hides_small_numbers_at_risk_and_cuts_the_curve():
         "at_risk": [40, 12, 4, 2, 90, 60, 30, 9],
         "events": [4, 3, 2, 1, 5, 4, 3, 2],
     })
-    shown = visible_curve(curve, 5)
-    assert shown[shown["arm"] == "contacted"]["time"].tolist() == [30.0, 200.0]
-    assert len(shown[shown["arm"] == "comparison"]) == 4
-    fig = curve_figure(curve, "New charge", "en", 5)
+    shown = visible_curve(curve, 5, floor=10)
+    # contacted: 12 at risk at day 200 is the last drawable time, and its 4 + 3 events make one
+    # step; comparison: cut before 9 at risk, steps of 5 and 4 + 3 events
+    assert shown[shown["arm"] == "contacted"]["time"].tolist() == [200.0]
+    assert shown[shown["arm"] == "comparison"]["time"].tolist() == [30.0, 400.0]
+    risk = pd.DataFrame({"arm": ["contacted", "comparison"] * 4,
+                         "time": [0.0, 0.0, 91.0, 91.0, 183.0, 183.0, 274.0, 274.0],
+                         "at_risk": [40, 90, 12, 70, 4, 60, 2, 30]})
+    check = disclosure.Checker(5)
+    for r in risk.itertuples():
+        check.count(f"outcome/x/at_risk/{r.arm}/{int(r.time)}", r.at_risk, floor=10)
+    check.solve()
+    fig = curve_figure(curve, risk, "New charge", "en", check, "x")
     numbers = [t.get_text() for t in fig.axes[0].texts if t.get_text().isdigit()]
-    assert numbers and all(int(n) >= 5 for n in numbers)
-    assert "4" not in numbers and "2" not in numbers and "40" in numbers
+    # exactly the at-risk table's numbers at the ticks, those below 10 hidden
+    assert sorted(numbers) == sorted(["40", "90", "12", "70", "60", "30"])
+    assert "4" not in numbers and "2" not in numbers
 
 
 def test_pdf_mode_gives_markdown_without_html(tmp_path, monkeypatch):
@@ -397,7 +431,7 @@ def test_pdf_mode_gives_markdown_without_html(tmp_path, monkeypatch):
     assert kinds == {"Markdown"}
     text = "\n".join(obj.data for obj in shown)
     assert "<span" not in text and "<table" not in text and "<div" not in text
-    assert "| [<5]{.count} |" in text and "- Ny kriminalitet: Færre af de unge med kontakt" in text
+    assert f"| [{disclosure.SUPPRESSED_MARK}]{{.count}} |" in text and "- Ny kriminalitet: Færre af de unge med kontakt" in text
     assert "#outline(" in text  # the appendix contents as a Typst outline (links in the PDF)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from evaluation import disclosure
 from evaluation.cli import cli
 from evaluation.report.bundle import Bundle
+from evaluation.report.cells import build_checker
 from evaluation.report.findings import finding
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,13 +34,18 @@ def test_reports_from_the_analysed_simulation(simulated_warehouse, tmp_path):
         assert result.exit_code == 0, (args, result.output)
     bundle = Bundle.open(tmp_path / "output" / "2026Q3" / "results")
     out = tmp_path / "output" / "2026Q3" / "report"
+    check = build_checker(bundle, "2026Q3", 5)
     for lang in ("da", "en"):
-        sentences = [finding(o, lang).sentence for _, o in bundle.families()]
+        sentences = [finding(o, lang, 5, check).sentence for _, o in bundle.families()]
         assert len(sentences) == 3
         for doc in ("quarterly", "technical"):
             page = (out / lang / f"{doc}.html").read_text(encoding="utf-8")
             found, bad = disclosure.scan_html_counts(page, 5)
             assert found >= 10 and bad == [], (lang, doc, bad)
+            record = json.loads((out / lang / f"{doc}.html.disclosure.json").read_text())
+            assert record["quarter"] == "2026Q3" and record["threshold"] == 5
+            assert sum(c["kind"] == "count" for c in record["cells"]) >= 10
+            assert all("value" not in c for c in record["cells"] if c["suppressed"])
             imgs = re.findall(r"<img\b[^>]*src=\"([^\"]{0,30})", page)
             assert imgs and all(s.startswith("data:image/png;base64,") for s in imgs)
             if doc == "technical":  # the finding sentences of the primary outcomes

@@ -244,10 +244,21 @@ def rate_ratio(counts: pd.DataFrame, model: str = "poisson", cluster: str | None
     return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 
+def at_risk_times(frame: pd.DataFrame, horizons: tuple[int, ...]) -> list[int]:
+    """Days at which numbers at risk are counted: day 0, every 3 months (the ticks of the
+    report's curves) up to 3 months past the last follow-up, and each horizon."""
+    from ..timeunits import months_to_days
+
+    last = float(frame["time"].max()) if len(frame) else 0.0
+    months = range(0, int(last / months_to_days(1)) + 4, 3)
+    return sorted({0, *(int(h) for h in horizons), *(months_to_days(m) for m in months)})
+
+
 def at_risk_table(frame: pd.DataFrame, horizons: tuple[int, ...]) -> pd.DataFrame:
-    """Numbers at risk per arm at day 0 and each horizon (rows with time >= t)."""
+    """Numbers at risk per arm (persons with follow-up time >= t) at each of
+    :func:`at_risk_times`; the report prints exactly these under its curves."""
     rows = []
-    for t in (0, *horizons):
+    for t in at_risk_times(frame, horizons):
         for g, arm in ARM_OF.items():
             sub = frame[frame["treated"] == g]
             rows.append({"arm": arm, "time": float(t), "at_risk": int((sub["time"] >= t).sum())})
@@ -261,7 +272,6 @@ def at_risk_table(frame: pd.DataFrame, horizons: tuple[int, ...]) -> pd.DataFram
 class OutcomeResult:
     entry: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    figures: dict[str, Any] = field(default_factory=dict)
     forest: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -455,14 +465,10 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         "estimates": estimates, "diagnostics": diagnostics, "gates": gates,
         "tables": {"curve": f"tables/{oid}_curve.parquet", "at_risk": f"tables/{oid}_at_risk.parquet",
                    "estimates": f"tables/{oid}_estimates.parquet"},
-        "figures": {"curve": f"figures/{oid}_curve.png"},
     }
     est_table = pd.DataFrame(estimates, columns=[*TIDY_COLUMNS, "analysis"])
     out = OutcomeResult(entry=entry, tables={f"{oid}_curve": curve, f"{oid}_at_risk": risk,
                                               f"{oid}_estimates": est_table})
-    max_time = {ARM_OF[g]: float(frame.loc[frame["treated"] == g, "time"].max()) for g in (1, 0)
-                if (frame["treated"] == g).any()}
-    out.figures[f"{oid}_curve"] = (curve, risk, spec.label["en"], max_time)
     def finite(*values: float | None) -> bool:
         return all(v is not None and math.isfinite(v) and v > 0 for v in values)
 
@@ -554,7 +560,6 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
     from ..io import read_warehouse
     from ..outcomes import WarehouseTables
     from ..quarters import study_quarter
-    from . import figures as figs
     from .area import area_section
 
     if not study.analyses:
@@ -606,6 +611,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
         "cohort": {"n_contacted": int((c["treated"] == 1).sum()), "n_comparison": int((c["treated"] == 0).sum()),
                    "n_sets": int(c["set_id"].nunique()), "ratio": ratio,
                    "smd_max_after": _num(cohort.smd_max_after), "smd_max_before": _num(cohort.smd_max_before),
+                   "max_smd": plan0.max_smd,
                    "overlap_ok": bool(math.isfinite(share) and share >= plan0.min_overlap_share),
                    "overlap_share": _num(share),
                    "covariates": cohort.meta.get("covariates", {}),
@@ -614,8 +620,6 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
         **({"area": area_entry} if area_entry is not None else {}),
         "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
                    "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},
-        "figures": {"balance": "figures/balance.png", "overlap": "figures/overlap.png",
-                    "forest": "figures/forest.png"},
     }
     inputs: dict[str, str] = {}
     for f in sorted(Path(study.warehouse).glob("*.parquet")):
@@ -634,14 +638,11 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
                 "packages": _package_versions()}
 
     with step("writing the results bundle"), atomic_dir(study.results_dir(q), kind="results") as tmp:
-        tdir, fdir = tmp / "tables", tmp / "figures"
+        tdir = tmp / "tables"
         tdir.mkdir()
-        fdir.mkdir()
         for r in results:
             for name, table in r.tables.items():
                 write_parquet(tdir / f"{name}.parquet", table)
-            for stem, (curve, risk, title, max_time) in r.figures.items():
-                figs.save(figs.curve_figure(curve, risk, title, threshold, max_time), fdir, stem)
         write_parquet(tdir / "attrition.parquet", cohort.attrition)
         write_parquet(tdir / "balance.parquet", cohort.balance)
         write_parquet(tdir / "propensity.parquet", cohort.propensity)
@@ -652,12 +653,6 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
                               columns=["label", "analysis", "hazard_ratio", "low", "high"])
         write_parquet(tdir / "forest.parquet", forest)
         estimates["tables"]["forest"] = "tables/forest.parquet"
-        figs.save(figs.forest_figure(forest), fdir, "forest")
-        labels = {k: v.get("en", k) for k, v in (cohort.meta.get("covariates") or {}).items()
-                  if isinstance(v, dict)}
-        labels.setdefault("age_at_index", "Age at index")
-        figs.save(figs.balance_figure(cohort.balance, plan0.max_smd, labels), fdir, "balance")
-        figs.save(figs.overlap_figure(cohort.propensity, threshold), fdir, "overlap")
         write_json(tmp / "estimates.json", estimates)
         write_json(tmp / "manifest.json", manifest)
     return estimates

@@ -34,6 +34,7 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     from pathlib import Path
 
     from ..atomic import locks, remove_stale_temps
+    from ..disclosure.record import record_path
     from ..errors import ConfigError, EvaluationError
     from ..keys import check_study_inputs
     from ..progress import echo, info
@@ -85,7 +86,9 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
         for fmt in formats:
             for doc in DOCUMENTS:
                 params = {"bundle": str(bundle.path), "quarter": quarter, "lang": lang,
-                          "threshold": study.report.suppression_threshold, "output": fmt}
+                          "threshold": study.report.suppression_threshold, "output": fmt,
+                          "override": study.report.threshold_override or "",
+                          "earlier": str(study.output)}
                 jobs.append((doc, lang, fmt, params,
                              study.report_dir(q) / lang / f"{doc}.{fmt}"))
 
@@ -107,8 +110,9 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
     study.report_dir(q).mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{quarter}.", suffix=".tmp", dir=study.report_dir(q)))
     try:
-        staged = [(doc, lang, fmt, params, staging / lang / target.name)
-                  for doc, lang, fmt, params, target in jobs]
+        # each document writes its disclosure record beside itself (<doc>.<fmt>.disclosure.json)
+        staged = [(doc, lang, fmt, {**params, "record": str(record_path(staging / lang / target.name))},
+                   staging / lang / target.name) for doc, lang, fmt, params, target in jobs]
         # two documents at a time: each render runs its own kernel (or Quarto) process
         with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
             list(pool.map(render, staged))
@@ -116,6 +120,8 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
         for (_, _, _, _, source), (_, _, _, _, target) in zip(staged, jobs):
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
+            if record_path(source).exists():
+                os.replace(record_path(source), record_path(target))
             written.append(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

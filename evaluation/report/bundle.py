@@ -1,7 +1,7 @@
 """Reading a results bundle (``<output>/results/``) for the reports.
 
 The bundle is written by ``evaluation analyse`` (``estimates.json``, ``tables/*.parquet``,
-``figures/*.png``, ``manifest.json``; see docs/interfaces.md). This module only reads it: reports
+``manifest.json``; see docs/interfaces.md). This module only reads it: reports
 never compute estimates.
 """
 
@@ -51,7 +51,7 @@ def _read_json(path: Path) -> Any:
 
 @dataclass
 class Bundle:
-    """A results bundle on disk: its ``estimates.json`` and access to its tables and figures."""
+    """A results bundle on disk: its ``estimates.json`` and access to its tables."""
 
     path: Path
     estimates: dict[str, Any]
@@ -131,10 +131,6 @@ class Bundle:
     def named_table(self, name: str) -> pd.DataFrame | None:
         """A bundle-level table by name (``attrition``, ``balance``, ``propensity``, ``contacts``)."""
         return self.table((self.estimates.get("tables") or {}).get(name, f"tables/{name}.parquet"))
-
-    def figure(self, name: str) -> Path | None:
-        """A bundle-level figure (PNG) by name (``balance``, ``overlap``, ``forest``)."""
-        return self.file((self.estimates.get("figures") or {}).get(name))
 
 
 def estimate_rows(outcome: dict[str, Any]) -> pd.DataFrame:

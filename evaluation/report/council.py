@@ -136,7 +136,7 @@ class CouncilParts:
         self.heading("h_summary")
         items = []
         for family, outcome in self.bundle.families():
-            f = finding(outcome, self.lang, self.threshold)
+            f = finding(outcome, self.lang, self.threshold, self.check)
             items.append((f.kind, summary_sentence(outcome, f, self.lang,
                                                    category_label(family, self.lang))))
         if self.html:  # each answer marked with its kind (not_yet, no_difference, ...)
@@ -154,8 +154,8 @@ class CouncilParts:
         counts = self.bundle.cohort.get("counts") or {}
         matched, eligible = counts.get("contacted"), counts.get("contacted_eligible")
         if matched is not None and eligible is not None:
-            self.paragraph("comparison_coverage", n_matched=self.n(matched),
-                           n_eligible=self.n(eligible))
+            self.paragraph("comparison_coverage", n_matched=self.count("cohort/contacted"),
+                           n_eligible=self.count("cohort/contacted_eligible"))
         cohort = {"contacted": self.bundle.cohort.get("n_contacted"),
                   "comparison": self.bundle.cohort.get("n_comparison")}
         for _, outcome in self.bundle.families():
@@ -166,7 +166,8 @@ class CouncilParts:
                    if outcome.get("definition") in VOCABULARY["population"]
                    else self.t("population_generic"))
             self.paragraph("population_text", label=self.label(outcome), who=who,
-                           n_c=self.n(pop.get("contacted")), n_k=self.n(pop.get("comparison")))
+                           n_c=self.count(f"outcome/{outcome.get('id')}/population/contacted"),
+                           n_k=self.count(f"outcome/{outcome.get('id')}/population/comparison"))
 
     def words(self) -> None:
         """The few terms the report uses, explained in plain words."""
@@ -179,7 +180,7 @@ class CouncilParts:
         self.paragraph("findings_intro")
         for family, outcome in self.bundle.families():
             self.heading("h_outcome", level=3, label=category_label(family, self.lang))
-            f = finding(outcome, self.lang, self.threshold)
+            f = finding(outcome, self.lang, self.threshold, self.check)
             label = self.label(outcome)
             if f.kind == NOT_YET:
                 self.paragraph("per100_not_yet", label=label, within=within(outcome, self.lang),

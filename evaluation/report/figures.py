@@ -1,9 +1,19 @@
-"""Figures drawn from bundle tables (presentation only), with disclosure control.
+"""Figures, drawn at render time from the bundle's unsuppressed data with the report's checker.
 
-A curve table (``tables/<outcome>_curve.parquet``: arm, time in days, estimate = cumulative
-incidence, conf_low, conf_high, at_risk, events) becomes a step plot per arm with a row of numbers
-at risk underneath. Numbers at risk below the threshold are not printed and each arm's curve stops
-once fewer than ``threshold`` persons are at risk (:func:`evaluation.disclosure.curve_visible`).
+Figures are presentation: the bundle keeps the data (curve, at-risk, balance, propensity and
+forest tables) and the report draws them in its language with the disclosure rules in force, so
+a figure can never follow another threshold than the text around it.
+
+- :func:`curve_figure`: cumulative incidence (or the share without the event) by arm. Only the
+  steps of :func:`evaluation.disclosure.curves.drawable` are drawn (at least ``curve_floor`` at
+  risk, at least ``threshold`` events per drawn step). The numbers at risk underneath are those
+  of the bundle's at-risk table at each tick time (the same computation), each through the
+  checker (hidden ones show the neutral marker).
+- :func:`overlap_figure`: propensity score histograms; bins the checker hides are left empty.
+- :func:`balance_figure`: absolute SMDs; an SMD the checker hides is not drawn.
+- :func:`forest_figure`: hazard ratios; a row the checker hides is not drawn.
+
+Every function returns a matplotlib Figure not managed by pyplot (:func:`figure_png`).
 """
 
 from __future__ import annotations
@@ -14,12 +24,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import disclosure
+from ..disclosure import Checker
+from ..disclosure.curves import drawable
+from ..timeunits import DAYS_PER_MONTH, months_to_days
 from .bundle import arm_of
 from .texts import text
 
 COLOURS = {"contacted": "#1b6ca8", "comparison": "#c8553d"}
-DAYS_PER_MONTH = 30.4375
 
 
 def _arms(curve: pd.DataFrame) -> pd.DataFrame:
@@ -31,49 +42,43 @@ def _arms(curve: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["arm", "time"], kind="stable")
 
 
-def visible_curve(curve: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """The part of each arm's curve that may be drawn (at least ``threshold`` at risk)."""
-    frame = _arms(curve)
-    keep = np.zeros(len(frame), dtype=bool)
-    pos = 0
-    for _, part in frame.groupby("arm", sort=False):
-        keep[pos:pos + len(part)] = disclosure.curve_visible(part["at_risk"].to_numpy(), threshold)
-        pos += len(part)
-    return frame[keep]
+def visible_curve(curve: pd.DataFrame, threshold: int, floor: int | None = None) -> pd.DataFrame:
+    """The steps of each arm's curve that may be drawn (:func:`~evaluation.disclosure.curves.
+    drawable` with ``floor`` defaulting to the threshold)."""
+    steps, _ = drawable(_arms(curve), threshold, floor if floor is not None else threshold)
+    return steps
 
 
-def at_risk_at(curve: pd.DataFrame, arm: str, day: float) -> float | None:
-    """Number at risk in ``arm`` at ``day``: that of the last step at or before ``day``."""
-    part = curve[(curve["arm"] == arm) & (curve["time"] <= day)]
-    if part.empty:
-        part = curve[curve["arm"] == arm].head(1)
-        if part.empty:
-            return None
-    return float(part["at_risk"].iloc[-1])
+def tick_months(last_day: float) -> np.ndarray:
+    """Tick months of a curve's time axis (every 3 months up to 24, else every 6)."""
+    end_month = max(3, int(np.ceil(last_day / DAYS_PER_MONTH / 3.0) * 3))
+    return np.arange(0, end_month + 1, 3 if end_month <= 24 else 6)
 
 
-def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
-                 max_days: float | None = None, survival: bool = False):
+def at_risk_key(outcome_id: str, arm: str, day: float) -> str:
+    """The checker key of a number at risk (as registered by :mod:`evaluation.report.cells`)."""
+    return f"outcome/{outcome_id}/at_risk/{arm}/{round(day)}"
+
+
+def curve_figure(curve: pd.DataFrame, risk: pd.DataFrame | None, label: str, lang: str,
+                 check: Checker, outcome_id: str, survival: bool = False) -> Figure:
     """Cumulative incidence by arm (percent) over months, with numbers at risk underneath.
 
     With ``survival=True`` the complement is drawn: the share still without the event
     (1 - cumulative incidence; the Kaplan-Meier survival when there are no competing events).
-
-    Returns a matplotlib Figure (not managed by pyplot; see :func:`figure_png`).
     """
-    full = _arms(curve)
-    shown = visible_curve(full, threshold)
+    steps, ends = drawable(_arms(curve), check.threshold, check.curve_floor)
     fig = Figure(figsize=(6.4, 4.8), dpi=120)
     ax = fig.subplots()
-    last_day = 0.0
     for arm in ("contacted", "comparison"):
-        part = shown[shown["arm"] == arm]
-        if part.empty:
+        if arm not in ends:
             continue
-        t = np.concatenate([[0.0], part["time"].to_numpy(dtype=float)]) / DAYS_PER_MONTH
+        part = steps[steps["arm"] == arm]
+        t = np.concatenate([[0.0], part["time"].to_numpy(dtype=float), [ends[arm]]]) / DAYS_PER_MONTH
 
         def share(column: str, part: pd.DataFrame = part) -> np.ndarray:
             values = np.concatenate([[0.0], part[column].to_numpy(dtype=float)])
+            values = np.append(values, values[-1])
             return 100 * (1 - values if survival else values)
 
         ax.step(t, share("estimate"), where="post", color=COLOURS[arm],
@@ -81,11 +86,8 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
         if {"conf_low", "conf_high"} <= set(part.columns):
             ax.fill_between(t, share("conf_low"), share("conf_high"), step="post",
                             color=COLOURS[arm], alpha=0.15, lw=0)
-        last_day = max(last_day, float(part["time"].max()))
-    if max_days is not None:
-        last_day = min(last_day, max_days)
-    end_month = max(3, int(np.ceil(last_day / DAYS_PER_MONTH / 3.0) * 3))
-    ticks = np.arange(0, end_month + 1, 3 if end_month <= 24 else 6)
+    ticks = tick_months(max(ends.values(), default=0.0))
+    end_month = float(ticks[-1])
     ax.set_xlim(0, end_month)
     ax.set_xticks(ticks)
     ax.set_xlabel(text("axis_time", lang), fontsize=11)
@@ -94,7 +96,6 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
     ax.set_title(label, fontsize=13)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left" if survival else "upper left", frameon=False, fontsize=10)
-    # numbers at risk, below the axis
     ax.text(-0.09, -0.30, text("at_risk", lang), transform=ax.transAxes, ha="right", fontsize=10,
             fontweight="bold")
     for row, arm in enumerate(("contacted", "comparison")):
@@ -102,17 +103,102 @@ def curve_figure(curve: pd.DataFrame, label: str, lang: str, threshold: int,
         ax.text(-0.09, y, text(f"arm_{arm}", lang), transform=ax.transAxes, ha="right",
                 fontsize=10, color=COLOURS[arm])
         for month in ticks:
-            n = at_risk_at(full, arm, month * DAYS_PER_MONTH)
-            ax.text(month / end_month, y, disclosure.at_risk_label(n, threshold),
+            ax.text(month / end_month, y, at_risk_text(check, outcome_id, arm, month, risk),
                     transform=ax.transAxes, ha="center", fontsize=10, color=COLOURS[arm])
     fig.subplots_adjust(left=0.3, bottom=0.36, right=0.95, top=0.92)
     return fig
 
 
+def at_risk_text(check: Checker, outcome_id: str, arm: str, month: float,
+                 risk: pd.DataFrame | None) -> str:
+    """The number at risk printed under a curve at ``month``: the bundle's at-risk table's count
+    at that day, through the checker ("" when the table has no row for that day)."""
+    key = at_risk_key(outcome_id, arm, months_to_days(month))
+    if risk is None or key not in check.entries:
+        return ""
+    return check.count_text(key)
+
+
+def overlap_figure(propensity: pd.DataFrame, lang: str, check: Checker) -> Figure:
+    """Propensity-score distributions by arm (share of each arm per bin); hidden bins empty."""
+    from .cells import overlap_bins
+
+    edges, counts = overlap_bins(propensity)
+    fig = Figure(figsize=(7, 4), dpi=90)
+    ax = fig.subplots()
+    for arm, values in counts.items():
+        if values.sum() == 0:
+            continue
+        shown = np.array([0 if check.suppressed(f"overlap/{arm}/bin{i}") else v
+                          for i, v in enumerate(values)], dtype=float)
+        ax.stairs(shown / values.sum(), edges, color=COLOURS[arm], label=text(f"arm_{arm}", lang),
+                  fill=True, alpha=0.35)
+    ax.set_xlabel(text("axis_propensity", lang))
+    ax.set_ylabel(text("axis_share_of_arm", lang))
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def balance_figure(balance: pd.DataFrame, max_smd: float, labels: dict[str, str], lang: str,
+                   check: Checker) -> Figure:
+    """Absolute standardised mean differences before and after matching, per covariate."""
+    b = balance.iloc[::-1].reset_index(drop=True)
+    fig = Figure(figsize=(7, 0.35 * max(len(b), 1) + 1.4), dpi=90)
+    ax = fig.subplots()
+    y = np.arange(len(b))
+    for stage, colour in (("before", "#7f7f7f"), ("after", "#1b6ca8")):
+        column = f"smd_{stage}"
+        if column not in b:
+            continue
+        values = [np.nan if check.suppressed(f"balance/{stage}/{c}/smd") else abs(float(v))
+                  for c, v in zip(b["covariate"].astype(str), b[column])]
+        ax.plot(values, y, "o", color=colour, label=text(f"legend_{stage}", lang))
+    ax.axvline(max_smd, color="black", linestyle="--", linewidth=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([labels.get(c, c) for c in b["covariate"].astype(str)], fontsize=8)
+    ax.set_xlabel(text("axis_smd", lang))
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    return fig
+
+
+def forest_figure(rows: pd.DataFrame, lang: str) -> Figure:
+    """Hazard ratios with 95% CIs. ``rows``: label, analysis, hazard_ratio, low, high (rows the
+    checker hides are left out by the caller)."""
+    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+
+    n = max(len(rows), 1)
+    fig = Figure(figsize=(7, 0.45 * n + 1.4), dpi=90)
+    ax = fig.subplots()
+    y = np.arange(len(rows))[::-1]
+    colours = np.where(rows["analysis"] == "matched", "#1b6ca8", "#7f7f7f")
+    for yi, (_, r), col in zip(y, rows.iterrows(), colours):
+        ax.plot([r["low"], r["high"]], [yi, yi], color=col)
+        ax.plot([r["hazard_ratio"]], [yi], "s", color=col)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    lo = float(np.nanmin(rows["low"])) if len(rows) else 0.5
+    hi = float(np.nanmax(rows["high"])) if len(rows) else 2.0
+    ticks = [t for t in (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 10.0)
+             if lo / 1.5 <= t <= hi * 1.5]
+    ax.xaxis.set_major_locator(FixedLocator(ticks or [1.0]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{lbl} ({a})" for lbl, a in zip(rows["label"], rows["analysis"])],
+                       fontsize=8)
+    ax.set_xlabel(text("axis_hr", lang))
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    return fig
+
+
 def figure_png(fig: Figure) -> bytes:
-    """A figure as PNG bytes."""
+    """A figure as PNG bytes (no timestamp: the same data give the same bytes)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
 
 

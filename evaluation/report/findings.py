@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import disclosure
-from ..disclosure import DEFAULT_SUPPRESSION_THRESHOLD
+from ..disclosure import DEFAULT_SUPPRESSION_THRESHOLD, Checker
 from . import fmt
 from .bundle import estimate_rows, pick
+from .cells import estimate_key
 from .texts import text
 
 GATES = ("balance", "overlap", "proportional_hazards", "enough_events")
@@ -82,7 +83,7 @@ def failed_gates(outcome: dict[str, Any]) -> list[str]:
 
 
 def finding(outcome: dict[str, Any], lang: str,
-            threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> Finding:
+            threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, check: Checker | None = None) -> Finding:
     """The finding sentence of one outcome (rules in the module docstring).
 
     Parameters
@@ -93,6 +94,9 @@ def finding(outcome: dict[str, Any], lang: str,
         ``"da"`` or ``"en"``.
     threshold
         Disclosure threshold: arms with fewer events or persons make the finding ``not_yet``.
+    check
+        The document's disclosure checker: a risk the checker hides makes the finding
+        ``not_yet`` (small numbers).
     """
     label = _label(outcome, lang)
     horizon = outcome.get("primary_horizon_days") or 365
@@ -114,6 +118,9 @@ def finding(outcome: dict[str, Any], lang: str,
     small = any(
         disclosure.is_small(v, threshold) for v in (*events.values(), *population.values())
     )
+    if check is not None and not small:
+        keys = [estimate_key(str(outcome.get("id")), r) for r in (rd, ci_c, ci_k) if r is not None]
+        small = any(check.suppressed(k) for k in keys if k in check.entries)
     if small and text("reason_enough_events", lang) not in reasons:
         reasons.append(text("reason_small_numbers", lang))
     if reasons:

@@ -3,7 +3,11 @@
 Each method displays one part of a report (Markdown text, an HTML or Markdown table, a figure)
 in the running notebook/Quarto document. ``output="html"`` gives HTML tables whose count cells are
 marked ``class="count"``; any other value (``"pdf"``) gives Markdown for Quarto's Typst output.
-Every count shown goes through :mod:`evaluation.disclosure`.
+
+Every number shown is the text the document's disclosure checker gives
+(:attr:`Report.check`, built once from the whole bundle by :func:`.cells.build_checker`): a new
+part registers its cells in :mod:`.cells` and asks ``self.count(key)`` for a count in running
+text, :func:`.tables.checked` for a table cell, ``self.check.show(key, text)`` for an estimate.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from typing import Any
 import pandas as pd
 
 from .. import disclosure
-from ..disclosure import DEFAULT_SUPPRESSION_THRESHOLD
+from ..disclosure import DEFAULT_SUPPRESSION_THRESHOLD, SUPPRESSED_MARK
+from ..disclosure import record as disclosure_record
 from . import fmt, tables
 from .area import AreaSections
 from .bundle import Bundle, estimate_rows, pick
+from .cells import build_checker, estimate_key
 from .council import CouncilParts
 from .findings import GATES, detectable_effect, finding, mde_sentence
 from .texts import arm_label, category_label, check_language, text, vocabulary_label
@@ -54,6 +60,22 @@ def typst_text(value: str) -> str:
     return re.sub(r"([\\#\[\]*_`$<>@=~/])", r"\\\1", value)
 
 
+def hazard_ratio(row: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
+    """Hazard ratio and 95% limits of a Cox row (its limits are on the log-hazard scale)."""
+    import math
+
+    def hr_of(log_hr: Any) -> float | None:
+        try:
+            value = math.exp(float(log_hr))
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return value if math.isfinite(value) else None
+
+    hr = row.get("hazard_ratio")
+    hr = hr_of(row.get("estimate")) if fmt._bad(hr) else float(hr)
+    return hr, hr_of(row.get("conf_low")), hr_of(row.get("conf_high"))
+
+
 class Raw(str):
     """Markup inserted into a text as it is, never escaped: HTML counts marked ``class="count"``,
     or for PDF the Markdown count span."""
@@ -74,16 +96,28 @@ class Report(CouncilParts, AreaSections):
         Disclosure threshold (the study's ``report.suppression_threshold``).
     output
         ``"html"`` or ``"pdf"``.
+    override
+        The stated reason for a threshold below 3 (refused without one).
+    record
+        Where to write this document's disclosure record (:meth:`close`); None: not written.
+    earlier
+        Folder holding earlier quarters' reports and their disclosure records.
     """
 
     def __init__(self, bundle: str | Path, quarter: str, lang: str = "da",
-                 threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, output: str = "html") -> None:
+                 threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, output: str = "html",
+                 override: str | None = None, record: str | Path | None = None,
+                 earlier: str | Path | None = None) -> None:
         self.bundle = Bundle.open(bundle)
         self.quarter = quarter
         self.lang = check_language(lang)
-        self.threshold = int(threshold)
         self.output = output
         self.html = output == "html"
+        self.record_path = Path(record) if record else None
+        previous = disclosure_record.earlier_records(Path(earlier), quarter) if earlier else []
+        self.check = build_checker(self.bundle, quarter, int(threshold), override=override or None,
+                                   earlier=previous)
+        self.threshold = self.check.threshold
 
     # -- low-level output -------------------------------------------------------------------
     def _show(self, content: str, kind: str = "markdown") -> None:
@@ -98,9 +132,17 @@ class Report(CouncilParts, AreaSections):
         """A text of the report language."""
         return text(key, self.lang, **fields)
 
+    def count(self, key: str) -> str:
+        """The registered count ``key`` for running text, as the checker allows it (marked as a
+        count in HTML)."""
+        return self._count_span(tables.checked(self.check, key, self.lang))
+
     def n(self, count: Any, suppressed: bool = False) -> str:
-        """A count for running text, after disclosure control (marked as a count in HTML)."""
-        cell = tables.count_cell(count, self.lang, self.threshold, suppressed)
+        """A count no other published number links to, under the primary rule alone. Counts
+        that are linked to others are registered in :mod:`.cells` and shown with :meth:`count`."""
+        return self._count_span(tables.count_cell(count, self.lang, self.threshold, suppressed))
+
+    def _count_span(self, cell: tables.Cell) -> str:
         if not self.html:
             return Raw(tables.markdown_cell(cell))  # a count span, not a label: not escaped
         return Raw(f'<span class="{disclosure.COUNT_CLASS}">{_html.escape(cell.text)}</span>')
@@ -145,7 +187,10 @@ class Report(CouncilParts, AreaSections):
             self._show("\n".join(f"- {item}" for item in items))
 
     def table(self, content: str) -> None:
+        """A table; when it hides a cell, the footnote that says what the marker means."""
         self._show(content, "html")
+        if SUPPRESSED_MARK in content:
+            self.paragraph("suppressed_note", mark=SUPPRESSED_MARK, threshold=self.threshold)
 
     def figure(self, fig, alt: str, width: int = 100) -> None:
         """Show a matplotlib Figure with its alt text: PNG in HTML, SVG (vector) in the PDF;
@@ -156,16 +201,6 @@ class Report(CouncilParts, AreaSections):
             self._img(figure_png(fig), "image/png", alt, width)
         else:
             self._img(figure_svg(fig), "image/svg+xml", alt, width)
-
-    def image(self, path: Path | None, alt: str) -> None:
-        """Show a figure file of the bundle (its SVG twin in the PDF when there is one)."""
-        if path is None:
-            return
-        svg = path.with_suffix(".svg")
-        if not self.html and svg.exists():
-            self._img(svg.read_text(encoding="utf-8"), "image/svg+xml", alt)
-        else:
-            self._img(path.read_bytes(), "image/png", alt)
 
     def _img(self, data: bytes | str, mime: str, alt: str, width: int = 100) -> None:
         """An image with alt text: an ``<img>`` element in HTML, a figure output for the PDF."""
@@ -214,7 +249,7 @@ class Report(CouncilParts, AreaSections):
         contacts = self._named_table("contacts")
         if contacts is None:
             return
-        self.table(tables.contacts_table(contacts, self.quarter, self.lang, self.threshold, self.output))
+        self.table(tables.contacts_table(contacts, self.quarter, self.lang, self.check, self.output))
         self.paragraph("contacts_note", threshold=self.threshold)
 
     def contacts_intro(self) -> None:
@@ -222,10 +257,9 @@ class Report(CouncilParts, AreaSections):
         contacts = self.bundle.named_table("contacts")
         if contacts is None:
             return
-        total = contacts[contacts["dimension"] == "total"].groupby("period")["n"].sum()
         start = self.bundle.study.get("initiative_start")
-        fields = {"quarter": self.quarter, "n_quarter": self.n(total.get("quarter", 0)),
-                  "n_total": self.n(total.get("cumulative", 0))}
+        fields = {"quarter": self.quarter, "n_quarter": self.count(f"contacts/{self.quarter}/total/all"),
+                  "n_total": self.count("contacts/cumulative/total/all")}
         if start:
             self.paragraph("contacts_intro", start=fmt.date(start, self.lang), **fields)
         else:
@@ -243,21 +277,62 @@ class Report(CouncilParts, AreaSections):
             body = "\n".join(f"> - {s}" for s in can + cannot)
             self._show(f"> **{self.t('h_box')}**\n>\n{body}")
 
-    def _curve(self, outcome: dict[str, Any], curve_figure, survival: bool = False) -> None:
-        curve = self.bundle.table((outcome.get("tables") or {}).get("curve"))
+    def curves(self, primary_only: bool = True) -> None:
+        """The outcome over time for both groups (one figure per family's primary outcome)."""
+        self.heading("h_figure")
+        outcomes = [o for _, o in self.bundle.families()] if primary_only else self.bundle.outcomes
+        for outcome in outcomes:
+            self._curve(outcome)
+
+    def _curve(self, outcome: dict[str, Any], survival: bool = False) -> None:
+        """A curve drawn now from the bundle's curve and at-risk tables, with the checker."""
+        from .figures import curve_figure
+
+        tables_ = outcome.get("tables") or {}
+        curve = self.bundle.table(tables_.get("curve"))
+        risk = self.bundle.table(tables_.get("at_risk"))
         label = self.label(outcome)
         if curve is None:
             self._show(self.t("missing_table", name=f"{outcome.get('id')}_curve"))
             return
-        numbers = finding(outcome, self.lang, self.threshold).numbers
+        oid = str(outcome.get("id"))
+        numbers = finding(outcome, self.lang, self.threshold, self.check).numbers
         main = self.t("alt_numbers" if "pct_c" in numbers else "alt_no_numbers", **numbers)
-        self.figure(curve_figure(curve, label, self.lang, self.threshold),
+        self.figure(curve_figure(curve, risk, label, self.lang, self.check, oid),
                     f"{self.t('alt_curve', label=label.lower())} {main}")
         if survival:
-            self.figure(curve_figure(curve, label, self.lang, self.threshold, survival=True),
+            self.figure(curve_figure(curve, risk, label, self.lang, self.check, oid, survival=True),
                         f"{self.t('alt_survival', label=label.lower())} {main}")
+        self._curve_data(curve, risk, oid)
         self._show("*" + self.t("figure_caption", label=fmt.plain(label.lower()),
-                                threshold=self.threshold) + "*")
+                                threshold=self.threshold,
+                                floor=self.check.curve_floor) + "*")
+
+    def _curve_data(self, curve: pd.DataFrame, risk: pd.DataFrame | None, oid: str) -> None:
+        """The numbers behind a curve (HTML only, folded): the drawn steps and the numbers at
+        risk at the ticks, exactly as drawn."""
+        from ..disclosure.curves import drawable
+        from ..timeunits import DAYS_PER_MONTH
+        from .figures import _arms, at_risk_text, tick_months
+
+        if not self.html:
+            return
+        steps, ends = drawable(_arms(curve), self.check.threshold, self.check.curve_floor)
+        rows: list[list[Any]] = []
+        for arm in ("contacted", "comparison"):
+            for r in steps[steps["arm"] == arm].itertuples():
+                rows.append([arm_label(arm, self.lang), fmt.number(r.time / DAYS_PER_MONTH, self.lang, 1),
+                             fmt.percent(r.estimate, self.lang), ""])
+        for month in tick_months(max(ends.values(), default=0.0)):
+            for arm in ("contacted", "comparison"):
+                shown = at_risk_text(self.check, oid, arm, float(month), risk)
+                if shown:
+                    rows.append([arm_label(arm, self.lang), fmt.number(month, self.lang, 0), "",
+                                 tables.Cell(shown, count=True)])
+        header = [text(k, self.lang) for k in ("col_arm", "col_month", "col_share", "at_risk")]
+        table = tables.render(header, rows, self.output)
+        self._show(f'<details class="figure-data"><summary>{_html.escape(self.t("figure_data"))}'
+                   f"</summary>{table}</details>", "html")
 
     def comparison(self) -> None:
         """How the comparison group is chosen."""
@@ -273,7 +348,10 @@ class Report(CouncilParts, AreaSections):
         """The data's as-of date and the minimum detectable effect per family."""
         self.heading("h_asof")
         lines = [self.t("asof_text", data_end=self.data_end), ""]
-        lines += [f"- {fmt.plain(mde_sentence(o, self.lang))}" for _, o in self.bundle.families()]
+        for _, o in self.bundle.families():
+            hidden = self.check.suppressed(f"outcome/{o.get('id')}/mde")
+            # the minimum detectable HR inverts to the number of events
+            lines.append(f"- {fmt.plain(mde_sentence({**o, 'diagnostics': {}} if hidden else o, self.lang))}")
         lines += ["", self.t("mde_note")]
         self._show("\n".join(lines))
 
@@ -284,8 +362,8 @@ class Report(CouncilParts, AreaSections):
         self.paragraph(
             "design_text",
             design=category_label(self.bundle.study.get("design", ""), self.lang),
-            n_c=self.n(c.get("n_contacted")), n_k=self.n(c.get("n_comparison")),
-            n_sets=self.n(c.get("n_sets")), ratio=c.get("ratio", ""),
+            n_c=self.count("cohort/n_contacted"), n_k=self.count("cohort/n_comparison"),
+            n_sets=self.count("cohort/n_sets"), ratio=c.get("ratio", ""),
             smd_before=fmt.number(c.get("smd_max_before"), self.lang, 3),
             smd_after=fmt.number(c.get("smd_max_after"), self.lang, 3))
 
@@ -294,54 +372,58 @@ class Report(CouncilParts, AreaSections):
         frame = self._named_table("attrition")
         if frame is None:
             return
-        self.table(tables.attrition_table(frame, self.lang, self.threshold, self.output,
+        self.table(tables.attrition_table(frame, self.lang, self.check, self.output,
                                           ratio=self.bundle.cohort.get("ratio", "")))
 
     def balance(self) -> None:
+        """Balance table and figure (SMDs drawn now, with the checker)."""
+        from .figures import balance_figure
+
         self.heading("h_balance")
         frame = self._named_table("balance")
-        if frame is not None:
-            labels = self.bundle.cohort.get("covariates") or {}
-            self.table(tables.balance_table(frame, self.lang, labels, self.output, self.threshold,
-                                            self._arm_sizes()))
-        self.image(self.bundle.figure("balance"), self.t(
+        if frame is None:
+            return
+        covariates = self.bundle.cohort.get("covariates") or {}
+        self.table(tables.balance_table(frame, self.lang, self.check, covariates, self.output))
+        labels = {str(k): (v.get(self.lang, k) if isinstance(v, dict) else str(v))
+                  for k, v in covariates.items()}
+        max_smd = self.bundle.cohort.get("max_smd") or 0.1
+        self.figure(balance_figure(frame, float(max_smd), labels, self.lang, self.check), self.t(
             "alt_balance", smd_after=fmt.number(self.bundle.cohort.get("smd_max_after"), self.lang, 3)))
 
-    def _arm_sizes(self) -> dict[str, dict[str, float]]:
-        """Persons per arm after matching (cohort counts) and before (the propensity table)."""
-        c = self.bundle.cohort
-        sizes = {"after": {"contacted": c.get("n_contacted"), "comparison": c.get("n_comparison")}}
-        prop = self.bundle.named_table("propensity")
-        if prop is not None and "arm" in prop.columns:
-            sizes["before"] = prop.groupby("arm").size().astype(float).to_dict()
-        return sizes
-
     def overlap(self) -> None:
+        """Persons and propensity quantiles by arm, and the overlap histogram (drawn now)."""
+        from .figures import overlap_figure
+
         self.heading("h_overlap")
         frame = self.bundle.named_table("propensity")
-        if frame is not None:
-            self.table(tables.propensity_table(frame, self.lang, self.threshold, self.output))
-        self.image(self.bundle.figure("overlap"), self.t("alt_overlap"))
+        if frame is None:
+            return
+        self.table(tables.propensity_table(frame, self.lang, self.check, self.output))
+        if "propensity_score" in frame.columns:
+            self.figure(overlap_figure(frame, self.lang, self.check), self.t("alt_overlap"))
 
     def outcome_sections(self) -> None:
         """Per outcome: finding, curve with numbers at risk, every model row, diagnostics."""
-        from .figures import curve_figure
-
         for outcome in self.bundle.outcomes:
             self.heading("h_outcome", level=2, label=self.label(outcome))
-            f = finding(outcome, self.lang, self.threshold)
+            f = finding(outcome, self.lang, self.threshold, self.check)
             self._show(f"**{fmt.plain(f.sentence)}**")
             self.heading("h_curve", level=3)
-            self._curve(outcome, curve_figure, survival=True)
+            self._curve(outcome, survival=True)
             self.heading("h_models", level=3)
             self.table(self._model_table(outcome))
             self.heading("h_diagnostics", level=3)
             self.table(self._diagnostics_table(outcome))
             self.table(self._gates_table(outcome))
             self._show(fmt.plain(mde_sentence(outcome, self.lang)))
-            for name, rel in (outcome.get("figures") or {}).items():
-                if name != "curve":
-                    self.image(self.bundle.file(rel), self.t("alt_figure", name=name))
+
+    def _estimate(self, outcome: dict[str, Any], row: dict[str, Any] | None, text_: str) -> str:
+        """``text_`` for an estimate row, or the marker when the checker hides the row."""
+        if row is None:
+            return text_
+        key = estimate_key(str(outcome.get("id")), row)
+        return self.check.show(key, text_) if key in self.check.entries else text_
 
     def _model_table(self, outcome: dict[str, Any]) -> str:
         rows = estimate_rows(outcome)
@@ -349,40 +431,42 @@ class Report(CouncilParts, AreaSections):
         header = [text(k, lang) for k in ("col_analysis", "col_model", "col_term", "col_group",
                                           "col_time", "col_estimate", "col_ci", "col_p", "col_hr")]
         body = []
-        for _, r in rows.iterrows():
+        for r in rows.to_dict("records"):
             arm, grp = r["arm"], r["group"]
             group = (arm_label(arm, lang) if isinstance(arm, str)
                      else "" if grp is None or pd.isna(grp) else str(grp))
+            numbers = [fmt.number(r["estimate"], lang, 3),
+                       f"{fmt.number(r['conf_low'], lang, 3)} ; {fmt.number(r['conf_high'], lang, 3)}",
+                       fmt.p_value(r["p_value"], lang), fmt.number(r["hazard_ratio"], lang, 3)]
             body.append([
                 vocabulary_label("analysis", r["analysis"], lang),
                 vocabulary_label("model", r["model"], lang),
                 "" if pd.isna(r["term"]) else vocabulary_label("term", r["term"], lang),
                 group, "" if pd.isna(r["time"]) else fmt.number(r["time"], lang, 0),
-                fmt.number(r["estimate"], lang, 3),
-                f"{fmt.number(r['conf_low'], lang, 3)} ; {fmt.number(r['conf_high'], lang, 3)}",
-                fmt.p_value(r["p_value"], lang), fmt.number(r["hazard_ratio"], lang, 3)])
+                *(self._estimate(outcome, r, n) for n in numbers)])
         return tables.render(header, body, self.output)
 
     def _diagnostics_table(self, outcome: dict[str, Any]) -> str:
         """The diagnostics of an outcome, each in its own named column (matched analysis)."""
         lang = self.lang
+        oid = str(outcome.get("id"))
         d = outcome.get("diagnostics") or {}
-        pop = outcome.get("population") or {}
-        ev = d.get("events") or {}
-        ev_values = [ev.get("contacted"), ev.get("comparison")]
-        ev_mask = disclosure.suppress_distribution([v or 0 for v in ev_values], self.threshold) \
-            if all(v is not None for v in ev_values) else [False, False]
         e_value = d.get("e_value") or {}
-        cnt = tables.count_cell
+        def cell(name: str, arm: str) -> tables.Cell:
+            return tables.checked(self.check, f"outcome/{oid}/{name}/{arm}", lang)
+
+        def gated(name: str, value: str) -> str:
+            return self.check.show(f"outcome/{oid}/{name}", value)
+
         columns = [
-            ("diag_persons_contacted", cnt(pop.get("contacted"), lang, self.threshold)),
-            ("diag_persons_comparison", cnt(pop.get("comparison"), lang, self.threshold)),
-            ("diag_events_contacted", cnt(ev_values[0], lang, self.threshold, bool(ev_mask[0]))),
-            ("diag_events_comparison", cnt(ev_values[1], lang, self.threshold, bool(ev_mask[1]))),
-            ("diag_ph", fmt.p_value(d.get("ph_global_p"), lang)),
-            ("diag_mde", fmt.number(detectable_effect(outcome), lang, 2)),
-            ("diag_evalue", fmt.number(e_value.get("point"), lang, 2)),
-            ("diag_evalue_ci", fmt.number(e_value.get("ci"), lang, 2)),
+            ("diag_persons_contacted", cell("population", "contacted")),
+            ("diag_persons_comparison", cell("population", "comparison")),
+            ("diag_events_contacted", cell("events", "contacted")),
+            ("diag_events_comparison", cell("events", "comparison")),
+            ("diag_ph", gated("ph_p", fmt.p_value(d.get("ph_global_p"), lang))),
+            ("diag_mde", gated("mde", fmt.number(detectable_effect(outcome), lang, 2))),
+            ("diag_evalue", gated("e_value", fmt.number(e_value.get("point"), lang, 2))),
+            ("diag_evalue_ci", gated("e_value", fmt.number(e_value.get("ci"), lang, 2))),
             ("diag_smd", fmt.number(d.get("smd_max_after"), lang, 3)),
         ]
         return tables.render([text(k, lang) for k, _ in columns], [[v for _, v in columns]],
@@ -409,12 +493,12 @@ class Report(CouncilParts, AreaSections):
             cells = [self.label(outcome)]
             for analysis in ("matched", "naive"):
                 cox = pick(rows, "cox", analysis=analysis, term="treat")
-                cells.append(self._hr(cox))
+                cells.append(self._estimate(outcome, cox, self._hr(cox)))
             for analysis in ("matched", "naive"):
                 rd = pick(rows, "risk_difference", analysis=analysis, time=horizon)
-                cells.append("–" if rd is None else
-                             f"{fmt.points(rd['estimate'], lang)} ({fmt.points(rd['conf_low'], lang)}; "
-                             f"{fmt.points(rd['conf_high'], lang)})")
+                cells.append("–" if rd is None else self._estimate(
+                    outcome, rd, f"{fmt.points(rd['estimate'], lang)} ({fmt.points(rd['conf_low'], lang)}; "
+                                 f"{fmt.points(rd['conf_high'], lang)})"))
             body.append(cells)
         self.table(tables.render(header, body, self.output))
 
@@ -422,26 +506,50 @@ class Report(CouncilParts, AreaSections):
         """Hazard ratio (95% CI) of a Cox row; its limits are on the log-hazard scale."""
         if row is None:
             return "–"
-        import math
-
-        def hr_of(log_hr: Any) -> float | None:
-            try:
-                value = math.exp(float(log_hr))
-            except (TypeError, ValueError, OverflowError):
-                return None
-            return value if math.isfinite(value) else None
-
-        hr = row.get("hazard_ratio")
-        if fmt._bad(hr):
-            hr = hr_of(row.get("estimate"))
-        lo, hi = hr_of(row.get("conf_low")), hr_of(row.get("conf_high"))
+        hr, lo, hi = hazard_ratio(row)
         if hr is None or lo is None or hi is None:
             return "–"
         return f"{fmt.number(hr, self.lang)} ({fmt.number(lo, self.lang)}; {fmt.number(hi, self.lang)})"
 
     def forest(self) -> None:
+        """Hazard ratios of every outcome, matched and naive, drawn now (hidden rows left out)."""
+        from .figures import forest_figure
+
         self.heading("h_forest")
-        self.image(self.bundle.figure("forest"), self.t("alt_forest"))
+        points = []
+        for outcome in self.bundle.outcomes:
+            rows = estimate_rows(outcome)
+            for analysis in ("matched", "naive"):
+                cox = pick(rows, "cox", analysis=analysis, term="treat")
+                if cox is None or self._estimate(outcome, cox, "") == SUPPRESSED_MARK:
+                    continue
+                hr, lo, hi = hazard_ratio(cox)
+                if all(v is not None and v > 0 for v in (hr, lo, hi)):
+                    points.append({"label": self.label(outcome), "analysis": analysis,
+                                   "hazard_ratio": hr, "low": lo, "high": hi})
+        frame = pd.DataFrame(points, columns=["label", "analysis", "hazard_ratio", "low", "high"])
+        self.figure(forest_figure(frame, self.lang), self.t("alt_forest"))
+
+    # -- disclosure -------------------------------------------------------------------------
+    def disclosure(self) -> None:
+        """Which disclosure rules were applied, and how many numbers each decided."""
+        self.heading("h_disclosure")
+        self.paragraph("disclosure_text", threshold=self.threshold, floor=self.check.curve_floor)
+        if self.check.override:
+            self.paragraph("disclosure_override", threshold=self.threshold,
+                           reason=self.check.override)
+        rules = self.check.rules_applied()
+        header = [text("col_rule", self.lang), text("col_cells", self.lang)]
+        self._show(tables.render(header, [[k, str(v)] for k, v in rules.items()], self.output),
+                   "html")
+
+    def close(self) -> None:
+        """Write this document's disclosure record (when the report was given a path for it)."""
+        if self.record_path is None:
+            return
+        disclosure_record.write(self.record_path, self.check.record(
+            quarter=self.quarter, lang=self.lang, study=self.bundle.study.get("name", ""),
+            data_end=self.bundle.study.get("data_end")))
 
     def manifest(self) -> None:
         """The bundle's manifest: inputs with hashes, package versions, seed."""

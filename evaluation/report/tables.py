@@ -1,6 +1,7 @@
 """Tables for the reports: HTML (count cells marked ``class="count"``) or Markdown (PDF).
 
-Every count passes through :mod:`evaluation.disclosure` before it becomes a cell.
+Every count and estimate is the document's :class:`~evaluation.disclosure.Checker`'s text
+(cells are registered in :mod:`.cells`); a hidden cell shows the one neutral marker.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import disclosure
+from ..disclosure import Checker
 from . import fmt
 from .texts import TEXTS, arm_label, category_label, text, vocabulary_label
 
@@ -73,89 +75,79 @@ def thousands(lang: str) -> str:
 
 
 def count_cell(n: Any, lang: str, threshold: int, suppressed: bool = False) -> Cell:
-    """A count cell after disclosure control."""
+    """A count cell under the primary rule alone (a count no other published number links to;
+    linked counts are registered in :mod:`.cells` and come from :func:`checked`)."""
     return Cell(disclosure.show_count(n, threshold, suppressed=suppressed,
                                       thousands=thousands(lang)), count=True)
 
 
-def contacts_table(contacts: pd.DataFrame, quarter: str, lang: str, threshold: int,
+def checked(check: Checker, key: str, lang: str) -> Cell:
+    """The count cell ``key`` as the document's checker allows it."""
+    return Cell(check.count_text(key, thousands=thousands(lang)), count=True)
+
+
+def contacts_table(contacts: pd.DataFrame, quarter: str, lang: str, check: Checker,
                    output: str = "html") -> str:
     """Contacts this quarter and since the start, by sex, age band, contact type and referral.
 
-    Each (period, dimension) is one distribution with the period's total: primary and secondary
-    suppression (:func:`evaluation.disclosure.suppress_distribution`), and shares of suppressed
-    counts are suppressed.
+    Every count and share is the checker's (keys ``contacts/<period>/<dimension>/<category>``,
+    see :mod:`.cells`).
     """
-    frame = contacts.copy()
-    frame["category"] = frame["category"].astype(str)
+    frame = contacts.assign(category=contacts["category"].astype(str))
+    periods = {"quarter": quarter, "cumulative": "cumulative"}
     totals = {p: frame.loc[(frame["period"] == p) & (frame["dimension"] == "total"), "n"].sum()
-              for p in ("quarter", "cumulative")}
-    shown: dict[tuple[str, str, str], tuple[Any, bool]] = {}
-    for (period, dim), part in frame[frame["dimension"] != "total"].groupby(["period", "dimension"]):
-        mask = disclosure.suppress_distribution(part["n"].to_numpy(), threshold,
-                                                total=totals.get(period))
-        for cat, n, hidden in zip(part["category"], part["n"], mask):
-            shown[(period, dim, cat)] = (n, bool(hidden))
+              for p in periods}
     header = [text("col_category", lang), f"{quarter}: {text('col_n', lang)}",
               f"{quarter}: {text('col_pct', lang)}",
               f"{text('col_cumulative', lang)}: {text('col_n', lang)}",
               f"{text('col_cumulative', lang)}: {text('col_pct', lang)}"]
-    rows: list[list[Any]] = []
-    total_small = {p: disclosure.is_small(totals[p], threshold) for p in totals}
     total_row: list[Any] = [Cell(text("row_total", lang))]
-    for period in ("quarter", "cumulative"):
-        total_row += [count_cell(totals[period], lang, threshold), ""]
-    rows.append(total_row)
+    for label in periods.values():
+        total_row += [checked(check, f"contacts/{label}/total/all", lang), ""]
+    rows: list[list[Any]] = [total_row]
     dims = [d for d in DIMENSIONS if d in set(frame["dimension"])]
     dims += sorted(set(frame["dimension"]) - set(DIMENSIONS) - {"total"})
     for dim in dims:
         rows.append([Cell(text(f"dim_{dim}", lang) if f"dim_{dim}" in TEXTS[lang] else dim),
                      "", "", "", ""])
-        cats = list(dict.fromkeys(frame.loc[frame["dimension"] == dim, "category"]))
-        for cat in cats:
+        for cat in dict.fromkeys(frame.loc[frame["dimension"] == dim, "category"]):
             row: list[Any] = [Cell("\u2003" + category_label(cat, lang))]
-            for period in ("quarter", "cumulative"):
-                n, hidden = shown.get((period, dim, cat), (0, False))
-                hidden = hidden or total_small[period]
-                row.append(count_cell(n, lang, threshold, hidden))
-                row.append(disclosure.show_percent(n, totals[period], threshold, lang=lang,
-                                                   suppressed=hidden))
+            for period, label in periods.items():
+                key = f"contacts/{label}/{dim}/{cat}"
+                if key not in check.entries:
+                    row += [Cell("0", count=True), fmt.percent(0.0, lang)]
+                    continue
+                n = check.entries[key].value
+                share = n / totals[period] if totals[period] else None
+                row.append(checked(check, key, lang))
+                row.append(check.show(key + "/share", fmt.percent(share, lang))
+                           if share is not None else "")
             rows.append(row)
     return render(header, rows, output)
 
 
-def attrition_table(attrition: pd.DataFrame, lang: str, threshold: int, output: str = "html",
+def attrition_table(attrition: pd.DataFrame, lang: str, check: Checker, output: str = "html",
                     ratio: object = "") -> str:
     """Attrition per arm: start count, persons excluded at each step, persons left at the end.
 
-    Within an arm the exclusions are one distribution whose total is start minus end, so a
-    single suppressed exclusion gets a secondary one; intermediate remaining counts are not shown
-    (they would give every exclusion away by subtraction).
+    Intermediate remaining counts are not shown; start, steps and end are linked in the checker
+    (start = every step + end), which hides as many as needed.
     """
     header = [text("col_arm", lang), text("col_step", lang), text("col_reason", lang),
               text("col_excluded", lang)]
     rows: list[list[Any]] = []
     for arm, part in attrition.groupby("arm", sort=False):
         part = part.reset_index(drop=True)
-        excluded = pd.to_numeric(part["n_excluded"], errors="coerce").fillna(0).to_numpy()
-        remaining = pd.to_numeric(part["n_remaining"], errors="coerce").fillna(0).to_numpy()
-        start = remaining[0] + excluded[0] if len(part) else 0
-        end = remaining[-1] if len(part) else 0
-        mask = disclosure.suppress_distribution(excluded, threshold, total=start - end)
         rows.append([arm_label(arm, lang), "", text("row_start", lang),
-                     count_cell(start, lang, threshold)])
+                     checked(check, f"attrition/{arm}/start", lang)])
         for i in range(len(part)):
+            code = str(part.loc[i, "code"] if "code" in part.columns else part.loc[i, "step"])
             reason = vocabulary_label("attrition", part.loc[i, "code"], lang, ratio=ratio) \
                 if "code" in part.columns else str(part.loc[i, "reason"])
             rows.append(["", str(part.loc[i, "step"]), reason,
-                         count_cell(excluded[i], lang, threshold, bool(mask[i]))])
-        rows.append(["", "", text("row_end", lang), count_cell(end, lang, threshold)])
+                         checked(check, f"attrition/{arm}/step/{code}", lang)])
+        rows.append(["", "", text("row_end", lang), checked(check, f"attrition/{arm}/end", lang)])
     return render(header, rows, output)
-
-
-#: Covariates that are 0/1 indicators: their means are shares of persons (disclosure applies).
-BINARY_COVARIATES = {"custody_ever", "in_education_or_job", "group_member_cooffender_12m",
-                     "group_registered", "male", "female", "sex_male"}
 
 
 def _mean_header(column: str, lang: str) -> str:
@@ -168,18 +160,15 @@ def _mean_header(column: str, lang: str) -> str:
     return label
 
 
-def balance_table(balance: pd.DataFrame, lang: str, labels: dict[str, Any] | None = None,
-                  output: str = "html", threshold: int = disclosure.DEFAULT_SUPPRESSION_THRESHOLD,
-                  arm_sizes: dict[str, dict[str, float]] | None = None) -> str:
+def balance_table(balance: pd.DataFrame, lang: str, check: Checker,
+                  labels: dict[str, Any] | None = None, output: str = "html") -> str:
     """Standardised mean differences before and after matching, and the means by arm.
 
-    The mean of a 0/1 covariate is a share of persons: it is shown as "–" when it stands for
-    fewer than ``threshold`` persons with (or without) the trait, given the arm's size
-    ``arm_sizes[stage][arm]`` (stage "before" or "after"; a mean column without a stage suffix
-    counts as "after").
+    The mean of a 0/1 covariate is a count of persons (mean x arm size) and its SMD rests on
+    both arms' counts: each is shown only as the checker allows (keys
+    ``balance/<stage>/<arm>/<covariate>/mean`` and ``balance/<stage>/<covariate>/smd``).
     """
     labels = labels or {}
-    arm_sizes = arm_sizes or {}
     header = [text("col_covariate", lang), text("col_smd_before", lang), text("col_smd_after", lang)]
     mean_cols = [c for c in balance.columns if c.startswith("mean_")]
     header += [_mean_header(c, lang) for c in mean_cols]
@@ -189,27 +178,25 @@ def balance_table(balance: pd.DataFrame, lang: str, labels: dict[str, Any] | Non
         lab = labels.get(name, {})
         lab = lab.get(lang) if isinstance(lab, dict) else None
         lab = lab or vocabulary_label("covariate", name, lang)
-        cells = [lab, fmt.number(r.get("smd_before"), lang, 3), fmt.number(r.get("smd_after"), lang, 3)]
+        cells = [lab]
+        for stage in ("before", "after"):
+            value = fmt.number(r.get(f"smd_{stage}"), lang, 3)
+            key = f"balance/{stage}/{name}/smd"
+            cells.append(check.show(key, value) if key in check.entries else value)
         for c in mean_cols:
-            value = r.get(c)
             parts = c.split("_")[1:]
             stage = parts[1] if len(parts) > 1 else "after"
-            n = (arm_sizes.get(stage) or {}).get(parts[0] if parts else "")
-            if name in BINARY_COVARIATES and n and not fmt._bad(value):
-                with_trait = float(value) * float(n)
-                if disclosure.is_small(round(with_trait), threshold) or disclosure.is_small(
-                        round(float(n) - with_trait), threshold):
-                    cells.append("–")
-                    continue
-            cells.append(fmt.number(value, lang, 2))
+            key = f"balance/{stage}/{parts[0] if parts else ''}/{name}/mean"
+            value = fmt.number(r.get(c), lang, 2)
+            cells.append(check.show(key, value) if key in check.entries else value)
         rows.append(cells)
     return render(header, rows, output)
 
 
-def propensity_table(propensity: pd.DataFrame, lang: str, threshold: int, output: str = "html") -> str:
+def propensity_table(propensity: pd.DataFrame, lang: str, check: Checker, output: str = "html") -> str:
     """Persons and propensity score quantiles (5%, 50%, 95%) by arm and matched status.
 
-    Quantiles of a group smaller than the threshold are not shown.
+    Quantiles of a group whose count is hidden or small are not shown.
     """
     header = [text("col_arm", lang), text("col_matched", lang), text("col_persons", lang),
               text("col_ps_p05", lang), text("col_ps_median", lang), text("col_ps_p95", lang)]
@@ -218,11 +205,12 @@ def propensity_table(propensity: pd.DataFrame, lang: str, threshold: int, output
     for key, part in propensity.groupby(keys, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         arm = str(key[0])
-        matched = text("yes", lang) if len(key) > 1 and bool(key[1]) else (
-            text("no", lang) if len(key) > 1 else "")
-        n = len(part)
+        is_matched = len(key) < 2 or bool(key[1])
+        matched = (text("yes" if is_matched else "no", lang)) if len(key) > 1 else ""
+        cell = f"propensity/{arm}/{'matched' if is_matched else 'unmatched'}"
         ps = part["propensity_score"].to_numpy(dtype=float)
-        q = np.quantile(ps, [0.05, 0.5, 0.95]) if n >= threshold else [None] * 3
-        rows.append([arm_label(arm, lang), matched, count_cell(n, lang, threshold)]
-                    + [fmt.number(v, lang, 3) for v in q])
+        hidden = check.suppressed(cell) or disclosure.is_small(len(part), check.threshold)
+        q = [None] * 3 if hidden else np.quantile(ps, [0.05, 0.5, 0.95])
+        rows.append([arm_label(arm, lang), matched, checked(check, cell, lang)]
+                    + [disclosure.SUPPRESSED_MARK if hidden else fmt.number(v, lang, 3) for v in q])
     return render(header, rows, output)

@@ -23,8 +23,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "I {quarter} fik {n_quarter} unge deres første kontakt; i alt {n_total} unge har haft kontakt."
         ),
         "contacts_note": (
-            "Tal under {threshold} vises som \"<{threshold}\", og et ekstra lille tal skjules, så de "
-            "skjulte tal ikke kan regnes ud fra totalen."
+            "Antal under {threshold} vises ikke, og flere tal skjules, så de skjulte tal ikke kan "
+            "regnes ud fra totaler eller andre tal i rapporten."
+        ),
+        "suppressed_note": (
+            "{mark} = ikke vist: et antal under {threshold} personer, eller et tal der er skjult, "
+            "fordi et lille antal ellers kunne regnes ud."
         ),
         "h_findings": "Hvad viser tallene indtil nu?",
         "findings_intro": (
@@ -43,8 +47,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_figure": "Udviklingen over tid",
         "figure_caption": (
             "Andel med {label} efter første kontakt (eller tilsvarende dato i sammenligningsgruppen). "
-            "Tallene under figuren er antal unge, der stadig følges; tal under {threshold} vises ikke, "
-            "og kurven stopper, når færre end {threshold} følges."
+            "Tallene under figuren er antal unge, der stadig følges; tal under {floor} vises ikke, "
+            "kurven stopper, når færre end {floor} følges, og hvert trin samler mindst {threshold} "
+            "hændelser."
         ),
         "h_comparison": "Sådan vælges sammenligningsgruppen",
         "comparison_text": (
@@ -135,6 +140,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "axis_time": "Måneder efter første kontakt",
         "axis_share": "Andel med hændelse",
         "axis_survival": "Andel endnu uden hændelse",
+        "axis_propensity": "Propensity score",
+        "axis_share_of_arm": "Andel af gruppen",
+        "axis_smd": "Absolut standardiseret middelforskel",
+        "axis_hr": "Hazard ratio, kontakt mod sammenligning (logaritmisk skala)",
+        "figure_data": "Tallene bag figuren",
+        "col_month": "Måned",
+        "col_share": "Andel",
+        "legend_before": "Før matchning",
+        "legend_after": "Efter matchning",
+        "h_disclosure": "Beskyttelse af små tal",
+        "disclosure_text": (
+            "Alle tal i begge rapporter er kontrolleret samlet: antal under {threshold} vises ikke; "
+            "tal, der hænger sammen (dele og total, frafaldstrin, kohorte og udfaldspopulationer, "
+            "matchede og umatchede, kvartalet og hele perioden, tidligere kvartalers rapporter), er "
+            "kontrolleret med et lineært program, og flere tal er skjult, indtil intet lille antal "
+            "kan regnes ud; andele, middelværdier, risici og kurver vises kun, når antallene bag dem "
+            "er mindst {threshold}; kurver tegnes kun, mens mindst {floor} følges, med trin på mindst "
+            "{threshold} hændelser. Reglerne og hvor mange tal hver afgjorde:"
+        ),
+        "disclosure_override": "Tærsklen {threshold} er under 3 efter en udtrykkelig begrundelse: {reason}.",
+        "col_rule": "Regel",
+        "col_cells": "Tal",
         "at_risk": "Antal fulgt",
         # technical
         "h_design": "Design",
@@ -310,8 +337,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "In {quarter}, {n_quarter} young people had their first contact; {n_total} in all have been contacted."
         ),
         "contacts_note": (
-            "Numbers below {threshold} are shown as \"<{threshold}\", and one more small number is "
-            "hidden so that hidden numbers cannot be worked out from the total."
+            "Numbers below {threshold} are not shown, and further numbers are hidden so that the "
+            "hidden ones cannot be worked out from totals or other numbers in the report."
+        ),
+        "suppressed_note": (
+            "{mark} = not shown: a number below {threshold} persons, or a number hidden because a "
+            "small number could otherwise be worked out from it."
         ),
         "h_findings": "What do the numbers show so far?",
         "findings_intro": (
@@ -331,7 +362,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "figure_caption": (
             "Share with {label} after the first contact (or the same date in the comparison group). "
             "The numbers below the figure are the young people still followed; numbers below "
-            "{threshold} are not shown, and the curve stops when fewer than {threshold} are followed."
+            "{floor} are not shown, the curve stops when fewer than {floor} are followed, and each "
+            "step gathers at least {threshold} events."
         ),
         "h_comparison": "How the comparison group is chosen",
         "comparison_text": (
@@ -421,6 +453,29 @@ TEXTS: dict[str, dict[str, str]] = {
         "axis_time": "Months after first contact",
         "axis_share": "Share with event",
         "axis_survival": "Share still without event",
+        "axis_propensity": "Propensity score",
+        "axis_share_of_arm": "Share of group",
+        "axis_smd": "Absolute standardised mean difference",
+        "axis_hr": "Hazard ratio, contacted vs comparison (log scale)",
+        "figure_data": "The numbers behind the figure",
+        "col_month": "Month",
+        "col_share": "Share",
+        "legend_before": "Before matching",
+        "legend_after": "After matching",
+        "h_disclosure": "Protection of small numbers",
+        "disclosure_text": (
+            "Every number in both reports was checked together: numbers below {threshold} are not "
+            "shown; linked numbers (parts and total, attrition steps, cohort and outcome "
+            "populations, matched and unmatched, the quarter and the whole period, earlier "
+            "quarters' reports) were checked with a linear programme, and further numbers were "
+            "hidden until no small number can be worked out; shares, means, risks and curves are "
+            "shown only when the counts behind them are at least {threshold}; curves are drawn only "
+            "while at least {floor} are followed, with steps of at least {threshold} events. The "
+            "rules and how many numbers each decided:"
+        ),
+        "disclosure_override": "The threshold {threshold} is below 3 by an explicit reason: {reason}.",
+        "col_rule": "Rule",
+        "col_cells": "Numbers",
         "at_risk": "Number followed",
         "h_design": "Design",
         "design_text": (

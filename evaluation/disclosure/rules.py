@@ -1,10 +1,20 @@
-"""Disclosure control: the one place that owns the small-number rule (DESIGN.md section 5).
+"""The small-number rules for single cells (DESIGN.md section 5).
+
+The whole-document check (linked cells, secondary suppression across tables, derived estimates,
+curves) is :class:`evaluation.disclosure.checker.Checker`; the functions here are the rules it
+applies to one number.
 
 Rules, applied to every table, figure and sentence of a report:
 
-* **Primary suppression.** A count of persons ``n`` with ``1 <= n < threshold`` (threshold 5 by
-  default; one setting, ``report.suppression_threshold`` in the study file) is never shown: it is
-  shown as ``"<5"`` (``"<threshold"``).
+* **Threshold.** 5 by default; one setting, ``report.suppression_threshold`` in the study file.
+  Below 3 (Statistics Denmark's own minimum for results leaving its research machines) it is
+  refused unless the study gives an explicit reason (``report.threshold_override``), which is
+  logged and written into every disclosure record (:func:`check_threshold`).
+* **Primary suppression.** A count of persons ``n`` with ``1 <= n < threshold`` is never shown.
+* **One neutral marker.** Every cell not shown, whatever the reason (small, hidden to protect
+  another cell, an estimate resting on small counts), shows :data:`SUPPRESSED_MARK`, explained by
+  one footnote in the report language; a hidden cell never claims a value (e.g. "<5") it may not
+  have.
 * **Zeros.** A true zero is shown as ``0``. It discloses no person's record; Statistics Denmark's
   concern is with small *nonzero* cells. A zero is never used as the secondary cell (suppressing
   it would hide nothing).
@@ -31,11 +41,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import EvaluationError
+from ..progress import info
+
 #: Smallest count of persons that may be published (the study's report.suppression_threshold
 #: overrides it). Statistics Denmark's own rule is 3; 5 is the safer default.
 DEFAULT_SUPPRESSION_THRESHOLD = 5
 
-SUPPRESSED_MARK = "<{threshold}"
+#: Lowest threshold accepted without an explicit, logged override.
+MIN_THRESHOLD = 3
+
+#: The one marker of every cell that is not shown, whatever the reason.
+SUPPRESSED_MARK = "\u2022"
 
 #: CSS class of an HTML element that shows a count of persons.
 COUNT_CLASS = "count"
@@ -45,9 +62,36 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+class ThresholdRefused(EvaluationError):
+    """A disclosure threshold below :data:`MIN_THRESHOLD` without an explicit override."""
+
+
+def check_threshold(threshold: int, override: str | None = None) -> int:
+    """The threshold in force; below :data:`MIN_THRESHOLD` only with a stated reason (logged).
+
+    Raises
+    ------
+    ThresholdRefused
+        When ``threshold < 1``, or ``threshold < 3`` and ``override`` is empty.
+    """
+    threshold = int(threshold)
+    if threshold < 1:
+        raise ThresholdRefused(f"the suppression threshold must be at least 1, got {threshold}")
+    if threshold < MIN_THRESHOLD:
+        if not (override and str(override).strip()):
+            raise ThresholdRefused(
+                f"a suppression threshold of {threshold} is refused: the minimum is {MIN_THRESHOLD} "
+                "(Statistics Denmark's rule for results leaving its research machines); set "
+                "report.threshold_override to the reason to publish with a lower one")
+        info(f"warning: suppression threshold {threshold} is below {MIN_THRESHOLD} "
+             f"(override: {str(override).strip()})")
+    return threshold
+
+
 def suppressed_mark(threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> str:
-    """The text shown in place of a suppressed count, e.g. ``"<5"``."""
-    return SUPPRESSED_MARK.format(threshold=threshold)
+    """The text shown in place of any suppressed cell (:data:`SUPPRESSED_MARK`, whatever the
+    threshold and the reason)."""
+    return SUPPRESSED_MARK
 
 
 def is_small(count: float | None, threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> bool:
@@ -83,7 +127,7 @@ def show_count(
     Returns
     -------
     str
-        The number, ``"<5"`` when small or force-suppressed, ``""`` when missing.
+        The number, :data:`SUPPRESSED_MARK` when small or force-suppressed, ``""`` when missing.
     """
     if _missing(count):
         return ""
@@ -153,14 +197,14 @@ def show_percent(
 ) -> str:
     """A percentage ``numerator / denominator`` as it may be published.
 
-    Shown as a dash ``"–"`` when the numerator or the denominator is small or when ``suppressed``
-    is given (the numerator was suppressed by secondary suppression); ``""`` when missing.
+    Shown as :data:`SUPPRESSED_MARK` when the numerator or the denominator is small or when
+    ``suppressed`` is given (a count behind it was hidden); ``""`` when missing.
     Danish style ``"12,3 %"``, English ``"12.3%"``.
     """
     if _missing(numerator) or _missing(denominator) or float(denominator) == 0:
         return ""
     if suppressed or is_small(numerator, threshold) or is_small(denominator, threshold):
-        return "–"
+        return SUPPRESSED_MARK
     return format_percent(float(numerator) / float(denominator), lang=lang, digits=digits)
 
 

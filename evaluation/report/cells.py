@@ -1,0 +1,355 @@
+"""Every number the reports publish, registered with the disclosure checker with its links.
+
+:func:`build_checker` registers the whole bundle (both documents: a reader has the council
+report and the technical appendix side by side, so they share one suppression pattern), solves
+once and returns the :class:`~evaluation.disclosure.Checker` that presentation code asks for
+each cell's text. A new table registers its cells in a function of its own, added to
+:data:`REGISTRARS` (signature ``(check, bundle, quarter)``); the keys below are the ones other
+parts of the report use.
+
+Keys
+----
+``contacts/<period>/<dimension>/<category>``
+    ``<period>`` is the report quarter (e.g. ``2026Q3``) or ``cumulative``; the total is
+    ``contacts/<period>/total/all``.
+``cohort/<name>``
+    ``n_contacted``, ``n_comparison``, ``n_sets``, ``contacted_eligible``.
+``attrition/<arm>/start``, ``attrition/<arm>/step/<code>``, ``attrition/<arm>/end``
+``propensity/<arm>/<matched|unmatched>``
+``balance/<stage>/<arm>/<covariate>/mean``, ``balance/<stage>/<covariate>/smd`` (estimates)
+``outcome/<id>/population/<arm>``, ``outcome/<id>/events/<arm>``,
+``outcome/<id>/at_risk/<arm>/<day>``, :func:`estimate_key` for model rows.
+``overlap/<arm>/bin<i>``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..disclosure import Checker
+from ..disclosure.curves import drawable
+from .bundle import Bundle, arm_of, estimate_rows
+
+ARMS = ("contacted", "comparison")
+#: Covariates that are 0/1 indicators: their means times the arm size are counts of persons.
+BINARY_COVARIATES = {"custody_ever", "in_education_or_job", "group_member_cooffender_12m",
+                     "group_registered", "male", "female", "sex_male"}
+#: Per-arm models whose value at a time is a curve value; contrasts rest on both arms.
+CURVE_MODELS = {"kaplan_meier", "cumulative_incidence", "rmst"}
+CONTRASTS = {"risk_difference", "risk_ratio", "rmst_difference"}
+#: Bins of the propensity overlap histogram.
+OVERLAP_BINS = 40
+
+
+def _int(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return out if np.isfinite(out) else 0.0
+
+
+# -- contacts -------------------------------------------------------------------------------
+def contacts(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """The contacts table: per period a total and its distributions; cumulative = quarter +
+    earlier quarters (a latent count per category)."""
+    frame = bundle.named_table("contacts")
+    if frame is None:
+        return
+    frame = frame.assign(category=frame["category"].astype(str))
+    period_key = {"quarter": quarter, "cumulative": "cumulative"}
+    cells: dict[tuple[str, str, str], str] = {}
+    for r in frame.itertuples():
+        key = f"contacts/{period_key.get(r.period, r.period)}/{r.dimension}/{r.category}"
+        cells[(r.period, r.dimension, r.category)] = check.count(key, r.n)
+    for period, label in period_key.items():
+        total = check.count(f"contacts/{label}/total/all",
+                            frame.loc[(frame["period"] == period) & (frame["dimension"] == "total"),
+                                      "n"].sum())
+        for dim in sorted(set(frame["dimension"]) - {"total"}):
+            parts = [k for (p, d, _), k in cells.items() if p == period and d == dim]
+            if parts:
+                check.relation(total, parts)
+            for part in parts:
+                check.estimate(part + "/share", keys=[part, total])
+    for (period, dim, cat), key in list(cells.items()):
+        if period != "quarter":
+            continue
+        cum = cells.get(("cumulative", dim, cat)) or check.count(
+            f"contacts/cumulative/{dim}/{cat}", 0)
+        before = check.latent(f"contacts/before:{quarter}/{dim}/{cat}",
+                              check.entries[cum].value - check.entries[key].value)
+        check.relation(cum, [key, before])
+
+
+# -- cohort, attrition, propensity ----------------------------------------------------------
+def cohort(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """Cohort sizes, the attrition chains and the propensity table's persons, linked."""
+    c = bundle.cohort
+    counts = c.get("counts") or {}
+    n_c = check.count("cohort/n_contacted", c.get("n_contacted"))
+    n_k = check.count("cohort/n_comparison", c.get("n_comparison"))
+    check.same(check.count("cohort/n_sets", c.get("n_sets")), n_c)
+    eligible = check.count("cohort/contacted_eligible", counts.get("contacted_eligible"))
+    if counts.get("contacted") is not None:
+        check.same(n_c, check.count("cohort/contacted", counts.get("contacted")))
+    ends = _attrition(check, bundle, eligible)
+    if "contacted" in ends:
+        check.same(ends["contacted"], n_c)
+    if "comparison" in ends:
+        check.same(ends["comparison"], n_k)
+    prop = bundle.named_table("propensity")
+    if prop is None or "arm" not in prop.columns:
+        return
+    matched = prop["matched"].astype(bool) if "matched" in prop.columns else pd.Series(True, index=prop.index)
+    for arm in ARMS:
+        in_arm = prop["arm"].astype(str) == arm
+        yes = check.count(f"propensity/{arm}/matched", int((in_arm & matched).sum()))
+        no = check.count(f"propensity/{arm}/unmatched", int((in_arm & ~matched).sum()))
+        total = eligible if arm == "contacted" else check.latent(
+            "propensity/comparison/total", int(in_arm.sum()))
+        check.relation(total, [yes, no])
+        check.same(yes, n_c if arm == "contacted" else n_k)
+    if check.entries.get("attrition/contacted/step/no_match"):
+        check.same("propensity/contacted/unmatched", "attrition/contacted/step/no_match")
+
+
+def _attrition(check: Checker, bundle: Bundle, eligible: str) -> dict[str, str]:
+    """Per arm: start = every exclusion + end, through latent remaining counts."""
+    frame = bundle.named_table("attrition")
+    ends: dict[str, str] = {}
+    if frame is None:
+        return ends
+    for arm, part in frame.groupby("arm", sort=False):
+        part = part.reset_index(drop=True)
+        excluded = pd.to_numeric(part["n_excluded"], errors="coerce").fillna(0).to_numpy()
+        remaining = pd.to_numeric(part["n_remaining"], errors="coerce").fillna(0).to_numpy()
+        if not len(part):
+            continue
+        prev = check.count(f"attrition/{arm}/start", remaining[0] + excluded[0])
+        for i in range(len(part)):
+            code = str(part.loc[i, "code"] if "code" in part.columns else part.loc[i, "step"])
+            step = check.count(f"attrition/{arm}/step/{code}", excluded[i])
+            last = i == len(part) - 1
+            after = (check.count(f"attrition/{arm}/end", remaining[i]) if last
+                     else check.latent(f"attrition/{arm}/after/{code}", remaining[i]))
+            check.relation(prev, [step, after])
+            if arm == "contacted" and code == "no_match":
+                check.same(prev, eligible)
+            prev = after
+        ends[str(arm)] = prev
+    return ends
+
+
+# -- balance --------------------------------------------------------------------------------
+def balance(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """Means of 0/1 covariates are counts (mean x arm size) with their complements; an exactly
+    matched covariate ties both arms; an SMD of a 0/1 covariate rests on all four counts."""
+    frame = bundle.named_table("balance")
+    if frame is None:
+        return
+    sizes = {"after": {"contacted": "cohort/n_contacted", "comparison": "cohort/n_comparison"},
+             "before": {"contacted": "cohort/contacted_eligible",
+                        "comparison": "propensity/comparison/total"}}
+    for r in frame.to_dict("records"):
+        name = str(r["covariate"])
+        for stage in ("before", "after"):
+            behind: list[str] = []
+            for arm in ARMS:
+                column = f"mean_{arm}_{stage}" if f"mean_{arm}_{stage}" in r else (
+                    f"mean_{arm}" if stage == "after" else None)
+                if column is None or column not in r:
+                    continue
+                key = f"balance/{stage}/{arm}/{name}"
+                size = sizes[stage][arm]
+                if name in BINARY_COVARIATES and size in check.entries:
+                    n = check.entries[size].value or 0.0
+                    with_ = check.count(key + "/with", round(_int(r[column]) * n))
+                    without = check.count(key + "/without", n - round(_int(r[column]) * n))
+                    check.relation(size, [with_, without])
+                    check.tie(with_, without)
+                    behind += [with_, without]
+                    check.estimate(key + "/mean", r[column], keys=[with_, without])
+                else:
+                    check.estimate(key + "/mean", r[column])
+            if name in BINARY_COVARIATES and len(behind) == 4:
+                c_mean = r.get(f"mean_contacted_{stage}", r.get("mean_contacted"))
+                k_mean = r.get(f"mean_comparison_{stage}", r.get("mean_comparison"))
+                if abs(_int(c_mean) - _int(k_mean)) < 1e-9:  # equal by construction
+                    check.tie(*behind)
+            check.estimate(f"balance/{stage}/{name}/smd", r.get(f"smd_{stage}"), keys=behind)
+
+
+# -- outcomes -------------------------------------------------------------------------------
+def estimate_key(outcome_id: str, row: dict[str, Any]) -> str:
+    """The checker key of one estimate row of an outcome."""
+    time = row.get("time")
+    time = "" if time is None or pd.isna(time) else str(round(float(time)))
+    term = row.get("term")
+    term = "" if term is None or (isinstance(term, float) and pd.isna(term)) else str(term)
+    group = row.get("arm") or arm_of(row.get("group")) or ""
+    return f"outcome/{outcome_id}/{row.get('analysis')}/{row.get('model')}/{term}/{group}/{time}"
+
+
+def outcomes(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """Per outcome: population and events per arm (linked to the cohort), numbers at risk
+    (a chain from the population), every model row and every drawn curve step."""
+    for outcome in bundle.outcomes:
+        oid = str(outcome.get("id"))
+        pop = outcome.get("population") or {}
+        events = (outcome.get("diagnostics") or {}).get("events") or {}
+        size = {"contacted": "cohort/n_contacted", "comparison": "cohort/n_comparison"}
+        for arm in ARMS:
+            p = check.count(f"outcome/{oid}/population/{arm}", pop.get(arm))
+            e = check.count(f"outcome/{oid}/events/{arm}", events.get(arm))
+            rest = check.latent(f"outcome/{oid}/no_event/{arm}",
+                                _int(pop.get(arm)) - _int(events.get(arm)))
+            check.relation(p, [e, rest])
+            if size[arm] in check.entries:
+                check.relation(size[arm], [p, check.latent(
+                    f"outcome/{oid}/not_at_risk/{arm}",
+                    (check.entries[size[arm]].value or 0) - _int(pop.get(arm)))])
+        behind = [f"outcome/{oid}/events/{arm}" for arm in ARMS]
+        diag = outcome.get("diagnostics") or {}
+        for name, value in (("ph_p", diag.get("ph_global_p")), ("mde", diag.get("min_detectable_hr")),
+                            ("e_value", (diag.get("e_value") or {}).get("point"))):
+            # the minimum detectable HR inverts to the total number of events
+            check.estimate(f"outcome/{oid}/{name}", value, counts=[events.get(a) for a in ARMS],
+                           keys=behind)
+        risk = bundle.table((outcome.get("tables") or {}).get("at_risk"))
+        if risk is not None:
+            _at_risk(check, oid, risk)
+        curve = bundle.table((outcome.get("tables") or {}).get("curve"))
+        _estimates(check, outcome, curve, risk)
+        if curve is not None and len(curve):
+            steps, _ = drawable(curve.assign(arm=curve["arm"].astype(str)), check.threshold,
+                                check.curve_floor)
+            for r in steps.itertuples():
+                check.estimate(f"outcome/{oid}/curve/{r.arm}/{float(r.time):g}", r.estimate,
+                               at_risk=r.at_risk, label="drawn curve step")
+
+
+def _at_risk(check: Checker, oid: str, risk: pd.DataFrame) -> None:
+    for arm in ARMS:
+        part = risk[risk["arm"].astype(str) == arm].sort_values("time")
+        prev = f"outcome/{oid}/population/{arm}"
+        for r in part.itertuples():
+            key = check.count(f"outcome/{oid}/at_risk/{arm}/{round(float(r.time))}", r.at_risk,
+                              floor=check.curve_floor)
+            if float(r.time) == 0:
+                check.same(key, prev)
+            else:
+                gone = check.latent(f"outcome/{oid}/left/{arm}/{round(float(r.time))}",
+                                    (check.entries[prev].value or 0) - _int(r.at_risk))
+                check.relation(prev, [key, gone])
+            prev = key
+
+
+def at_risk_at(risk: pd.DataFrame | None, arm: str, day: float) -> float | None:
+    """Number at risk in ``arm`` at ``day`` from the bundle's at-risk table (None if absent)."""
+    if risk is None:
+        return None
+    hit = risk[(risk["arm"].astype(str) == arm) & ((risk["time"] - day).abs() < 0.5)]
+    return float(hit["at_risk"].iloc[0]) if len(hit) else None
+
+
+class _EventsBy:
+    """Events per arm up to a day, and numbers at risk at a day, looked up fast."""
+
+    def __init__(self, curve: pd.DataFrame, risk: pd.DataFrame | None) -> None:
+        self.curve = {}
+        for arm in ARMS:
+            part = curve[curve["arm"].astype(str) == arm].sort_values("time")
+            self.curve[arm] = (part["time"].to_numpy(float),
+                               np.cumsum(part["events"].fillna(0).to_numpy(float)))
+        self.risk = {} if risk is None else {
+            (str(r.arm), round(float(r.time))): float(r.at_risk) for r in risk.itertuples()}
+
+    def events(self, arm: str, day: float | None) -> float:
+        if day is None:
+            return 0.0
+        times, cum = self.curve[arm]
+        i = int(np.searchsorted(times, day, side="right"))
+        return float(cum[i - 1]) if i else 0.0
+
+    def at_risk(self, arm: str, day: float) -> float | None:
+        return self.risk.get((arm, round(day)))
+
+
+def _estimates(check: Checker, outcome: dict[str, Any], curve: pd.DataFrame | None,
+               risk: pd.DataFrame | None) -> None:
+    """Model rows: a curve value (or a contrast of two) at a time rests on the events up to that
+    time, the events since the previous horizon and the number at risk, in each arm; other rows
+    (hazard and rate models) on each arm's events."""
+    oid = str(outcome.get("id"))
+    events = (outcome.get("diagnostics") or {}).get("events") or {}
+    pops = [f"outcome/{oid}/population/{a}" for a in ARMS]
+    times = sorted({round(float(t)) for t in (outcome.get("horizons_days") or [])})
+    look = _EventsBy(curve, risk) if curve is not None else None
+    for row in estimate_rows(outcome).to_dict("records"):
+        key = estimate_key(oid, row)
+        model = str(row.get("model"))
+        time = row.get("time")
+        timed = time is not None and not pd.isna(time) and (model in CURVE_MODELS | CONTRASTS)
+        if not timed or look is None:
+            check.estimate(key, row.get("estimate"), counts=[events.get(a) for a in ARMS], keys=pops)
+            continue
+        arms = [row["arm"]] if model in CURVE_MODELS and row.get("arm") in ARMS else list(ARMS)
+        day = float(time)
+        earlier = max([t for t in times if t < round(day)], default=None)
+        counts, at_risk = [], []
+        for arm in arms:
+            by = look.events(arm, day)
+            counts += [by, by - look.events(arm, earlier)]
+            at_risk.append(look.at_risk(arm, day))
+        low = min((a for a in at_risk if a is not None), default=None)
+        check.estimate(key, row.get("estimate"), counts=counts, keys=pops, at_risk=low)
+
+
+# -- figures --------------------------------------------------------------------------------
+def overlap_bins(propensity: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The overlap histogram's bin edges and per-arm counts."""
+    ps = propensity.dropna(subset=["propensity_score"])
+    hi = float(ps["propensity_score"].max()) if len(ps) else 1.0
+    edges = np.linspace(0, max(hi, 1e-3) * 1.0001, OVERLAP_BINS + 1)
+    out = {}
+    for arm in ARMS:
+        s = ps.loc[ps["arm"].astype(str) == arm, "propensity_score"].to_numpy(float)
+        out[arm] = np.histogram(s, bins=edges)[0]
+    return edges, out
+
+
+def overlap(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """The overlap histogram: each bin is a count (share x arm size), the bins add up to the
+    arm's persons in the propensity table."""
+    prop = bundle.named_table("propensity")
+    if prop is None or "propensity_score" not in prop.columns:
+        return
+    _, counts = overlap_bins(prop)
+    for arm, values in counts.items():
+        total = "cohort/contacted_eligible" if arm == "contacted" else "propensity/comparison/total"
+        bins = [check.count(f"overlap/{arm}/bin{i}", v) for i, v in enumerate(values)]
+        if total in check.entries:
+            check.relation(total, bins)
+
+
+#: Registration steps, in order (later ones may link to keys of earlier ones).
+REGISTRARS: list[Callable[[Checker, Bundle, str], None]] = [contacts, cohort, balance, outcomes,
+                                                            overlap]
+
+
+def build_checker(bundle: Bundle, quarter: str, threshold: int, *, override: str | None = None,
+                  earlier: list[dict[str, Any]] | None = None,
+                  curve_floor: int | None = None) -> Checker:
+    """The solved checker of the reports of ``bundle`` for ``quarter``."""
+    from ..disclosure import DEFAULT_CURVE_FLOOR
+
+    check = Checker(threshold, curve_floor=curve_floor or DEFAULT_CURVE_FLOOR, override=override)
+    for register in REGISTRARS:
+        register(check, bundle, quarter)
+    check.load_earlier(earlier or [])
+    return check.solve()
