@@ -79,7 +79,7 @@ def sentence_counts(page: str, key: str, lang: str) -> dict[str, str] | None:
     pattern = re.escape(template)
     for f in fields:
         pattern = pattern.replace(re.escape("{" + f + "}"),
-                                  r'(?:<span class="count">(?P<%s>[^<]*)</span>|[^<]*?)' % f, 1)
+                                  rf'(?:<span class="count">(?P<{f}>[^<]*)</span>|[^<]*?)', 1)
     m = re.search(pattern, page)
     if not m:
         return None

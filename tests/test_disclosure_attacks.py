@@ -174,8 +174,8 @@ def unprotected(monkeypatch):
         self.curve_floor = 1
 
     monkeypatch.setattr(Checker, "__post_init__", low_floor)
-    import evaluation.report.figures as figures
     from evaluation.disclosure import curves
+    from evaluation.report import figures
 
     real = curves.drawable
     monkeypatch.setattr(curves, "drawable", lambda c, t, f: real(c, 1, 1))
@@ -226,12 +226,12 @@ def test_repeated_publication_is_checked_against_earlier_records(tmp_path, monke
 
 
 def test_threshold_below_three_is_refused_unless_overridden(tmp_path, caplog):
+    from bundle_factory import make_study
     from click.testing import CliRunner
+
     from evaluation.cli import cli
     from evaluation.errors import ConfigError
     from evaluation.study import load_study
-
-    from bundle_factory import make_study
 
     study = make_study(tmp_path)
     text = study.read_text().replace("suppression_threshold = 5", "suppression_threshold = 2")
@@ -254,6 +254,7 @@ def test_threshold_below_three_is_refused_unless_overridden(tmp_path, caplog):
 def test_attacks_find_nothing_on_small_simulated_studies(tmp_path, persons, seed):
     """The whole pipeline on a small simulated register, the rendered HTML attacked."""
     from click.testing import CliRunner
+
     from evaluation.cli import cli
 
     result = CliRunner().invoke(cli, ["--quiet", "demo", "--out", str(tmp_path), "--persons",
