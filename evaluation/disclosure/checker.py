@@ -262,11 +262,17 @@ class Checker:
             leaks = self.disclosed()
             if not leaks:
                 return
+            hidden: set[str] = set()
             for target in leaks:
+                near = {k for eq in self.equations if target in eq for k in eq}
+                if near & hidden:
+                    continue  # a cell next to it was just hidden: audit again first
                 choice = self._protector(target)
-                if choice is None:
-                    raise CheckerError(f"{target}: pinned by earlier releases alone; cannot protect")
-                self._hide(choice, "secondary")
+                if choice is not None:
+                    self._hide(choice, "secondary")
+                    hidden.add(choice)
+            if not hidden:
+                raise CheckerError(f"{leaks[0]}: pinned by earlier releases alone; cannot protect")
 
     def _protector(self, target: str) -> str | None:
         """The shown nonzero count to hide next: the smallest in an equation with ``target``,
