@@ -100,13 +100,16 @@ def test_the_check_finds_a_foreign_label_and_a_raw_code():
 
 
 def test_curve_figure_text_is_in_the_page_language(tmp_path):
+    from evaluation.report.cells import build_checker
     from evaluation.report.figures import curve_figure
 
     bundle = Bundle.open(make_bundle(tmp_path / "results"))
     outcome = bundle.outcomes[0]
     curve = bundle.table(outcome["tables"]["curve"])
+    risk = bundle.table(outcome["tables"]["at_risk"])
+    check = build_checker(bundle, "2026Q3", 5)
     for lang in LANGUAGES:
-        fig = curve_figure(curve, outcome["label"][lang], lang, 5)
+        fig = curve_figure(curve, risk, outcome["label"][lang], lang, check, outcome["id"])
         shown = " ".join(t.get_text() for t in fig.findobj(
             lambda a: hasattr(a, "get_text") and a.get_text()))
         assert offending(shown, lang) == [], lang
