@@ -249,12 +249,14 @@ def outcome_cells(system: System, page: str, lang: str, names: dict[str, str]) -
     out = []
     for i, section in enumerate(sections):
         tabs = tables(section)
-        diag = [t for t in tabs if t.header and t.header[0] == TEXTS[lang]["col_check"]]
+        diag = [t for t in tabs if TEXTS[lang]["diag_persons_contacted"] in t.header and t.rows]
         if not diag:
             continue
-        rows = {r[0]: r for r in diag[0].rows}
-        pop_row = rows.get(TEXTS[lang]["diag_population"])
-        ev_row = rows.get(TEXTS[lang]["diag_events"])
+        by = dict(zip(diag[0].header, diag[0].rows[0]))
+        pop_row = ["", by[TEXTS[lang]["diag_persons_contacted"]],
+                   by[TEXTS[lang]["diag_persons_comparison"]]]
+        ev_row = ["", by[TEXTS[lang]["diag_events_contacted"]],
+                  by[TEXTS[lang]["diag_events_comparison"]]]
         info = {"tables": tabs, "population": {}, "name": f"outcome{i}"}
         for j, arm in enumerate(("contacted", "comparison")):
             p = system.cell(f"outcome{i}/population/{arm}", pop_row[1 + j], lang)

@@ -127,9 +127,10 @@ def small_study(path: Path, seed: int, *, quarter_total: int | None = None,
     return path
 
 
-QUARTERLY = ("title", "contacts", "findings", "box", "curves", "comparison", "as_of")
-TECHNICAL = ("design", "attrition", "balance", "overlap", "outcome_sections", "naive_vs_matched",
-             "forest", "disclosure")
+QUARTERLY = ("title", "summary", "covers", "words", "results", "box", "comparison", "contacts",
+             "as_of")
+TECHNICAL = ("title", "design", "attrition", "balance", "overlap", "outcome_sections",
+             "naive_vs_matched", "forest", "disclosure")
 
 
 def render(bundle: Path, monkeypatch, *, quarter: str = "2026Q3", record: Path | None = None,

@@ -416,7 +416,10 @@ class Report(CouncilParts, AreaSections):
             self.heading("h_diagnostics", level=3)
             self.table(self._diagnostics_table(outcome))
             self.table(self._gates_table(outcome))
-            self._show(fmt.plain(mde_sentence(outcome, self.lang)))
+            hidden = self.check.suppressed(f"outcome/{outcome.get('id')}/mde")
+            # the same gate as the council report: the minimum detectable HR inverts to events
+            shown = {**outcome, "diagnostics": {}} if hidden else outcome
+            self._show(fmt.plain(mde_sentence(shown, self.lang)))
 
     def _estimate(self, outcome: dict[str, Any], row: dict[str, Any] | None, text_: str) -> str:
         """``text_`` for an estimate row, or the marker when the checker hides the row."""
