@@ -120,8 +120,11 @@ def contacts_table(contacts: pd.DataFrame, quarter: str, lang: str, check: Check
                 n = check.entries[key].value
                 share = n / totals[period] if totals[period] else None
                 row.append(checked(check, key, lang))
+                # a share the checker has not registered (a category missing from a period's
+                # distribution) is not published
+                registered = share is not None and key + "/share" in check.entries
                 row.append(check.show(key + "/share", fmt.percent(share, lang))
-                           if share is not None else "")
+                           if registered else "")
             rows.append(row)
     return render(header, rows, output)
 
