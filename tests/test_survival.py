@@ -244,7 +244,10 @@ def test_cox_without_finite_estimate_is_a_failure_not_a_number():
     frame.loc[frame.treated == 1, "status"] = 0  # no events among the treated
     result = fit_all(frame, SurvivalSpec())
     assert "cox" in result.diagnostics["failures"]
-    assert "cox" not in set(result.tidy().model)
+    # the row stays, holding no number and the reason (the "not estimated" rule)
+    cox = result.tidy().query("model == 'cox'")
+    assert len(cox) == 1 and cox["not_estimated"].iloc[0] == result.diagnostics["failures"]["cox"]
+    assert cox[["estimate", "std_error", "conf_low", "conf_high", "p_value", "hazard_ratio"]].isna().all(axis=None)
 
 
 def test_min_detectable_hr_and_e_value_formulas():

@@ -52,6 +52,7 @@ from ..quarters import Quarter
 from ..study import Study
 from ..survival import TIDY_COLUMNS
 from ..survival.diagnostics import min_detectable_hr
+from ..survival.estimability import is_estimated, mark_not_estimated
 from ..survival.nonparametric import Z95
 from .bootstrap import apply_bootstrap, bootstrap_contrasts
 from .cohortdata import CohortData, find_initiative_start, naive_population, read_cohort
@@ -109,6 +110,8 @@ def tidy_records(tidy: pd.DataFrame, analysis: str) -> list[dict[str, Any]]:
         }
         for c in ("estimate", "std_error", "conf_low", "conf_high", "p_value", "hazard_ratio"):
             rec[c] = _num(r.get(c))
+        reason = r.get("not_estimated")
+        rec["not_estimated"] = reason if isinstance(reason, str) and reason else None
         rec["analysis"] = analysis
         out.append(rec)
     return out
@@ -241,7 +244,8 @@ def rate_ratio(counts: pd.DataFrame, model: str = "poisson", cluster: str | None
                      "conf_low": _exp(b - Z95 * se), "conf_high": _exp(b + Z95 * se),
                      "p_value": float(2 * stats.norm.sf(abs(b / se))) if se > 0 else np.nan,
                      "hazard_ratio": np.nan})
-    return pd.DataFrame(rows, columns=TIDY_COLUMNS)
+    events = {ARM_OF[g]: float(c.loc[c["treated"] == g, "n_events"].sum()) for g in (1, 0)}
+    return mark_not_estimated(pd.DataFrame(rows, columns=TIDY_COLUMNS), events)
 
 
 def at_risk_times(frame: pd.DataFrame, horizons: tuple[int, ...]) -> list[int]:
@@ -385,7 +389,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     ph_p = _num(ph["global"]) if isinstance(ph, dict) else None
     cox = _hazard_rows(tidy, "cox")
     hr = lo = hi = None
-    if len(cox):
+    if len(cox) and is_estimated(cox.iloc[0].to_dict()):
         hr, lo, hi = _hr_ci(cox)
     # the survival engine gives the minimum detectable HR and the E-value whenever it fits;
     # only the minimum detectable HR is known without any fitted model
@@ -395,7 +399,10 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         mdhr = _num(min_detectable_hr(n_events, p_t)[0])
     ev = diag.get("e_value")
     e_value = ({"point": _num(ev.get("point")), "ci": _num(ev.get("ci"))} if isinstance(ev, dict)
-               else {"point": None, "ci": None})
+               and hr is not None else {"point": None, "ci": None})
+    if hr is None:
+        e_value["not_estimated"] = (cox.iloc[0].get("not_estimated") if len(cox) else None) \
+            or "no hazard model"
     smd_after = _num(cohort.smd_max_after)
     diagnostics = {
         "events": events,
@@ -433,9 +440,15 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     fitted = not tidy.empty
     if not fitted:
         reasons.append("the models could not be fitted: " + "; ".join(notes))
+    cox_row = cox.iloc[0].to_dict() if len(cox) else None
+    estimated = fitted and is_estimated(cox_row)
+    if fitted and not estimated:
+        why = cox_row.get("not_estimated") if cox_row else "no hazard model row"
+        reasons.append(f"hazard model not estimated: {why}")
     gates = {"balance": bool(balance_ok), "overlap": overlap_ok, "proportional_hazards": bool(ph_ok),
-             "enough_events": bool(enough),
-             "passed": bool(fitted and balance_ok and overlap_ok and ph_ok and enough), "reasons": reasons}
+             "enough_events": bool(enough), "estimated": bool(estimated),
+             "passed": bool(estimated and balance_ok and overlap_ok and ph_ok and enough),
+             "reasons": reasons}
 
     # curve table and figure
     try:
@@ -474,7 +487,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
 
     if hr is not None and finite(hr, lo, hi):
         out.forest.append({"label": spec.label["en"], "analysis": "matched", "hazard_ratio": hr, "low": lo, "high": hi})
-    if naive_cox is not None and len(naive_cox):
+    if naive_cox is not None and len(naive_cox) and is_estimated(naive_cox.iloc[0].to_dict()):
         nhr, nlo, nhi = _hr_ci(naive_cox)
         if finite(nhr, nlo, nhi):
             out.forest.append({"label": spec.label["en"], "analysis": "naive", "hazard_ratio": nhr,

@@ -137,7 +137,7 @@ def estimate_rows(outcome: dict[str, Any]) -> pd.DataFrame:
     """The tidy estimate rows of one outcome as a DataFrame (with an ``arm`` column)."""
     rows = pd.DataFrame(outcome.get("estimates") or [])
     for col in ("model", "term", "group", "time", "estimate", "std_error", "conf_low",
-                "conf_high", "p_value", "hazard_ratio", "analysis"):
+                "conf_high", "p_value", "hazard_ratio", "not_estimated", "analysis"):
         if col not in rows.columns:
             rows[col] = None
     rows["analysis"] = rows["analysis"].fillna("matched")

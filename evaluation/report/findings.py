@@ -2,7 +2,8 @@
 
 The rules (one sentence per outcome, in the report language):
 
-1. A gate failed (balance, overlap, proportional hazards, enough events), the risk difference at
+1. A gate failed (balance, overlap, proportional hazards, enough events, the hazard model
+   estimated: :mod:`evaluation.survival.estimability`), the risk difference at
    the primary horizon is missing, or an arm has fewer events (or persons) than the suppression
    threshold: **"we cannot yet say ..."**, with the reasons.
 2. The 95% confidence interval of the risk difference (contacted minus comparison, cumulative
@@ -29,7 +30,7 @@ from .bundle import estimate_rows, pick
 from .cells import estimate_key
 from .texts import text
 
-GATES = ("balance", "overlap", "proportional_hazards", "enough_events")
+GATES = ("balance", "overlap", "proportional_hazards", "enough_events", "estimated")
 
 NOT_YET = "not_yet"
 NO_DIFFERENCE = "no_difference"

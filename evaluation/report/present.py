@@ -28,7 +28,7 @@ from .bundle import Bundle, estimate_rows, pick
 from .cells import build_checker, estimate_key
 from .council import CouncilParts
 from .findings import GATES, detectable_effect, finding, mde_sentence
-from .texts import arm_label, category_label, check_language, text, vocabulary_label
+from .texts import arm_label, category_label, check_language, not_estimated_text, text, vocabulary_label
 
 STYLE = """<style>
 .report-table{border-collapse:collapse;margin:0.6em 0 1.2em 0;font-size:0.92em}
@@ -438,15 +438,17 @@ class Report(CouncilParts, AreaSections):
             arm, grp = r["arm"], r["group"]
             group = (arm_label(arm, lang) if isinstance(arm, str)
                      else "" if grp is None or pd.isna(grp) else str(grp))
+            head = [vocabulary_label("analysis", r["analysis"], lang),
+                    vocabulary_label("model", r["model"], lang),
+                    "" if pd.isna(r["term"]) else vocabulary_label("term", r["term"], lang),
+                    group, "" if pd.isna(r["time"]) else fmt.number(r["time"], lang, 0)]
+            if isinstance(r.get("not_estimated"), str) and r["not_estimated"]:
+                body.append([*head, not_estimated_text(r["not_estimated"], lang), "–", "–", "–"])
+                continue
             numbers = [fmt.number(r["estimate"], lang, 3),
                        f"{fmt.number(r['conf_low'], lang, 3)} ; {fmt.number(r['conf_high'], lang, 3)}",
                        fmt.p_value(r["p_value"], lang), fmt.number(r["hazard_ratio"], lang, 3)]
-            body.append([
-                vocabulary_label("analysis", r["analysis"], lang),
-                vocabulary_label("model", r["model"], lang),
-                "" if pd.isna(r["term"]) else vocabulary_label("term", r["term"], lang),
-                group, "" if pd.isna(r["time"]) else fmt.number(r["time"], lang, 0),
-                *(self._estimate(outcome, r, n) for n in numbers)])
+            body.append([*head, *(self._estimate(outcome, r, n) for n in numbers)])
         return tables.render(header, body, self.output)
 
     def _diagnostics_table(self, outcome: dict[str, Any]) -> str:
@@ -468,8 +470,11 @@ class Report(CouncilParts, AreaSections):
             ("diag_events_comparison", cell("events", "comparison")),
             ("diag_ph", gated("ph_p", fmt.p_value(d.get("ph_global_p"), lang))),
             ("diag_mde", gated("mde", fmt.number(detectable_effect(outcome), lang, 2))),
-            ("diag_evalue", gated("e_value", fmt.number(e_value.get("point"), lang, 2))),
-            ("diag_evalue_ci", gated("e_value", fmt.number(e_value.get("ci"), lang, 2))),
+            ("diag_evalue", not_estimated_text(e_value["not_estimated"], lang)
+             if e_value.get("not_estimated")
+             else gated("e_value", fmt.number(e_value.get("point"), lang, 2))),
+            ("diag_evalue_ci", "–" if e_value.get("not_estimated")
+             else gated("e_value", fmt.number(e_value.get("ci"), lang, 2))),
             ("diag_smd", fmt.number(d.get("smd_max_after"), lang, 3)),
         ]
         return tables.render([text(k, lang) for k, _ in columns], [[v for _, v in columns]],
@@ -509,6 +514,8 @@ class Report(CouncilParts, AreaSections):
         """Hazard ratio (95% CI) of a Cox row; its limits are on the log-hazard scale."""
         if row is None:
             return "–"
+        if isinstance(row.get("not_estimated"), str) and row["not_estimated"]:
+            return not_estimated_text(row["not_estimated"], self.lang)
         hr, lo, hi = hazard_ratio(row)
         if hr is None or lo is None or hi is None:
             return "–"
@@ -526,12 +533,21 @@ class Report(CouncilParts, AreaSections):
                 cox = pick(rows, "cox", analysis=analysis, term="treat")
                 if cox is None or self._estimate(outcome, cox, "") == SUPPRESSED_MARK:
                     continue
+                if isinstance(cox.get("not_estimated"), str) and cox["not_estimated"]:
+                    continue
                 hr, lo, hi = hazard_ratio(cox)
                 if all(v is not None and v > 0 for v in (hr, lo, hi)):
                     points.append({"label": self.label(outcome), "analysis": analysis,
                                    "hazard_ratio": hr, "low": lo, "high": hi})
         frame = pd.DataFrame(points, columns=["label", "analysis", "hazard_ratio", "low", "high"])
         self.figure(forest_figure(frame, self.lang), self.t("alt_forest"))
+        missing = []
+        for outcome in self.bundle.outcomes:
+            cox = pick(estimate_rows(outcome), "cox", term="treat")
+            if cox is not None and isinstance(cox.get("not_estimated"), str) and cox["not_estimated"]:
+                missing.append(self.label(outcome))
+        if missing:
+            self.paragraph("forest_not_estimated", labels=", ".join(missing))
 
     # -- disclosure -------------------------------------------------------------------------
     def disclosure(self) -> None:

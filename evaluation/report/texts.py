@@ -121,6 +121,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_estimate_missing": "estimatet mangler i resultaterne",
         "reason_small_numbers": "tallene er så små, at de ikke må vises",
         "reason_other": "en kontrol ikke er bestået ({name})",
+        "reason_estimated": "effekten ikke kunne estimeres",
         "and": "og",
         # tables
         "col_category": "Kategori",
@@ -223,6 +224,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "gate_proportional_hazards": "Proportionale hazards",
         "gate_enough_events": "Nok hændelser",
         "gate_passed": "Alle bestået",
+        "gate_estimated": "Estimeret",
+        "not_estimated": "ikke estimeret",
+        "ne_no_events": "ikke estimeret: ingen hændelser i en gruppe",
+        "ne_not_converged": "ikke estimeret: modellen konvergerede ikke",
+        "ne_separation": "ikke estimeret: estimatet løber løbsk (separation)",
+        "ne_failed": "ikke estimeret: modellen kunne ikke tilpasses",
+        "forest_not_estimated": "Ikke i figuren, fordi effekten ikke kunne estimeres: {labels}.",
         "h_naive": "Naiv mod matchet",
         "col_outcome": "Udfald",
         "col_hr_matched": "HR matchet (95 %-KI)",
@@ -435,6 +443,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_estimate_missing": "the estimate is missing from the results",
         "reason_small_numbers": "the numbers are too small to be shown",
         "reason_other": "a check has not passed ({name})",
+        "reason_estimated": "the effect could not be estimated",
         "and": "and",
         "col_category": "Category",
         "col_quarter": "{quarter}",
@@ -536,6 +545,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "gate_proportional_hazards": "Proportional hazards",
         "gate_enough_events": "Enough events",
         "gate_passed": "All passed",
+        "gate_estimated": "Estimated",
+        "not_estimated": "not estimated",
+        "ne_no_events": "not estimated: no events in a group",
+        "ne_not_converged": "not estimated: the model did not converge",
+        "ne_separation": "not estimated: the estimate runs off (separation)",
+        "ne_failed": "not estimated: the model could not be fitted",
+        "forest_not_estimated": "Not in the figure because the effect could not be estimated: {labels}.",
         "h_naive": "Naive versus matched",
         "col_outcome": "Outcome",
         "col_hr_matched": "HR matched (95% CI)",
@@ -800,6 +816,15 @@ def check_language(lang: str) -> str:
 def text(key: str, lang: str, **fields: object) -> str:
     """The text ``key`` in language ``lang`` with its placeholders filled in."""
     return TEXTS[check_language(lang)][key].format(**fields)
+
+
+def not_estimated_text(reason: object, lang: str) -> str:
+    """A "not estimated" reason of the estimability rule (English, from the code) in words."""
+    r = str(reason or "").lower()
+    key = ("ne_no_events" if r.startswith("no events") or "events in one group" in r
+           else "ne_not_converged" if r.startswith("did not converge")
+           else "ne_separation" if r.startswith("separation") else "ne_failed")
+    return text(key, lang)
 
 
 def category_label(code: object, lang: str) -> str:

@@ -22,6 +22,7 @@ from ..timeunits import DEFAULT_HORIZON_DAYS
 from .cox import ModelFailed, fit_cox, fit_fine_gray
 from .diagnostics import e_value, min_detectable_hr, ph_test
 from .nonparametric import Z95, aalen_johansen, at_risk_at, kaplan_meier, rmst, value_at
+from .estimability import LOG_SCALE_MODELS, is_estimated, mark_not_estimated
 from .results import TIDY_COLUMNS, SurvivalResults
 
 
@@ -225,7 +226,7 @@ def _row(
     return {
         "model": model, "term": term, "group": group, "time": time, "estimate": estimate,
         "std_error": std_error, "conf_low": conf_low, "conf_high": conf_high,
-        "p_value": p_value, "hazard_ratio": hazard_ratio,
+        "p_value": p_value, "hazard_ratio": hazard_ratio, "not_estimated": None,
     }  # fmt: skip
 
 
@@ -410,7 +411,10 @@ def fit_all(
         rmst, rmst_difference (per horizon), cox, cox_stratified (with ``strata``) and
         fine_gray (when competing events exist and there is no ``entry``), and diagnostics.
         A model that cannot be fitted is left out and named, with the reason, in
-        ``diagnostics["failures"]``.
+        ``diagnostics["failures"]``. A ratio model that was fitted but estimated nothing (no
+        events in an arm, no convergence, separation) keeps its row with missing numbers and
+        the reason in ``not_estimated`` (and in ``diagnostics["not_estimated"]``); it gives no
+        E-value (:mod:`.estimability`).
 
     Notes
     -----
@@ -472,11 +476,12 @@ def fit_all(
         "entry": entry_col,
         "weights": weight_col,
     }
-    cox_fit = None
+    notes_by_model: dict[str, list[str]] = {}
     try:
         cox_fit = fit_cox(model_frame, **cox_args)
         rows += _hazard_rows("cox", cox_fit)
         diagnostics["notes"] += [f"cox: {n}" for n in cox_fit.notes]
+        notes_by_model["cox"] = list(cox_fit.notes)
     except ModelFailed as exc:
         diagnostics["failures"]["cox"] = str(exc)
     if spec.strata is not None:
@@ -484,6 +489,7 @@ def fit_all(
             strat = fit_cox(model_frame, strata="_strata", **cox_args)
             rows += _hazard_rows("cox_stratified", strat)
             diagnostics["notes"] += [f"cox_stratified: {n}" for n in strat.notes]
+            notes_by_model["cox_stratified"] = list(strat.notes)
         except ModelFailed as exc:
             diagnostics["failures"]["cox_stratified"] = str(exc)
     if competing.any():
@@ -528,8 +534,21 @@ def fit_all(
         data["_weight"] if prep.weighted else None,
     )
     outcome_risk = float(pooled["estimate"].iloc[-1]) if len(pooled) else 0.0
-    if cox_fit is not None:
-        t = cox_fit.table().iloc[0]
+    # the one "not estimated" rule: a ratio model that estimated nothing shows no number; a
+    # hazard model that failed keeps a row too, with its reason, so every reader sees the same
+    for model in LOG_SCALE_MODELS:
+        if model in diagnostics["failures"]:
+            rows.append({**_row(model, treat_name), "not_estimated": diagnostics["failures"][model]})
+    events_by_arm = {f"{treat_name} = {g}": n for g, n in diagnostics["n_events_by_group"].items()}
+    estimates = mark_not_estimated(pd.DataFrame(rows, columns=list(TIDY_COLUMNS)), events_by_arm,
+                                   notes_by_model)
+    diagnostics["not_estimated"] = {
+        str(r["model"]): r["not_estimated"] for r in estimates.to_dict("records")
+        if isinstance(r["not_estimated"], str) and r["model"] in LOG_SCALE_MODELS}
+    diagnostics["e_value"] = None
+    cox_row = estimates[(estimates["model"] == "cox") & (estimates["term"] == treat_name)]
+    if len(cox_row) and is_estimated(cox_row.iloc[0].to_dict()):
+        t = cox_row.iloc[0]
         with np.errstate(over="ignore"):  # an infinite limit gives no E-value (None)
             diagnostics["e_value"] = e_value(
                 float(t.hazard_ratio),
@@ -537,9 +556,6 @@ def fit_all(
                 float(np.exp(t.conf_high)),
                 outcome_risk,
             )
-    else:
-        diagnostics["e_value"] = None
-    estimates = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
     # keep the treatment values as they are in the table (ints stay ints, None for contrasts)
     estimates["group"] = pd.Series([r["group"] for r in rows], dtype=object)
     estimates["time"] = estimates["time"].astype(float)

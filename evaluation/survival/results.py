@@ -21,6 +21,7 @@ TIDY_COLUMNS = (
     "conf_high",
     "p_value",
     "hazard_ratio",
+    "not_estimated",
 )
 
 #: The estimates each model row holds (for the summary and the documentation).
@@ -46,7 +47,8 @@ class SurvivalResults:
     diagnostics : dict with ``n``, ``n_by_group``, ``n_events_by_group``,
         ``n_competing_by_group``, ``at_risk`` (per group and horizon), ``ph_test``,
         ``min_detectable_hr``, ``min_detectable_hr_increase``, ``e_value``, ``failures``
-        (model -> reason it could not be fitted) and ``notes`` (warnings from fitting).
+        (model -> reason it could not be fitted), ``not_estimated`` (model -> reason a fitted
+        model estimated nothing) and ``notes`` (warnings from fitting).
     """
 
     def __init__(self, estimates: pd.DataFrame, diagnostics: dict[str, Any], spec: Any) -> None:
@@ -65,6 +67,8 @@ class SurvivalResults:
         Hazard models give coefficients on the log-hazard scale in ``estimate``, ``conf_low``
         and ``conf_high`` and ``exp(estimate)`` in ``hazard_ratio``; ``std_error`` is the robust
         one when a cluster or weights were given. Confidence intervals are 95%.
+        ``not_estimated`` holds the reason a ratio model estimated nothing (its numbers are
+        then missing; :mod:`evaluation.survival.estimability`), else None.
         """
         return self._estimates.copy()
 
@@ -110,6 +114,8 @@ class SurvivalResults:
                     text += f"  p={_fmt(r.p_value)}"
                 if not _isnan(r.hazard_ratio):
                     text += f"  HR={_fmt(r.hazard_ratio)}"
+                if isinstance(r.not_estimated, str):
+                    text = f"  {label:<34} not estimated: {r.not_estimated}"
                 lines.append(text)
         lines.append("")
         ph = d.get("ph_test")
