@@ -21,8 +21,8 @@ from ..errors import InputError
 from ..timeunits import DEFAULT_HORIZON_DAYS
 from .cox import ModelFailed, fit_cox, fit_fine_gray
 from .diagnostics import e_value, min_detectable_hr, ph_test
-from .nonparametric import Z95, aalen_johansen, at_risk_at, kaplan_meier, rmst, value_at
 from .estimability import LOG_SCALE_MODELS, is_estimated, mark_not_estimated
+from .nonparametric import Z95, aalen_johansen, at_risk_at, kaplan_meier, rmst, value_at
 from .results import TIDY_COLUMNS, SurvivalResults
 
 
