@@ -206,6 +206,8 @@ _SOURCES: tuple[Source, ...] = (
 
 #: Canonical source names, in pipeline order.
 SOURCE_NAMES: tuple[str, ...] = tuple(s.name for s in _SOURCES)
+#: Sources without which no cohort can be built (contacts, residence and vital records).
+COHORT_SOURCES: tuple[str, ...] = ("contacts", "residence", "vital")
 
 #: Aggregate sources: no person in them, the same form raw and in the warehouse (read, checked
 #: and carried into the warehouse by pseudonymise without a pseudonym). Normalised from a

@@ -196,7 +196,7 @@ def _check_line_lengths(path: Path, limits: ReadLimits) -> None:
                                  file=str(path))
 
 
-def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
+def _read_header(path: Path, encoding: str, delimiter: str | None = None) -> tuple[list[str], str]:
     limits = _limits()
     raw = _header_bytes(path, limits)
     if encoding == "utf-16":  # the line ends with the first byte of a two-byte newline
@@ -204,7 +204,7 @@ def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
     header = raw.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r\n\x00")
     if not header.strip():
         raise InputError("the file is empty or has no header row", file=str(path))
-    delimiter = detect_delimiter(header)
+    delimiter = delimiter or detect_delimiter(header)
     names = next(csv.reader([header], delimiter=delimiter))
     if len(names) > limits.max_columns:
         raise InputError(f"has {len(names)} columns, more than the limit of {limits.max_columns} "
@@ -212,15 +212,16 @@ def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
     return [h.strip() for h in names], delimiter
 
 
-def _read_csv(path: Path, bad_rows: BadRows | None = None) -> pd.DataFrame:
-    """Read a CSV file as text. Ragged rows raise, or are collected in ``bad_rows``."""
+def _read_csv(path: Path, bad_rows: BadRows | None = None, delimiter: str | None = None) -> pd.DataFrame:
+    """Read a CSV file as text (``delimiter``, default: detected from the header). Ragged rows
+    raise, or are collected in ``bad_rows``."""
     import pyarrow.csv as pacsv
 
     limits = _limits()
     _header_bytes(path, limits)  # a hostile first line is refused before the file is scanned
     _check_line_lengths(path, limits)
     encoding = detect_encoding(path)
-    names, delimiter = _read_header(path, encoding)
+    names, delimiter = _read_header(path, encoding, delimiter)
     # The reader needs unique names; duplicates get a suffix here and are reported by the caller.
     unique = _unique_names(names)
 
@@ -401,8 +402,14 @@ def read_table(
     mapping: dict[str, str] | None = None,
     *,
     bad_rows: BadRows | None = None,
+    sheet: str | None = None,
+    delimiter: str | None = None,
 ) -> pd.DataFrame:
     """Read one table file, keeping the types its format carries.
+
+    ``sheet`` names the Excel sheet to read (default: the first); ``delimiter`` the CSV field
+    separator (default: detected from the header, comma or semicolon; a tab file needs
+    ``delimiter = "\t"``).
 
     CSV and Excel come as text (``string[pyarrow]``); Parquet and SAS7BDAT keep their types
     (dates as ``datetime64``, numbers as numbers, text as ``string[pyarrow]``). Column names are
@@ -426,7 +433,7 @@ def read_table(
     check_file_size(path)
     try:
         if suffix == ".csv":
-            frame = _read_csv(path, bad_rows)
+            frame = _read_csv(path, bad_rows, delimiter)
         elif suffix == ".parquet":
             import pyarrow.parquet as pq
 
@@ -435,7 +442,7 @@ def read_table(
                                  "[limits] max_columns of the study file)", file=str(path))
             frame = _arrow_to_frame(pq.read_table(path))
         elif suffix in (".xlsx", ".xls"):
-            frame = _as_text(pd.read_excel(path, dtype=object))
+            frame = _as_text(pd.read_excel(path, dtype=object, sheet_name=sheet or 0))
         elif suffix == ".sas7bdat":
             frame = pd.read_sas(path, format="sas7bdat", encoding="latin-1")
             frame = pd.DataFrame(
@@ -479,7 +486,8 @@ def read_table(
     return frame
 
 
-def read_raw_text(path: str | os.PathLike[str], mapping: dict[str, str] | None = None) -> pd.DataFrame:
+def read_raw_text(path: str | os.PathLike[str], mapping: dict[str, str] | None = None,
+                  **read_options) -> pd.DataFrame:
     """Read one table file with every column as text, mapping its column names onto ours.
 
     ``mapping`` maps the file's own column names to canonical names (from the study file);
@@ -491,7 +499,7 @@ def read_raw_text(path: str | os.PathLike[str], mapping: dict[str, str] | None =
         The file is missing or unreadable, a CSV row has the wrong number of fields, or a column
         name occurs twice (after mapping).
     """
-    frame = read_table(path, mapping)
+    frame = read_table(path, mapping, **read_options)
     dups = frame.attrs.get("duplicate_columns") or []
     if dups:
         raise InputError("appears more than once in the header", file=str(path), column=dups[0])

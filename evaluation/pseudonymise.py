@@ -64,6 +64,8 @@ from .keys import (
     warehouse_fingerprint,
 )
 from .progress import info, step
+from .quality import check_quarantine_share
+from .sources import read_source_text, source_path
 
 #: Files this stage writes into the warehouse folder (besides ``<source>.parquet``).
 PERSONS_FILE = "persons.parquet"
@@ -400,18 +402,15 @@ def _check_out_folder(out: Path, raw: Path, key_file: Path, key: bytes, new_key:
             "the warehouse (and then build the cohort and analyse again)")
 
 
-def _locate(raw: Path, study: Any | None) -> list[tuple[str, Path, dict[str, str]]]:
+def _locate(raw: Path, study: Any | None) -> list[tuple[str, Path, Any]]:
+    """(source, file, study settings or None) of every source found, as validate finds them."""
     found = []
     for name in contract.SOURCE_NAMES:
         settings = study.sources.get(name) if study is not None else None
-        mapping = dict(settings.columns) if settings is not None else {}
+        path = source_path(raw, name, settings)
         if settings is not None and settings.file is not None:
-            if not settings.file.exists():
-                raise InputError(f"file of source '{name}' named in the study file not found",
-                                 file=str(settings.file))
-            found.append((name, settings.file, mapping))
+            found.append((name, path, settings))
             continue
-        path = find_table(raw, name)
         if path is not None:
             candidates = [raw / f"{name}{ext}" for ext in contract.RAW_EXTENSIONS]
             several = [p.name for p in candidates if p.exists()]
@@ -421,7 +420,7 @@ def _locate(raw: Path, study: Any | None) -> list[tuple[str, Path, dict[str, str
                     f"or name it in the study file under [sources.{name}] file",
                     file=str(raw),
                 )
-            found.append((name, path, mapping))
+            found.append((name, path, settings))
     return found
 
 
@@ -458,6 +457,7 @@ def pseudonymise(
     key_file: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
     study: Any | None = None,
+    max_quarantine_share: float | None = None,
     *,
     new_key: bool = False,
 ) -> dict[str, Any]:
@@ -473,8 +473,11 @@ def pseudonymise(
         The warehouse folder. Replaced whole, only once the new warehouse is complete; refused
         when it holds files that are not warehouse files.
     study
-        An :class:`evaluation.study.Study` whose ``[sources.X]`` give file names and column
-        mappings, or None.
+        An :class:`evaluation.study.Study` whose ``[sources.X]`` give file names, column
+        mappings and formats (:mod:`evaluation.sources`), or None.
+    max_quarantine_share
+        When given, a source with a larger share of its rows quarantined stops here, before
+        anything is written (:func:`evaluation.quality.check_quarantine_share`, exit code 1).
     new_key
         Allow replacing a warehouse that was made with another key (its key fingerprint
         differs); refused otherwise, since a new key unlinks everything built on the old one.
@@ -487,11 +490,11 @@ def pseudonymise(
     raw = Path(raw_dir)
     out = Path(out).absolute()
     with lock(out), reading_limits(getattr(study, "limits", None)):
-        return _pseudonymise(raw, key_file, out, study, new_key)
+        return _pseudonymise(raw, key_file, out, study, new_key, max_quarantine_share)
 
 
 def _pseudonymise(raw: Path, key_file: Any, out: Path, study: Any | None,
-                  new_key: bool) -> dict[str, Any]:
+                  new_key: bool, max_quarantine_share: float | None) -> dict[str, Any]:
     from .atomic import atomic_dir, write_json, write_parquet
 
     key = load_key(key_file, forbidden_dirs=[out])
@@ -508,11 +511,11 @@ def _pseudonymise(raw: Path, key_file: Any, out: Path, study: Any | None,
         )
 
     results: list[SourceResult] = []
-    for name, path, mapping in located:
+    for name, path, settings in located:
         with step(f"pseudonymise {name} ({path.name})"):
             refuse_key_copy(path, key, name)
             try:
-                frame = read_raw_text(path, mapping or None)
+                frame = read_source_text(path, name, settings)
                 # the file's name as outputs show it (a name can hold a CPR number)
                 results.append(pseudonymise_frame(frame, name, key, cpr.mask(path.name)))
             except EvaluationError:
@@ -582,7 +585,10 @@ def _pseudonymise(raw: Path, key_file: Any, out: Path, study: Any | None,
         "sources_missing": [n for n in contract.SOURCE_NAMES if n not in sources_report],
         "totals": totals,
         "sources": sources_report,
+        "max_quarantine_share": max_quarantine_share,
     }
+    if max_quarantine_share is not None:
+        check_quarantine_share(sources_report, max_quarantine_share)
 
     # simulated extracts (marked by simulation.json) keep their parameters and true effects
     carried = ([n for n in CARRIED_FILES if (raw / n).is_file()]

@@ -1,10 +1,6 @@
 """The study file (``study.toml``): ties one study together.
 
-Every section and key the loader accepts is declared once, in :data:`STUDY_KEYS` (type, default,
-meaning, example); ``docs/study-file.md`` and the template of ``evaluation study init`` are
-generated from it (:mod:`evaluation.studydoc`). Relative paths are relative to the folder of the
-study file.
-"""
+\1"""
 
 from __future__ import annotations
 
@@ -19,13 +15,23 @@ from .disclosure import DEFAULT_SUPPRESSION_THRESHOLD, ThresholdRefused, check_t
 from .errors import ConfigError
 from .io import ReadLimits
 
+#: Default of ``[study] max_quarantine_share``: more than 1% of a source's rows unusable stops a run.
+DEFAULT_MAX_QUARANTINE_SHARE = 0.01
+
 
 @dataclass(frozen=True)
 class SourceSettings:
-    """Where a raw source lives and how its column names map onto ours."""
+    """Where a raw source lives and how its own formats map onto ours (see
+    :mod:`evaluation.sources`): ``columns`` (their name -> ours), ``date_format`` (strftime codes
+    of its dates, e.g. ``"%d.%m.%Y"``), ``values`` (per column, their label -> our code),
+    ``sheet`` (Excel sheet name) and ``delimiter`` (CSV field separator, e.g. ``"\t"``)."""
 
     file: Path | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    sheet: str | None = None
+    delimiter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class Study:
     sources: dict[str, SourceSettings]
     report: ReportSettings
     limits: ReadLimits = field(default_factory=ReadLimits)
+    max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE
 
     def quarter_dir(self, quarter: object) -> Path:
         """``<output>/<quarter>/``: everything a run for ``quarter`` (e.g. ``2026Q3``) writes."""
@@ -116,6 +123,10 @@ STUDY_KEYS: tuple[StudyKey, ...] = (
     StudyKey("study", "seed", "integer", 20261125,
              "Random seed (sampling, bootstrap): the same seed gives the same results.",
              "20261125"),
+    StudyKey("study", "max_quarantine_share", "number (0 to below 1)", DEFAULT_MAX_QUARANTINE_SHARE,
+             "A source with a larger share of its rows unusable (quarantined) stops `evaluation "
+             "run` with exit code 1; below it the reports say how many records were left out.",
+             "0.01"),
     StudyKey(SOURCE_SECTION, "file", "path",
              f"<source> with one of {', '.join(RAW_EXTENSIONS)} in the raw folder",
              "The source's own file, when its name differs.",
@@ -123,6 +134,16 @@ STUDY_KEYS: tuple[StudyKey, ...] = (
     StudyKey(SOURCE_SECTION, "columns", "table of text", {},
              "The source's own column names mapped onto ours (own name = our name).",
              '{ personnummer = "cpr", gerningsdato = "offence_date" }'),
+    StudyKey(SOURCE_SECTION, "date_format", "text (strftime codes)", "ISO dates (YYYY-MM-DD)",
+             "How the source writes its dates; a value that does not fit is reported and "
+             "quarantined.", '"%d.%m.%Y"'),
+    StudyKey(SOURCE_SECTION, "values", "table of tables of text", {},
+             "Per column, the source's own category labels mapped onto our codes.",
+             '{ referred_to = { Fritid = "leisure", Uddannelse = "education" } }'),
+    StudyKey(SOURCE_SECTION, "sheet", "text", "the first sheet",
+             "The Excel sheet that holds the table.", '"Kontakter"'),
+    StudyKey(SOURCE_SECTION, "delimiter", "text (one character)", "detected: comma or semicolon",
+             "The CSV field separator; a tab-separated file needs a tab.", '";"'),
     StudyKey("report", "quarter", "text (YYYYQn)", "the latest quarter the data allow",
              "Default quarter of every stage; its last day is the analysis date (nothing later "
              "is read).", '"2026Q3"'),
@@ -215,9 +236,7 @@ def load_study(path: str | Path) -> Study:
         if not isinstance(settings, dict):
             raise ConfigError("must be a table", file=str(path), key=f"sources.{name}")
         _check_keys(settings, SOURCE_SECTION, f"sources.{name}", path)
-        file = _get(settings, "file", str, path, f"sources.{name}.", None)
-        columns = _get(settings, "columns", dict, path, f"sources.{name}.", {})
-        sources[name] = SourceSettings(file=rel(file), columns={str(k): str(v) for k, v in columns.items()})
+        sources[name] = _source_settings(settings, name, path, rel)
 
     r = _get(doc, "report", dict, path, "", {})
     _check_keys(r, "report", "report", path)
@@ -236,6 +255,10 @@ def load_study(path: str | Path) -> Study:
     )
     analyses = _get(s, "analyses", list, path, "study.", [])
     limits = _limits(_get(doc, "limits", dict, path, "", {}), path)
+    share = _get(s, "max_quarantine_share", (int, float), path, "study.", DEFAULT_MAX_QUARANTINE_SHARE)
+    if not 0 <= share < 1:
+        raise ConfigError(f"must be a share from 0 to below 1, got {share!r}", file=str(path),
+                          key="study.max_quarantine_share")
     study = Study(
         path=path,
         name=_get(s, "name", str, path, "study.", path.stem),
@@ -250,6 +273,7 @@ def load_study(path: str | Path) -> Study:
         sources=sources,
         report=report,
         limits=limits,
+        max_quarantine_share=float(share),
     )
     _check_outputs_apart(study)
     return study
@@ -286,3 +310,34 @@ def _check_outputs_apart(study: Study) -> None:
                 raise ConfigError(f"the folder {folder} is or contains {what}; outputs are "
                                   "replaced whole, so keep the key and the raw extracts outside "
                                   "them", file=str(study.path), key=key)
+
+
+def _source_settings(settings: dict[str, Any], name: str, path: Path, rel) -> SourceSettings:
+    """One ``[sources.NAME]`` table, every key checked."""
+    from .sources import check_date_format
+
+    prefix = f"sources.{name}."
+    columns = _get(settings, "columns", dict, path, prefix, {})
+    date_format = _get(settings, "date_format", str, path, prefix, None)
+    if date_format is not None:
+        try:
+            check_date_format(date_format)
+        except ValueError as exc:
+            raise ConfigError(str(exc), file=str(path), key=f"{prefix}date_format") from None
+    values = _get(settings, "values", dict, path, prefix, {})
+    for column, labels in values.items():
+        if not isinstance(labels, dict):
+            raise ConfigError("must be a table of label = code", file=str(path),
+                              key=f"{prefix}values.{column}")
+    delimiter = _get(settings, "delimiter", str, path, prefix, None)
+    if delimiter is not None and len(delimiter) != 1:
+        raise ConfigError(f"must be one character (tab: \"\\t\"), got {delimiter!r}", file=str(path),
+                          key=f"{prefix}delimiter")
+    return SourceSettings(
+        file=rel(_get(settings, "file", str, path, prefix, None)),
+        columns={str(k): str(v) for k, v in columns.items()},
+        date_format=date_format,
+        values={str(c): {str(k): str(v) for k, v in m.items()} for c, m in values.items()},
+        sheet=_get(settings, "sheet", str, path, prefix, None),
+        delimiter=delimiter,
+    )

@@ -38,7 +38,10 @@ check                       severity  what
                                       the row of its first occurrence
 ``unknown_person``          warning   a person_id that is not in ``persons.parquet``
 ``several_files``           error     more than one file for one source
-``missing_source``          warning   no file for a source of the contract
+``quarantine_share``        error     (with a maximum share) more of a table's rows would be
+                                      quarantined than the study's max_quarantine_share allows
+``missing_source``          error     no file for a source the cohort needs (contacts, residence,
+                                      vital); a warning for the other sources
 ``not_a_source``            warning   a table file whose name is not a source (not checked)
 ==========================  ========  ==========================================================
 
@@ -80,6 +83,7 @@ from .io import (
     read_table,
     reading_limits,
 )
+from .sources import read_source, source_path
 
 Severity = Literal["error", "warning"]
 Form = Literal["raw", "warehouse"]
@@ -300,6 +304,8 @@ def _shape(values: pd.Series) -> np.ndarray:
             v = str(v)
             digits = sum(ch.isdigit() for ch in v)
             out[i] = f"value of {len(v)} characters, {digits} digits"
+            if digits == 9 and len(v.strip()) == 9:
+                out[i] += ": a leading zero lost (saved from a spreadsheet?); export the CPR column as text"
     return out
 
 
@@ -333,6 +339,7 @@ class _TableFile:
     display: str
     source: str | None  # None: not a source of the contract
     mapping: dict[str, str] = field(default_factory=dict)
+    settings: Any = None  # the study's SourceSettings of the source, if any
 
 
 def _discover(folder: Path, study) -> tuple[list[_TableFile], list[TableReport]]:
@@ -345,24 +352,23 @@ def _discover(folder: Path, study) -> tuple[list[_TableFile], list[TableReport]]
     for name, s in settings.items():
         if s.file is None:
             continue
-        candidates = [s.file, folder / s.file.name]
-        path = next((p for p in candidates if p.exists()), None)
-        if path is not None:
-            named.add(path.resolve())
-            display = os.path.relpath(path, folder) if path.resolve().is_relative_to(folder.resolve()) else str(path)
-            by_source.setdefault(name, []).append(_TableFile(path, display, name, dict(s.columns)))
+        path = source_path(folder, name, s)  # as pseudonymise finds it; not found is an error
+        named.add(path.resolve())
+        display = os.path.relpath(path, folder) if path.resolve().is_relative_to(folder.resolve()) else str(path)
+        by_source.setdefault(name, []).append(_TableFile(path, display, name, dict(s.columns), s))
     for p in sorted(folder.iterdir()):
         if p.name.startswith(".") or p.suffix.lower() not in extensions or p.resolve() in named:
             continue
         stem = p.stem
         if stem in contract.SOURCE_NAMES or stem in contract.AGGREGATE_SOURCE_NAMES or stem == "persons":
             mapping = dict(settings[stem].columns) if stem in settings else {}
+            own = settings.get(stem)
             if stem == "persons" and p.suffix.lower() != ".parquet":
                 notes.append(TableReport(p.name, None, findings=[Finding(
                     "not_a_source", "warning",
                     "the persons table exists in the warehouse only (persons.parquet); not checked")]))
                 continue
-            by_source.setdefault(stem, []).append(_TableFile(p, p.name, stem, mapping))
+            by_source.setdefault(stem, []).append(_TableFile(p, p.name, stem, mapping, own))
         elif stem in AUXILIARY_TABLES:
             continue
         else:
@@ -389,10 +395,18 @@ def _discover(folder: Path, study) -> tuple[list[_TableFile], list[TableReport]]
                 "several_files", "error",
                 f"more than one file for source '{name}': {', '.join(t.display for t in several)}; keep one")]))
         elif not several:
-            missing.append(settings[name].file.name if name in settings and settings[name].file else name)
-    if missing:
+            missing.append(name)
+    needed = [n for n in missing if n in contract.COHORT_SOURCES]
+    if needed:
         notes.append(TableReport(f"{folder.name}/", None, findings=[Finding(
-            "missing_source", "warning", f"no file for the sources {', '.join(missing)}; not checked")]))
+            "missing_source", "error",
+            f"no file for the sources {', '.join(needed)}, which the cohort needs "
+            f"(expected {needed[0]}.csv or another of {', '.join(contract.RAW_EXTENSIONS)}, or "
+            f"[sources.{needed[0]}] file in the study file)")]))
+    others = [n for n in missing if n not in contract.COHORT_SOURCES]
+    if others:
+        notes.append(TableReport(f"{folder.name}/", None, findings=[Finding(
+            "missing_source", "warning", f"no file for the sources {', '.join(others)}; not checked")]))
     return files, notes
 
 
@@ -777,6 +791,7 @@ def validate_folder(
     *,
     study: str | os.PathLike[str] | None = None,
     form: Form | None = None,
+    max_quarantine_share: float | None = None,
 ) -> Report:
     """Check every table in ``folder`` against the data contract.
 
@@ -789,6 +804,11 @@ def validate_folder(
     form
         Expected form of every table (``"raw"`` or ``"warehouse"``); None detects it per table
         from its columns (``cpr`` or ``person_id``).
+    max_quarantine_share
+        When given (raw extracts about to be pseudonymised): problems whose rows
+        pseudonymisation quarantines (:data:`evaluation.quality.QUARANTINED_CHECKS`) are not
+        fatal while they touch at most this share of a source's rows; they are reported as
+        warnings saying so. Above the share they stay errors.
 
     Returns
     -------
@@ -829,7 +849,8 @@ def _validate_files(folder: Path, loaded_study: Any, form: Form | None) -> Repor
     for tf in files:
         with step(f"validating {tf.display}"):
             bad_rows = BadRows()
-            frame = read_table(tf.path, tf.mapping, bad_rows=bad_rows)
+            frame = read_source(tf.path, tf.source, tf.settings, bad_rows=bad_rows) \
+                if tf.source in contract.SOURCE_NAMES else read_table(tf.path, tf.mapping, bad_rows=bad_rows)
             table_form = _form_of(frame.columns, tf.source or "") or default_form
             if tf.source == "persons":
                 table_form = "warehouse"
@@ -853,6 +874,8 @@ def _validate_files(folder: Path, loaded_study: Any, form: Form | None) -> Repor
             schema = contract.source(tf.source, table_form)
             check = _TableCheck(frame, schema, table_form, people)
             tr.findings.extend(check.run())
+            if max_quarantine_share is not None and table_form == "raw":
+                _tolerate_quarantined(tr, max_quarantine_share)
             _remember_people(people, check, tf.source)
             report.tables.append(tr)
     report.tables.extend(notes)
@@ -879,6 +902,35 @@ def _check_aggregate(frame: pd.DataFrame) -> list[Finding]:
             findings.append(Finding("reported_crime", "error", message, column,
                                     np.asarray(rows, dtype=np.int64)))
     return findings
+
+
+def _tolerate_quarantined(tr: TableReport, max_share: float) -> None:
+    """Row problems that pseudonymisation quarantines become warnings while they touch at most
+    ``max_share`` of the table's rows (see :func:`validate_folder`)."""
+    from .quality import QUARANTINED_CHECKS, fix_hint
+
+    found = [f for f in tr.findings if f.check in QUARANTINED_CHECKS and f.rows is not None
+             and f.severity == "error"]
+    if not found or not tr.rows:
+        return
+    rows = np.unique(np.concatenate([f.rows for f in found]))
+    share = len(rows) / tr.rows
+    if share > max_share:
+        main = max(found, key=lambda f: f.count)
+        reason = main.check if main.check.endswith("cpr") or "cpr_" in main.check \
+            else f"unparseable {main.column}"
+        nine = main.check == "malformed_cpr" and main.values is not None and any(
+            "leading zero" in str(main.values[i]) for i in range(min(len(main.rows), 50)))
+        tr.findings.append(Finding(
+            "quarantine_share", "error",
+            f"{len(rows)} of {tr.rows} rows of source '{tr.source}' ({share:.1%}) would be "
+            f"quarantined, more than max_quarantine_share {max_share:g} allows (most: "
+            f"{main.count} x {main.check} in '{main.column}'); "
+            f"{fix_hint(tr.source or '', reason, int(nine))}, or raise [study] max_quarantine_share"))
+        return
+    for f in found:
+        f.severity = "warning"
+        f.message += f" (row quarantined: {share:.1%} of the rows, within max_quarantine_share {max_share:g})"
 
 
 def _remember_people(people: _People, check: _TableCheck, source: str | None) -> None:

@@ -572,6 +572,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
     from ..atomic import write_json, write_parquet
     from ..io import read_warehouse
     from ..outcomes import WarehouseTables
+    from ..quality import data_quality
     from ..quarters import study_quarter
     from .area import area_section
 
@@ -631,6 +632,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
                    "counts": cohort.meta.get("counts", {})},
         "outcomes": [r.entry for r in results],
         **({"area": area_entry} if area_entry is not None else {}),
+        "data_quality": data_quality(study.warehouse, study.max_quarantine_share),
         "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
                    "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},
     }

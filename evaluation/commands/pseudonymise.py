@@ -12,12 +12,16 @@ import click
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
               help="Warehouse folder to write; default: the study file's warehouse.")
 @click.option("--study", "study_file", type=click.Path(dir_okay=False, path_type=str),
-              help="Study file whose [sources.X] give file names and column mappings.")
+              help="Study file whose [sources.X] give file names, column mappings and formats.")
 @click.option("--new-key", is_flag=True,
               help="Replace a warehouse that was made with another key (its cohorts and results "
                    "no longer link: build the cohort and analyse again).")
+@click.option("--max-quarantine-share", type=click.FloatRange(0, 1, max_open=True),
+              help="Stop (exit 1, nothing written) when a source has a larger share of its rows "
+                   "quarantined (default: no limit; `evaluation run` gives the study's [study] "
+                   "max_quarantine_share).")
 def command(raw_dir: str | None, key_file: str | None, out_dir: str | None, study_file: str | None,
-            new_key: bool) -> None:
+            new_key: bool, max_quarantine_share: float | None) -> None:
     """Replace CPR numbers in the raw extracts in RAW_DIR by keyed pseudonyms.
 
     RAW_DIR, --key and --out default to the study file's raw, key and warehouse.
@@ -50,7 +54,7 @@ def command(raw_dir: str | None, key_file: str | None, out_dir: str | None, stud
             raise ConfigError("no warehouse folder given: use --out WAREHOUSE (or --study with a "
                               "[study] warehouse)")
         out_dir = str(study.warehouse)
-    report = pseudonymise(raw_dir, key_file, out_dir, study, new_key=new_key)
+    report = pseudonymise(raw_dir, key_file, out_dir, study, max_quarantine_share, new_key=new_key)
     for line in summary_lines(report):
         echo(line)
     echo(f"warehouse written to {out_dir}")

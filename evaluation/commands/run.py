@@ -15,7 +15,9 @@ def command(study_file: str, quarter: str | None, skip_pseudonymise: bool) -> No
     """Run every stage of the study in STUDY_FILE for one quarter.
 
     \b
-    1. pseudonymise  raw extracts -> warehouse (when the study names `raw` and `key`)
+    1. validate      the raw extracts, then pseudonymise them -> warehouse (when the study names
+                     `raw` and `key`); a source with more than [study] max_quarantine_share of
+                     its rows unusable stops the run (exit 1)
     2. validate      the warehouse against the data contract (stops on fatal problems)
     3. cohort build  contacted youths and matched comparison group
     4. analyse       outcomes and survival analyses -> results bundle
@@ -36,8 +38,12 @@ def command(study_file: str, quarter: str | None, skip_pseudonymise: bool) -> No
     with lock(study.output):  # one run at a time per study output
         first: list[tuple[str, list[str]]] = []
         if study.raw is not None and study.key is not None and not skip_pseudonymise:
+            share = str(study.max_quarantine_share)
+            first.append(("validate extracts", ["validate", str(study.raw), "--study", str(study.path),
+                                                "--form", "raw", "--max-quarantine-share", share]))
             first.append(("pseudonymise", ["pseudonymise", str(study.raw), "--key", str(study.key),
-                                           "--out", str(study.warehouse), "--study", str(study.path)]))
+                                           "--out", str(study.warehouse), "--study", str(study.path),
+                                           "--max-quarantine-share", share]))
         # the quarter is checked before the slow stages whenever the end of data is known without them
         q = study_quarter(study, quarter) if study.data_end is not None or not first else None
         done = run_stages(first) if first else []

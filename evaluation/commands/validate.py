@@ -18,7 +18,11 @@ import click
               help="Print the report as JSON on stdout instead of text.")
 @click.option("--max-per-check", default=20, show_default=True, type=click.IntRange(min=0),
               help="Print at most N problems per check and file (0: all); all are counted.")
-def command(folder: str, study_file: str | None, form: str, as_json: bool, max_per_check: int) -> None:
+@click.option("--max-quarantine-share", type=click.FloatRange(0, 1, max_open=True),
+              help="Raw extracts: rows that pseudonymise would quarantine (CPR and type problems) "
+                   "are warnings while they are at most this share of a table's rows.")
+def command(folder: str, study_file: str | None, form: str, as_json: bool, max_per_check: int,
+            max_quarantine_share: float | None) -> None:
     """Check every table in FOLDER against the data contract.
 
     \b
@@ -44,7 +48,8 @@ def command(folder: str, study_file: str | None, form: str, as_json: bool, max_p
     from ..progress import echo
     from ..validate import validate_folder
 
-    report = validate_folder(folder, study=study_file, form=None if form == "auto" else form)
+    report = validate_folder(folder, study=study_file, form=None if form == "auto" else form,
+                             max_quarantine_share=max_quarantine_share)
     limit = None if max_per_check == 0 else max_per_check
     if as_json:
         echo(json.dumps(report.to_dict(limit), indent=2, ensure_ascii=False, default=str))

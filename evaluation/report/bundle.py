@@ -92,6 +92,11 @@ class Bundle:
         return self.estimates.get("cohort", {}) or {}
 
     @property
+    def data_quality(self) -> dict[str, Any]:
+        """Rows read, used and quarantined per source (empty when the bundle has none)."""
+        return self.estimates.get("data_quality", {}) or {}
+
+    @property
     def outcomes(self) -> list[dict[str, Any]]:
         return list(self.estimates.get("outcomes", []))
 

@@ -20,6 +20,8 @@ Keys
 ``outcome/<id>/population/<arm>``, ``outcome/<id>/events/<arm>``,
 ``outcome/<id>/at_risk/<arm>/<day>``, :func:`estimate_key` for model rows.
 ``overlap/<arm>/bin<i>``
+``quality/<source>/read|written|quarantined``, ``quality/<source>/reason/<reason>``,
+``quality/total/read|quarantined`` (records, not persons, but protected alike)
 """
 
 from __future__ import annotations
@@ -338,8 +340,31 @@ def overlap(check: Checker, bundle: Bundle, quarter: str) -> None:
 
 
 #: Registration steps, in order (later ones may link to keys of earlier ones).
+# -- data quality ---------------------------------------------------------------------------
+def quality(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """Per source: read = written + quarantined, quarantined = its reasons; totals over sources."""
+    dq = bundle.data_quality
+    if not dq.get("available"):
+        return
+    reads, bads = [], []
+    for name, s in (dq.get("sources") or {}).items():
+        key = f"quality/{name}"
+        read = check.count(f"{key}/read", s.get("rows_read"))
+        bad = check.count(f"{key}/quarantined", s.get("rows_quarantined"))
+        check.relation(read, [check.count(f"{key}/written", s.get("rows_written")), bad])
+        reasons = [check.count(f"{key}/reason/{r}", n)
+                   for r, n in (s.get("quarantined_by_reason") or {}).items()]
+        if reasons:
+            check.relation(bad, reasons)
+        reads.append(read)
+        bads.append(bad)
+    totals = dq.get("totals") or {}
+    check.relation(check.count("quality/total/read", totals.get("rows_read")), reads)
+    check.relation(check.count("quality/total/quarantined", totals.get("rows_quarantined")), bads)
+
+
 REGISTRARS: list[Callable[[Checker, Bundle, str], None]] = [contacts, cohort, balance, outcomes,
-                                                            overlap]
+                                                            overlap, quality]
 
 
 def build_checker(bundle: Bundle, quarter: str, threshold: int, *, override: str | None = None,

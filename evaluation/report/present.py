@@ -348,6 +348,10 @@ class Report(CouncilParts, AreaSections):
         """The data's as-of date and the minimum detectable effect per family."""
         self.heading("h_asof")
         lines = [self.t("asof_text", data_end=self.data_end), ""]
+        if "quality/total/quarantined" in self.check.entries:  # whenever any record was left out
+            if self.check.entries["quality/total/quarantined"].value:
+                lines += [self.t("dq_council", n_bad=self.count("quality/total/quarantined"),
+                                 n_read=self.count("quality/total/read")), ""]
         for _, o in self.bundle.families():
             hidden = self.check.suppressed(f"outcome/{o.get('id')}/mde")
             # the minimum detectable HR inverts to the number of events
@@ -366,6 +370,17 @@ class Report(CouncilParts, AreaSections):
             n_sets=self.count("cohort/n_sets"), ratio=c.get("ratio", ""),
             smd_before=fmt.number(c.get("smd_max_before"), self.lang, 3),
             smd_after=fmt.number(c.get("smd_max_after"), self.lang, 3))
+
+    def data_quality(self) -> None:
+        """Rows read, used and not used (quarantined) per source, by reason."""
+        self.heading("h_data_quality")
+        dq = self.bundle.data_quality
+        if not dq.get("available"):
+            self.paragraph("dq_unavailable")
+            return
+        share = dq.get("max_quarantine_share")
+        self.paragraph("dq_intro", share="–" if share is None else fmt.percent(share, self.lang))
+        self.table(tables.data_quality_table(dq, self.lang, self.check, self.output))
 
     def attrition(self) -> None:
         self.heading("h_attrition")

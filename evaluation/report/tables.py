@@ -153,6 +153,29 @@ def attrition_table(attrition: pd.DataFrame, lang: str, check: Checker, output: 
     return render(header, rows, output)
 
 
+def data_quality_table(dq: dict[str, Any], lang: str, check: Checker, output: str = "html") -> str:
+    """Per source rows read, used and not used (quarantined), then not-used rows by reason.
+
+    Every count is the checker's (keys ``quality/<source>/...``, see :mod:`.cells`): read =
+    used + not used, and the reasons add up to not used.
+    """
+    header = [text("col_source", lang), text("col_rows_read", lang), text("col_rows_written", lang),
+              text("col_rows_quarantined", lang), text("col_reason_quarantine", lang)]
+    rows: list[list[Any]] = []
+    for name, s in (dq.get("sources") or {}).items():
+        key = f"quality/{name}"
+        rows.append([category_label(name, lang), checked(check, f"{key}/read", lang),
+                     checked(check, f"{key}/written", lang),
+                     checked(check, f"{key}/quarantined", lang), ""])
+        reasons = list((s.get("quarantined_by_reason") or {}))
+        if len(reasons) > 1:
+            for reason in reasons:
+                rows.append(["", "", "", checked(check, f"{key}/reason/{reason}", lang), reason])
+        elif reasons:
+            rows[-1][4] = reasons[0]
+    return render(header, rows, output)
+
+
 def _mean_header(column: str, lang: str) -> str:
     """``mean_contacted_after`` -> "Mean contacted, after" (in the report language)."""
     parts = column.split("_")[1:]

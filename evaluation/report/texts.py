@@ -73,6 +73,20 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "h_asof": "Datagrundlag og hvornår vi kan vente svar",
         "asof_text": "Rapporten bygger på data til og med {data_end}.",
+        "dq_council": "{n_bad} af {n_read} registreringer i registrene kunne ikke bruges (fx et "
+                      "manglende eller ulæseligt CPR-nummer eller en dato, der ikke kan læses) og er "
+                      "ikke med i tallene.",
+        "h_data_quality": "Registreringer, der ikke kunne bruges",
+        "dq_intro": "Rækker læst, skrevet til datavarehuset og sat i karantæne (kunne ikke bruges) "
+                    "pr. kilde, med årsagen. En kilde med en større andel i karantæne end {share} "
+                    "stopper kørslen.",
+        "dq_unavailable": "Datavarehuset er ikke lavet med `evaluation pseudonymise`; der findes "
+                          "ingen opgørelse over rækker, der ikke kunne bruges.",
+        "col_source": "Kilde",
+        "col_rows_read": "Læst",
+        "col_rows_written": "Brugt",
+        "col_rows_quarantined": "Ikke brugt",
+        "col_reason_quarantine": "Årsag",
         "mde_text": (
             "{label}: med de nuværende tal kan en forskel først skelnes fra tilfældigheder, hvis "
             "kontakten mindst {effect}."
@@ -396,6 +410,20 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "h_asof": "Data and when to expect an answer",
         "asof_text": "This report uses data up to and including {data_end}.",
+        "dq_council": "{n_bad} of {n_read} records in the registers could not be used (for "
+                      "example a missing or unreadable CPR number or a date that cannot be read) "
+                      "and are left out of the numbers.",
+        "h_data_quality": "Records that could not be used",
+        "dq_intro": "Rows read, written to the warehouse and quarantined (could not be used) per "
+                    "source, with the reason. A source with a larger share quarantined than "
+                    "{share} stops the run.",
+        "dq_unavailable": "The warehouse was not made by `evaluation pseudonymise`; there is no "
+                          "record of rows that could not be used.",
+        "col_source": "Source",
+        "col_rows_read": "Read",
+        "col_rows_written": "Used",
+        "col_rows_quarantined": "Not used",
+        "col_reason_quarantine": "Reason",
         "mde_text": (
             "{label}: with the present numbers a difference can only be told from chance if "
             "contact at least {effect}."
