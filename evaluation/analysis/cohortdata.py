@@ -28,6 +28,20 @@ class CohortData:
     attrition: pd.DataFrame
     balance: pd.DataFrame
     propensity: pd.DataFrame
+    #: Every eligible contacted person, matched or not (``eligible_contacted.parquet``; None for
+    #: a cohort folder written before it existed).
+    eligible: pd.DataFrame | None = None
+
+    def contacted_for_naive(self) -> pd.DataFrame:
+        """The contacted rows of the naive contrast: ALL eligible contacted persons from their
+        index date (the matched contacted only when the cohort folder has no eligible list)."""
+        if self.eligible is None:
+            return self.cohort
+        e = self.eligible
+        return pd.DataFrame({"person_id": e["person_id"].astype(str), "set_id": range(1, len(e) + 1),
+                             "arm": "contacted", "treated": 1, "weight": 1.0,
+                             "index_date": e["index_date"], "end_date": e["end_date"],
+                             "end_reason": e["end_reason"]})
 
     @property
     def smd_max_after(self) -> float:
@@ -36,6 +50,14 @@ class CohortData:
     @property
     def smd_max_before(self) -> float:
         return _max_abs(self.balance, "smd_before")
+
+    def matched_share(self) -> float:
+        """Share of the eligible contacted youths that are in the cohort (found a comparison)."""
+        counts = self.meta.get("counts") or {}
+        eligible, matched = counts.get("contacted_eligible"), counts.get("contacted")
+        if not eligible or matched is None:
+            return float("nan")
+        return float(matched) / float(eligible)
 
     def overlap_share(self) -> float:
         """Share of contacted youths whose propensity score lies within the range of the
@@ -49,6 +71,35 @@ class CohortData:
             return float("nan")
         inside = treated.between(control.min(), control.max())
         return float(inside.mean())
+
+
+def coverage_table(cohort: CohortData) -> pd.DataFrame:
+    """The matched contacted against ALL eligible contacted: whom the matched result covers.
+
+    Per covariate at the index date (the cohort definition's, age and male): the mean among all
+    eligible contacted, among the matched contacted and the unmatched, and the standardised
+    difference matched minus all eligible (pooled SD sqrt((sd_m^2 + sd_all^2) / 2)); ``n_all``,
+    ``n_matched`` are the persons. Empty when the cohort folder has no eligible list.
+    Unsuppressed: the report suppresses.
+    """
+    columns = ["covariate", "n_all", "n_matched", "mean_all", "mean_matched", "mean_unmatched",
+               "smd_matched_vs_all"]
+    e = cohort.eligible
+    if e is None or e.empty:
+        return pd.DataFrame(columns=columns)
+    e = e.assign(male=(e["sex"].astype(str) == "M").astype(float))
+    names = [c for c in (cohort.meta.get("covariates") or {}) if c in e.columns] + ["age_at_index", "male"]
+    m = e[e["matched"].astype(bool)]
+    u = e[~e["matched"].astype(bool)]
+    rows = []
+    for c in names:
+        x_all, x_m = e[c].astype(float), m[c].astype(float)
+        sd = float(np.sqrt((x_all.var(ddof=1) + (x_m.var(ddof=1) if len(x_m) > 1 else 0.0)) / 2))
+        rows.append({"covariate": c, "n_all": len(e), "n_matched": len(m), "mean_all": x_all.mean(),
+                     "mean_matched": x_m.mean() if len(m) else np.nan,
+                     "mean_unmatched": u[c].astype(float).mean() if len(u) else np.nan,
+                     "smd_matched_vs_all": (x_m.mean() - x_all.mean()) / sd if sd > 0 and len(m) else np.nan})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _max_abs(frame: pd.DataFrame, col: str) -> float:
@@ -78,8 +129,10 @@ def read_cohort(folder: str | Path) -> CohortData:
     if "weight" not in cohort:
         cohort["weight"] = 1.0
     meta = json.loads((folder / "cohort.json").read_text(encoding="utf-8"))
+    eligible = (pd.read_parquet(folder / "eligible_contacted.parquet")
+                if (folder / "eligible_contacted.parquet").exists() else None)
     return CohortData(
-        folder=folder, cohort=cohort, meta=meta,
+        folder=folder, cohort=cohort, meta=meta, eligible=eligible,
         attrition=pd.read_parquet(folder / "attrition.parquet"),
         balance=pd.read_parquet(folder / "balance.parquet"),
         propensity=pd.read_parquet(folder / "propensity.parquet"),
@@ -128,7 +181,8 @@ def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.da
     resident in the study area, aged 14-25, alive, not emigrated, not in custody and not
     contacted on or before that date. Their follow-up starts on ``index_date`` and ends at death,
     emigration, their first contact or the data end (``end_reason`` as in the cohort). The
-    contacted rows are the matched cohort's contacted arm, unchanged. No matching and no
+    contacted rows are ``contacted``'s contacted rows: every eligible contacted person
+    (:meth:`CohortData.contacted_for_naive`), not only the matched ones. No matching and no
     adjustment: this shows what a naive comparison would conclude.
 
     Each row gets its own ``set_id`` (negative for the comparison rows): no clustering.

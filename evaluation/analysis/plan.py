@@ -32,6 +32,7 @@ variants. Example (``analyses/reoffending.toml``)::
     min_events_per_arm = 20
     min_ph_p = 0.01
     min_overlap_share = 0.95
+    min_matched_share = 0.5            # of the eligible contacted, the share that found a comparison
 
     [monitoring]                       # quarterly publication is repeated testing
     planned_looks = 20                 # quarterly looks from the initiative start (five years)
@@ -149,9 +150,17 @@ class Plan:
     min_events_per_arm: int = 20
     min_ph_p: float = 0.01
     min_overlap_share: float = 0.95
+    min_matched_share: float = 0.5
     monitoring: Monitoring = Monitoring()
     sha256: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: Default of ``[gates] min_matched_share``. A matched estimate describes the contacted who found
+#: a comparison; when that is fewer than half of the eligible contacted, it describes a minority
+#: and cannot be presented as the initiative's effect on the contacted (those left without a
+#: comparison differ systematically: they are the ones unlike any non-contacted youth).
+DEFAULT_MIN_MATCHED_SHARE = 0.5
 
 
 def _err(path: Path, key: str, message: str) -> ConfigError:
@@ -300,11 +309,16 @@ def load_plan(path: str | Path) -> Plan:
     s = _typed(doc, "sensitivity", dict, path, "", {})
     _check_keys(s, {"naive", "custody_at_risk"}, path, "sensitivity.")
     g = _typed(doc, "gates", dict, path, "", {})
-    _check_keys(g, {"max_smd", "min_events_per_arm", "min_ph_p", "min_overlap_share"}, path, "gates.")
+    _check_keys(g, {"max_smd", "min_events_per_arm", "min_ph_p", "min_overlap_share",
+                    "min_matched_share"}, path, "gates.")
     max_smd = float(_typed(g, "max_smd", (int, float), path, "gates.", 0.1))
     min_events = _typed(g, "min_events_per_arm", int, path, "gates.", 20)
     min_ph = float(_typed(g, "min_ph_p", (int, float), path, "gates.", 0.01))
     min_overlap = float(_typed(g, "min_overlap_share", (int, float), path, "gates.", 0.95))
+    min_matched = float(_typed(g, "min_matched_share", (int, float), path, "gates.",
+                               DEFAULT_MIN_MATCHED_SHARE))
+    if not 0 <= min_matched <= 1:
+        raise _err(path, "gates.min_matched_share", "must be between 0 and 1")
     if max_smd <= 0:
         raise _err(path, "gates.max_smd", "must be positive")
     if min_events < 0:
@@ -323,7 +337,7 @@ def load_plan(path: str | Path) -> Plan:
         custody_at_risk=_typed(s, "custody_at_risk", bool, path, "sensitivity.", True),
         weighted=_typed(m, "weighted", bool, path, "models.", True),
         max_smd=max_smd, min_events_per_arm=min_events, min_ph_p=min_ph,
-        min_overlap_share=min_overlap, monitoring=_monitoring(doc, path),
+        min_overlap_share=min_overlap, min_matched_share=min_matched, monitoring=_monitoring(doc, path),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
 

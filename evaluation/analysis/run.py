@@ -55,7 +55,13 @@ from ..survival.diagnostics import min_detectable_hr
 from ..survival.estimability import is_estimated, mark_not_estimated
 from ..survival.nonparametric import Z95
 from .bootstrap import apply_bootstrap, bootstrap_contrasts
-from .cohortdata import CohortData, find_initiative_start, naive_population, read_cohort
+from .cohortdata import (
+    CohortData,
+    coverage_table,
+    find_initiative_start,
+    naive_population,
+    read_cohort,
+)
 from .plan import OutcomeSpec, Plan, load_plans
 
 SCHEMA_VERSION = "1.0"
@@ -428,6 +434,13 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     if not overlap_ok:
         reasons.append(f"overlap: share of contacted within the comparison propensity range "
                        f"{'unknown' if not math.isfinite(share) else round(share, 3)} is below {plan.min_overlap_share}")
+    matched = cohort.matched_share()
+    matched_ok = (not math.isfinite(matched) and not (cohort.meta.get("counts") or {})) or \
+        (math.isfinite(matched) and matched >= plan.min_matched_share)
+    if not matched_ok:
+        reasons.append(f"coverage: a comparison was found for "
+                       f"{'an unknown share' if not math.isfinite(matched) else f'{matched:.0%}'} of the "
+                       f"eligible contacted, below min_matched_share {plan.min_matched_share:g}")
     ph_ok = ph_p is not None and ph_p >= plan.min_ph_p
     if not ph_ok:
         reasons.append(f"proportional hazards: global test p = {ph_p if ph_p is None else round(ph_p, 4)} "
@@ -447,7 +460,8 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         reasons.append(f"hazard model not estimated: {why}")
     gates = {"balance": bool(balance_ok), "overlap": overlap_ok, "proportional_hazards": bool(ph_ok),
              "enough_events": bool(enough), "estimated": bool(estimated),
-             "passed": bool(estimated and balance_ok and overlap_ok and ph_ok and enough),
+             "matched_share": bool(matched_ok),
+             "passed": bool(estimated and balance_ok and overlap_ok and ph_ok and enough and matched_ok),
              "reasons": reasons}
 
     # curve table and figure
@@ -597,7 +611,8 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
     naive = None
     if any(p.naive for p in plans):
         with step("naive comparison population"):
-            naive = naive_population(study.warehouse, cohort.cohort, start, pd.Timestamp(data_end))
+            naive = naive_population(study.warehouse, cohort.contacted_for_naive(), start,
+                                     pd.Timestamp(data_end))
             info(f"naive comparison: {int((naive['treated'] == 0).sum())} non-contacted eligible residents "
                  f"followed from {start.isoformat()}")
     threshold = study.report.suppression_threshold
@@ -628,6 +643,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
                    "max_smd": plan0.max_smd,
                    "overlap_ok": bool(math.isfinite(share) and share >= plan0.min_overlap_share),
                    "overlap_share": _num(share),
+                   "matched_share": _num(cohort.matched_share()),
                    "covariates": cohort.meta.get("covariates", {}),
                    "counts": cohort.meta.get("counts", {})},
         "outcomes": [r.entry for r in results],
@@ -664,6 +680,8 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
         write_parquet(tdir / "contacts.parquet", contacts_table)
         for name, table in area_tables.items():
             write_parquet(tdir / f"{name}.parquet", table)
+        write_parquet(tdir / "coverage.parquet", coverage_table(cohort))
+        estimates["tables"]["coverage"] = "tables/coverage.parquet"
         forest = pd.DataFrame([f for r in results for f in r.forest],
                               columns=["label", "analysis", "hazard_ratio", "low", "high"])
         write_parquet(tdir / "forest.parquet", forest)

@@ -84,6 +84,9 @@ class CohortResult:
     balance: pd.DataFrame
     propensity: pd.DataFrame
     meta: dict
+    #: Every eligible contacted person (matched or not): person_id, index_date, end_date,
+    #: end_reason, matched, sex, age_at_index and the covariates at the index date.
+    eligible: pd.DataFrame | None = None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -628,7 +631,26 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
     }
     con.close()
     return CohortResult(cohort=cohort, attrition=attrition, balance=balance,
-                        propensity=propensity, meta=meta)
+                        propensity=propensity, meta=meta,
+                        eligible=_eligible_contacted(pool, d, rows, matched, cov_names, de))
+
+
+def _eligible_contacted(pool: _Pool, d: CohortDefinition, rows: pd.DataFrame, matched: pd.DataFrame,
+                        cov_names: list[str], de: int) -> pd.DataFrame:
+    """Every eligible contacted person from the index date, matched or not (for the naive
+    contrast and the comparison of the matched with all eligible contacted)."""
+    e = rows[rows["treated"] == 1]
+    end_date, end_reason = _follow_up(pool, d, e, de)
+    return pd.DataFrame({
+        "person_id": e["person_id"].astype(str).to_numpy(),
+        "index_date": e["t_date"].dt.date.to_numpy(),
+        "end_date": [from_days(x) for x in end_date],
+        "end_reason": end_reason,
+        "matched": e["row_id"].isin(matched.loc[matched["treated"] == 1, "row_id"]).to_numpy(),
+        "sex": e["sex"].to_numpy(),
+        "age_at_index": e["age_at_index"].astype(float).to_numpy(),
+        **{c: e[c].astype("int64").to_numpy() for c in cov_names},
+    }).sort_values("person_id", ignore_index=True)
 
 
 def _covariates(con, rows: pd.DataFrame, d: CohortDefinition) -> dict[str, np.ndarray]:
@@ -1052,7 +1074,8 @@ def write_cohort(result: CohortResult, out_dir: str | Path) -> None:
     """Write the cohort folder atomically: the old folder is replaced only when all is written.
 
     Files: ``cohort.parquet``, ``attrition.parquet``, ``balance.parquet``,
-    ``propensity.parquet``, ``cohort.json`` (see docs/interfaces.md).
+    ``propensity.parquet``, ``eligible_contacted.parquet``, ``cohort.json`` (see
+    docs/interfaces.md).
     """
     import json
 
@@ -1075,6 +1098,11 @@ def write_cohort(result: CohortResult, out_dir: str | Path) -> None:
         for name in ("attrition", "balance", "propensity"):
             pq.write_table(pa.Table.from_pandas(getattr(result, name), preserve_index=False),
                            tmp / f"{name}.parquet")
+        if result.eligible is not None:
+            eligible = pa.Table.from_pandas(result.eligible, preserve_index=False)
+            eligible = eligible.cast(pa.schema([pa.field(f.name, pa.date32()) if f.name.endswith("_date")
+                                                else f for f in eligible.schema]))
+            pq.write_table(eligible, tmp / "eligible_contacted.parquet")
         (tmp / "cohort.json").write_text(
             json.dumps(result.meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
             encoding="utf-8")

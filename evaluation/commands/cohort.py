@@ -28,10 +28,11 @@ def build(study_file: str, quarter: str | None, seed: int | None) -> None:
       propensity.parquet  propensity scores by arm (overlap)
       cohort.json         design, definition hash, counts, covariate labels, quarter, data end
     """
+    from ..analysis.plan import DEFAULT_MIN_MATCHED_SHARE
     from ..atomic import check_replaceable, locks
     from ..cohort import build_cohort, load_definition, write_cohort
     from ..keys import FINGERPRINT_FIELD, check_study_inputs
-    from ..progress import echo
+    from ..progress import echo, info
     from ..quarters import study_quarter
     from ..study import load_study
 
@@ -56,3 +57,9 @@ def build(study_file: str, quarter: str | None, seed: int | None) -> None:
                + (f", matched sets: {c['sets']}" if c["sets"] is not None else ""))
     echo(f"  largest |SMD| after: {'n/a' if smd is None else f'{smd:.3f}'} "
                f"(before: {result.meta['smd_max_before'] or 0:.3f})")
+    eligible = c["contacted_eligible"]
+    if eligible and c["contacted"] / eligible < DEFAULT_MIN_MATCHED_SHARE:
+        info(f"warning: a comparison was found for only {c['contacted']} of {eligible} "
+             f"eligible contacted youths ({c['contacted'] / eligible:.0%}); the matched results "
+             f"describe only them, and the analysis gate min_matched_share (default "
+             f"{DEFAULT_MIN_MATCHED_SHARE:g}) fails")

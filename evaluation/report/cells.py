@@ -340,6 +340,39 @@ def overlap(check: Checker, bundle: Bundle, quarter: str) -> None:
 
 
 #: Registration steps, in order (later ones may link to keys of earlier ones).
+# -- coverage: matched contacted against all eligible contacted ----------------------------
+def coverage(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """Means of 0/1 covariates among all eligible and the matched contacted are counts; the
+    unmatched hold their difference (latent); the SMD rests on all of them."""
+    frame = bundle.named_table("coverage")
+    if frame is None or frame.empty:
+        return
+    groups = {"all": ("cohort/contacted_eligible", "mean_all"),
+              "matched": ("cohort/n_contacted", "mean_matched")}
+    for r in frame.to_dict("records"):
+        name = str(r["covariate"])
+        behind: dict[str, list[str]] = {}
+        for group, (size, column) in groups.items():
+            key = f"coverage/{group}/{name}"
+            if name not in BINARY_COVARIATES or size not in check.entries:
+                check.estimate(key + "/mean", r[column])
+                continue
+            n = check.entries[size].value or 0.0
+            with_ = check.count(key + "/with", round(_int(r[column]) * n))
+            without = check.count(key + "/without", n - round(_int(r[column]) * n))
+            check.relation(size, [with_, without])
+            check.estimate(key + "/mean", r[column], keys=[with_, without])
+            behind[group] = [with_, without]
+        if len(behind) == 2:
+            for i, part in enumerate(("with", "without")):
+                rest = check.latent(f"coverage/unmatched/{name}/{part}",
+                                    check.entries[behind["all"][i]].value
+                                    - check.entries[behind["matched"][i]].value)
+                check.relation(behind["all"][i], [behind["matched"][i], rest])
+        check.estimate(f"coverage/{name}/smd", r.get("smd_matched_vs_all"),
+                       keys=[k for keys in behind.values() for k in keys])
+
+
 # -- data quality ---------------------------------------------------------------------------
 def quality(check: Checker, bundle: Bundle, quarter: str) -> None:
     """Per source: read = written + quarantined, quarantined = its reasons; totals over sources."""
@@ -364,7 +397,7 @@ def quality(check: Checker, bundle: Bundle, quarter: str) -> None:
 
 
 REGISTRARS: list[Callable[[Checker, Bundle, str], None]] = [contacts, cohort, balance, outcomes,
-                                                            overlap, quality]
+                                                            overlap, coverage, quality]
 
 
 def build_checker(bundle: Bundle, quarter: str, threshold: int, *, override: str | None = None,

@@ -20,7 +20,7 @@ Nothing is estimated here: the numbers are the bundle's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import disclosure
@@ -30,7 +30,7 @@ from .bundle import estimate_rows, pick
 from .cells import estimate_key
 from .texts import text
 
-GATES = ("balance", "overlap", "proportional_hazards", "enough_events", "estimated")
+GATES = ("balance", "overlap", "proportional_hazards", "enough_events", "estimated", "matched_share")
 
 NOT_YET = "not_yet"
 NO_DIFFERENCE = "no_difference"
@@ -83,8 +83,24 @@ def failed_gates(outcome: dict[str, Any]) -> list[str]:
     return failed
 
 
+def population_clause(outcome: dict[str, Any], cohort: dict[str, Any], lang: str,
+                      check: Checker) -> str:
+    """Whom a finding describes: the matched contacted of this outcome, of all eligible contacted
+    (the checker's counts; empty when the bundle does not say)."""
+    pop = f"outcome/{outcome.get('id')}/population/contacted"
+    eligible = "cohort/contacted_eligible"
+    if not all(k in check.entries and check.entries[k].value is not None for k in (pop, eligible)):
+        return ""
+    from .tables import thousands as separator
+
+    thousands = separator(lang)
+    return text("finding_population", lang, n=check.count_text(pop, thousands=thousands),
+                n_eligible=check.count_text(eligible, thousands=thousands)) + " "
+
+
 def finding(outcome: dict[str, Any], lang: str,
-            threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, check: Checker | None = None) -> Finding:
+            threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, check: Checker | None = None,
+            cohort: dict[str, Any] | None = None) -> Finding:
     """The finding sentence of one outcome (rules in the module docstring).
 
     Parameters
@@ -98,7 +114,18 @@ def finding(outcome: dict[str, Any], lang: str,
     check
         The document's disclosure checker: a risk the checker hides makes the finding
         ``not_yet`` (small numbers).
+    cohort
+        The bundle's ``cohort`` entry: with it (and ``check``), the sentence begins by naming the
+        population it describes (the matched contacted, of all eligible contacted).
     """
+    found = _finding(outcome, lang, threshold, check)
+    if cohort is None or check is None:
+        return found
+    return replace(found, sentence=population_clause(outcome, cohort, lang, check) + found.sentence)
+
+
+def _finding(outcome: dict[str, Any], lang: str, threshold: int, check: Checker | None) -> Finding:
+    """The finding without the population clause."""
     label = _label(outcome, lang)
     horizon = outcome.get("primary_horizon_days") or 365
     within = text("within", lang, months=fmt.months(horizon))

@@ -390,6 +390,16 @@ class Report(CouncilParts, AreaSections):
         self.table(tables.attrition_table(frame, self.lang, self.check, self.output,
                                           ratio=self.bundle.cohort.get("ratio", "")))
 
+    def coverage(self) -> None:
+        """The matched contacted against all eligible contacted (means and SMDs)."""
+        frame = self.bundle.named_table("coverage")
+        if frame is None or frame.empty:
+            return
+        self.heading("h_coverage")
+        self.paragraph("coverage_intro")
+        self.table(tables.coverage_table(frame, self.lang, self.check,
+                                         self.bundle.cohort.get("covariates") or {}, self.output))
+
     def balance(self) -> None:
         """Balance table and figure (SMDs drawn now, with the checker)."""
         from .figures import balance_figure
@@ -422,7 +432,7 @@ class Report(CouncilParts, AreaSections):
         """Per outcome: finding, curve with numbers at risk, every model row, diagnostics."""
         for outcome in self.bundle.outcomes:
             self.heading("h_outcome", level=2, label=self.label(outcome))
-            f = finding(outcome, self.lang, self.threshold, self.check)
+            f = finding(outcome, self.lang, self.threshold, self.check, self.bundle.cohort)
             self._show(f"**{fmt.plain(f.sentence)}**")
             self.heading("h_curve", level=3)
             self._curve(outcome, survival=True)

@@ -219,6 +219,34 @@ def balance_table(balance: pd.DataFrame, lang: str, check: Checker,
     return render(header, rows, output)
 
 
+def coverage_table(coverage: pd.DataFrame, lang: str, check: Checker,
+                   labels: dict[str, Any] | None = None, output: str = "html") -> str:
+    """All eligible contacted against the matched contacted: persons, means and SMD.
+
+    Every count and estimate is the checker's (keys ``coverage/<group>/<covariate>/...``, see
+    :mod:`.cells`): the unmatched are the difference of the two groups, so a mean of a 0/1
+    covariate is hidden when it would give away a small count in either group or the difference.
+    """
+    labels = labels or {}
+    header = [text("col_covariate", lang), text("col_all_eligible", lang),
+              text("col_matched_contacted", lang), text("col_smd_matched_all", lang)]
+    if coverage.empty:
+        return render(header, [], output)
+    rows: list[list[Any]] = [[text("col_persons", lang),
+                              checked(check, "cohort/contacted_eligible", lang),
+                              checked(check, "cohort/n_contacted", lang), ""]]
+    for _, r in coverage.iterrows():
+        name = str(r["covariate"])
+        lab = labels.get(name, {})
+        lab = (lab.get(lang, name) if isinstance(lab, dict) else
+               text("col_age", lang) if name == "age_at_index" else category_label(name, lang))
+        rows.append([lab,
+                     check.show(f"coverage/all/{name}/mean", fmt.number(r["mean_all"], lang, 2)),
+                     check.show(f"coverage/matched/{name}/mean", fmt.number(r["mean_matched"], lang, 2)),
+                     check.show(f"coverage/{name}/smd", fmt.number(r["smd_matched_vs_all"], lang, 3))])
+    return render(header, rows, output)
+
+
 def propensity_table(propensity: pd.DataFrame, lang: str, check: Checker, output: str = "html") -> str:
     """Persons and propensity score quantiles (5%, 50%, 95%) by arm and matched status.
 

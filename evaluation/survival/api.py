@@ -36,7 +36,8 @@ class SurvivalSpec:
         end of a counting-process row.
     event : status column: 0 censored, ``event_of_interest`` the event, other integers
         competing events.
-    treatment : column with exactly two values; the larger (1, contacted) is "treated".
+    treatment : column with exactly two values: 0/1 or false/true (1 or true is treated), or
+        any two values with ``treated_value`` naming the treated one.
     covariates : adjustment covariates for the hazard models (numeric columns).
     cluster : column to cluster robust standard errors on (e.g. the matched set).
     strata : column to stratify a second Cox model by (e.g. the matched set).
@@ -44,6 +45,8 @@ class SurvivalSpec:
     horizons : times at which curves, risks and RMST are reported.
     entry : left-truncation / start column (a row is at risk on ``entry < t <= time``).
     weights : case weights (e.g. IPTW); hazard models then use robust standard errors.
+    treated_value : the value of ``treatment`` that marks the treated arm (needed unless the
+        values are 0/1 or false/true: no order of other labels is assumed).
     """
 
     time: str = "time"
@@ -56,6 +59,7 @@ class SurvivalSpec:
     horizons: tuple[float, ...] = DEFAULT_HORIZON_DAYS
     entry: str | None = None
     weights: str | None = None
+    treated_value: Any = None
 
     def columns(self) -> list[str]:
         """Every column the specification uses, without duplicates."""
@@ -103,6 +107,33 @@ def _python_value(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+_BINARY = ({"0", "1"}, {"false", "true"}, {"0.0", "1.0"})
+
+
+def _treatment_order(values, spec: SurvivalSpec, source: str | None) -> tuple[Any, Any]:
+    """(untreated value, treated value) of the treatment column's two values.
+
+    0/1 and false/true need nothing; any other coding needs ``spec.treated_value`` (compared as
+    text, so ``--treated ja`` matches the value ``ja``): sorting labels such as ja/nej would
+    silently pick the wrong arm.
+    """
+    text = {str(v).strip().lower(): v for v in values}
+    if spec.treated_value is not None:
+        wanted = str(spec.treated_value).strip().lower()
+        if wanted not in text:
+            raise InputError(f"the treated value {spec.treated_value!r} is not one of the "
+                             f"treatment's values ({', '.join(repr(str(v)) for v in values)})",
+                             file=source, column=spec.treatment)
+        treated = text[wanted]
+        return next(v for v in values if v is not treated and str(v).strip().lower() != wanted), treated
+    if set(text) in _BINARY:
+        keys = sorted(text)  # "0" < "1", "false" < "true"
+        return text[keys[0]], text[keys[1]]
+    raise InputError(f"the treatment's values are {', '.join(repr(str(v)) for v in values)}: say "
+                     "which is treated with --treated VALUE (only 0/1 and false/true are read "
+                     "without it)", file=source, column=spec.treatment)
 
 
 def prepare(frame: pd.DataFrame, spec: SurvivalSpec, source: str | None = None) -> _Prepared:
@@ -159,10 +190,7 @@ def prepare(frame: pd.DataFrame, spec: SurvivalSpec, source: str | None = None) 
             file=source,
             column=spec.treatment,
         )
-    try:
-        ordered = sorted(values)
-    except TypeError:
-        ordered = sorted(values, key=str)
+    ordered = _treatment_order(values, spec, source)
     groups = (_python_value(ordered[0]), _python_value(ordered[1]))
     treated = (treat == ordered[1]).to_numpy().astype(float)
     data = pd.DataFrame(
