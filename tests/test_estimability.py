@@ -169,7 +169,10 @@ def test_report_shows_not_estimated_instead_of_a_number(tmp_path, monkeypatch, l
     assert words in page
     label = o["label"][lang]
     # the model table row of the matched Cox model and the E-value row say "not estimated"
-    cox_lines = [x for x in page.splitlines() if x.startswith("| matched | cox |")]
+    from evaluation.report.texts import vocabulary_label
+
+    start = f"| {vocabulary_label('analysis', 'matched', lang)} | {vocabulary_label('model', 'cox', lang)} |"
+    cox_lines = [x for x in page.splitlines() if x.startswith(start)]
     assert sum(words in x for x in cox_lines) == 1  # the one outcome marked, no number in it
     assert all("–" in x.split("|")[7] for x in cox_lines if words in x)
     assert any(words in x for x in page.splitlines() if "E-v" in x)

@@ -28,7 +28,14 @@ from .bundle import Bundle, estimate_rows, pick
 from .cells import build_checker, estimate_key
 from .council import CouncilParts
 from .findings import GATES, detectable_effect, finding, mde_sentence
-from .texts import arm_label, category_label, check_language, not_estimated_text, text, vocabulary_label
+from .texts import (
+    arm_label,
+    category_label,
+    check_language,
+    not_estimated_text,
+    text,
+    vocabulary_label,
+)
 
 STYLE = """<style>
 .report-table{border-collapse:collapse;margin:0.6em 0 1.2em 0;font-size:0.92em}
