@@ -160,7 +160,7 @@ def test_report_shows_not_estimated_instead_of_a_number(tmp_path, monkeypatch, l
 
     path, o = _not_estimated_bundle(tmp_path)
     shown: list = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
     report = Report(path, "2026Q3", lang, 5, output="pdf")
     report.outcome_sections()
     report.naive_vs_matched()

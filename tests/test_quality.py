@@ -185,7 +185,7 @@ def test_both_reports_say_how_many_records_could_not_be_used(tmp_path, monkeypat
                                        "vital": {**_entry(900, 3, "malformed_cpr"), "cpr_nine_digits": 0}}}
     (path / "estimates.json").write_text(json.dumps(est))
     shown: list = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
     report = Report(path, "2026Q3", lang, 5, output="pdf")
     report.as_of()
     council = "\n".join(o.data for o in shown)
