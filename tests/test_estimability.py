@@ -175,7 +175,10 @@ def test_report_shows_not_estimated_instead_of_a_number(tmp_path, monkeypatch, l
     cox_lines = [x for x in page.splitlines() if x.startswith(start)]
     assert sum(words in x for x in cox_lines) == 1  # the one outcome marked, no number in it
     assert all("–" in x.split("|")[7] for x in cox_lines if words in x)
-    assert any(words in x for x in page.splitlines() if "E-v" in x)
+    lines = page.splitlines()
+    head = next(i for i, x in enumerate(lines) if "E-v" in x and x.startswith("|"))
+    column = next(j for j, c in enumerate(lines[head].split("|")) if "E-v" in c)
+    assert words in lines[head + 2].split("|")[column]  # the E-value cell of the diagnostics row
     assert text("forest_not_estimated", lang, labels=label) in page
     f = finding(o, lang)
     assert f.kind == NOT_YET
