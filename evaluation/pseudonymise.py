@@ -433,12 +433,10 @@ def _aggregate_sources(raw: Path, study: Any | None) -> dict[str, tuple[str, pd.
     found = {}
     for name in contract.AGGREGATE_SOURCE_NAMES:
         settings = study.sources.get(name) if study is not None else None
-        path = settings.file if settings is not None and settings.file is not None else find_table(raw, name)
+        path = source_path(raw, name, settings)  # as every other source is found
         if path is None:
             continue
-        if not Path(path).exists():
-            raise InputError(f"file of source '{name}' named in the study file not found", file=str(path))
-        frame = read_raw_text(path, dict(settings.columns) if settings is not None else None)
+        frame = read_source_text(path, name, settings)
         table, problems = normalise(frame)
         if problems:
             row, column, message = problems[0]
