@@ -21,7 +21,19 @@ from .errors import EvaluationError
 
 #: Validation checks whose rows pseudonymisation quarantines (instead of writing them).
 QUARANTINED_CHECKS = ("missing_cpr", "malformed_cpr", "invalid_cpr_birth_date", "bad_date",
-                      "bad_month", "bad_number", "bad_bool")
+                      "bad_month", "bad_number", "bad_bool", "cpr_number", "unknown_category",
+                      "above_maximum", "below_minimum")
+
+
+def quarantine_reason(check: str, column: str | None) -> str:
+    """The quarantine reason pseudonymisation gives the rows of a validation check."""
+    if check in ("missing_cpr", "malformed_cpr", "invalid_cpr_birth_date"):
+        return check
+    if check in ("cpr_number", "unknown_category"):
+        return f"{check} {column}"
+    if check in ("above_maximum", "below_minimum"):
+        return f"out_of_range {column}"
+    return f"unparseable {column}"
 
 
 class QuarantineExceeded(EvaluationError):
@@ -37,6 +49,15 @@ def fix_hint(source: str, reason: str, nine_digit_rows: int = 0) -> str:
                 'e.g. "%d.%m.%Y" or "%d-%m-%Y"')
     if reason.startswith("unparseable "):
         return f"correct the column '{reason.split(' ', 1)[1]}' (or its [sources.{source}] columns mapping)"
+    if reason.startswith("cpr_number "):
+        return (f"the column '{reason.split(' ', 1)[1]}' holds CPR numbers: check the "
+                f"[sources.{source}] columns mapping (a CPR number may sit only in 'cpr')")
+    if reason.startswith("unknown_category "):
+        column = reason.split(" ", 1)[1]
+        return (f"the column '{column}' has codes outside the data contract's list: map the "
+                f"source's own labels in [sources.{source}] values.{column}")
+    if reason.startswith("out_of_range "):
+        return f"correct the column '{reason.split(' ', 1)[1]}' (a number outside the plausible range)"
     if reason == "missing_cpr":
         return f"map the file's CPR column onto 'cpr' in [sources.{source}] columns"
     if reason == "malformed_cpr" and nine_digit_rows:

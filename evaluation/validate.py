@@ -832,10 +832,11 @@ def validate_folder(
 
         loaded_study = load_study(study)
     with reading_limits(loaded_study.limits if loaded_study is not None else None):
-        return _validate_files(folder, loaded_study, form)
+        return _validate_files(folder, loaded_study, form, max_quarantine_share)
 
 
-def _validate_files(folder: Path, loaded_study: Any, form: Form | None) -> Report:
+def _validate_files(folder: Path, loaded_study: Any, form: Form | None,
+                    max_quarantine_share: float | None = None) -> Report:
     from .progress import step
 
     files, notes = _discover(folder, loaded_study)
@@ -907,7 +908,7 @@ def _check_aggregate(frame: pd.DataFrame) -> list[Finding]:
 def _tolerate_quarantined(tr: TableReport, max_share: float) -> None:
     """Row problems that pseudonymisation quarantines become warnings while they touch at most
     ``max_share`` of the table's rows (see :func:`validate_folder`)."""
-    from .quality import QUARANTINED_CHECKS, fix_hint
+    from .quality import QUARANTINED_CHECKS, fix_hint, quarantine_reason
 
     found = [f for f in tr.findings if f.check in QUARANTINED_CHECKS and f.rows is not None
              and f.severity == "error"]
@@ -917,8 +918,7 @@ def _tolerate_quarantined(tr: TableReport, max_share: float) -> None:
     share = len(rows) / tr.rows
     if share > max_share:
         main = max(found, key=lambda f: f.count)
-        reason = main.check if main.check.endswith("cpr") or "cpr_" in main.check \
-            else f"unparseable {main.column}"
+        reason = quarantine_reason(main.check, main.column)
         nine = main.check == "malformed_cpr" and main.values is not None and any(
             "leading zero" in str(main.values[i]) for i in range(min(len(main.rows), 50)))
         tr.findings.append(Finding(

@@ -68,16 +68,28 @@ def test_coverage_table_compares_matched_with_all_eligible(low_coverage):
     assert {"age_at_index", "male"} <= set(cov["covariate"])
 
 
+def _population_checker(matched: int, eligible: int):
+    """The links the report registers: eligible contacted = matched + unmatched."""
+    from evaluation.disclosure import Checker
+
+    check = Checker(threshold=5)
+    pop = check.count("outcome/x/population/contacted", matched)
+    total = check.count("cohort/contacted_eligible", eligible)
+    check.relation(total, [pop, check.latent("unmatched", eligible - matched)])
+    return check.solve()
+
+
 def test_each_finding_names_its_population():
     outcome = {"id": "x", "label": {"en": "New charges", "da": "Nye sigtelser"},
                "population": {"contacted": 177, "comparison": 500}, "primary_horizon_days": 365,
                "gates": {"passed": False, "matched_share": False}, "estimates": []}
     cohort = {"counts": {"contacted_eligible": 406, "contacted": 177}}
-    en = finding(outcome, "en", 5, cohort).sentence
+    check = _population_checker(177, 406)
+    en = finding(outcome, "en", 5, check, cohort).sentence
     assert en.startswith("Among the 177 contacted youths who were matched with a comparison (of 406 eligible")
     assert "a comparison was found for too few" in en
-    assert finding(outcome, "da", 5, cohort).sentence.startswith("Blandt de 177 unge med kontakt")
+    assert finding(outcome, "da", 5, check, cohort).sentence.startswith("Blandt de 177 unge med kontakt")
     # 404 of 406: the 2 unmatched would follow by subtraction, so the matched count is hidden
     close = population_clause({**outcome, "population": {"contacted": 404}},
-                              {"counts": {"contacted_eligible": 406}}, "en", 5)
+                              {"counts": {"contacted_eligible": 406}}, "en", _population_checker(404, 406))
     assert "404" not in close and "406" in close
