@@ -931,6 +931,13 @@ def _tolerate_quarantined(tr: TableReport, max_share: float) -> None:
     for f in found:
         f.severity = "warning"
         f.message += f" (row quarantined: {share:.1%} of the rows, within max_quarantine_share {max_share:g})"
+    # a problem only of rows that are quarantined anyway (e.g. a repeated key) does not reach
+    # the warehouse either
+    for f in tr.findings:
+        if f.severity == "error" and f.rows is not None and len(f.rows) \
+                and np.isin(f.rows, rows).all():
+            f.severity = "warning"
+            f.message += " (only rows that are quarantined)"
 
 
 def _remember_people(people: _People, check: _TableCheck, source: str | None) -> None:

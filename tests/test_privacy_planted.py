@@ -110,7 +110,9 @@ def test_planted_cpr_numbers_reach_no_output_log_or_message(simulated_raw, tmp_p
         '[study]\nname = "planted"\nraw = "raw"\nwarehouse = "warehouse"\n'
         'key = "secrets/study.key"\n'
         f'cohort = "{(ROOT / "cohorts" / "knock_knock.toml").as_posix()}"\n'
-        f"analyses = [{analyses}]\noutput = \"output\"\nseed = 5\n{sources}\n"
+        f"analyses = [{analyses}]\noutput = \"output\"\nseed = 5\n"
+        # many rows are planted on purpose: the run must go on and quarantine them
+        f"max_quarantine_share = 0.5\n{sources}\n"
         '[report]\nlanguages = ["en"]\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["run", str(study)])
     printed = result.output  # stdout and stderr

@@ -639,7 +639,7 @@ def _eligible_contacted(pool: _Pool, d: CohortDefinition, rows: pd.DataFrame, ma
                         cov_names: list[str], de: int) -> pd.DataFrame:
     """Every eligible contacted person from the index date, matched or not (for the naive
     contrast and the comparison of the matched with all eligible contacted)."""
-    e = rows[rows["treated"] == 1]
+    e = _describe(rows[rows["treated"] == 1], pool, d)
     end_date, end_reason = _follow_up(pool, d, e, de)
     return pd.DataFrame({
         "person_id": e["person_id"].astype(str).to_numpy(),

@@ -28,7 +28,7 @@ from ..disclosure import Checker
 from ..disclosure.curves import drawable
 from ..timeunits import DAYS_PER_MONTH, months_to_days
 from .bundle import arm_of
-from .texts import text
+from .texts import text, vocabulary_label
 
 COLOURS = {"contacted": "#1b6ca8", "comparison": "#c8553d"}
 
@@ -187,7 +187,8 @@ def forest_figure(rows: pd.DataFrame, lang: str) -> Figure:
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
     ax.set_yticks(y)
-    ax.set_yticklabels([f"{lbl} ({a})" for lbl, a in zip(rows["label"], rows["analysis"])],
+    ax.set_yticklabels([f"{lbl} ({vocabulary_label('analysis', a, lang).lower()})"
+                        for lbl, a in zip(rows["label"], rows["analysis"])],
                        fontsize=8)
     ax.set_xlabel(text("axis_hr", lang))
     ax.grid(alpha=0.3, axis="x")
