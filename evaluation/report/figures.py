@@ -187,7 +187,7 @@ def forest_figure(rows: pd.DataFrame, lang: str) -> Figure:
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
     ax.set_yticks(y)
-    ax.set_yticklabels([f"{lbl} ({vocabulary_label('analysis', a, lang).lower()})"
+    ax.set_yticklabels([f"{lbl}: {vocabulary_label('analysis', a, lang).lower()}"
                         for lbl, a in zip(rows["label"], rows["analysis"])],
                        fontsize=8)
     ax.set_xlabel(text("axis_hr", lang))
