@@ -126,3 +126,38 @@ def test_rendered_pages_show_only_their_own_language(rendered_reports, lang, doc
         pdf = subprocess.run([pdftotext, str(path.with_suffix(".pdf")), "-"], check=True,
                              capture_output=True, text=True).stdout
         assert offending(manifest_free(pdf, lang), lang) == [], ("pdf", lang, doc)
+
+
+def _figure_text(fig) -> str:
+    return " ".join(t.get_text() for t in fig.findobj(
+        lambda a: hasattr(a, "get_text") and a.get_text()))
+
+
+def test_balance_overlap_and_forest_figures_are_in_the_page_language(tmp_path):
+    import pandas as pd
+
+    from evaluation.report.cells import build_checker
+    from evaluation.report.figures import balance_figure, forest_figure, overlap_figure
+
+    bundle = Bundle.open(make_bundle(tmp_path / "results"))
+    check = build_checker(bundle, "2026Q3", 5)
+    covariates = bundle.cohort.get("covariates") or {}
+    forest = pd.DataFrame([{"label": o["label"][lang], "analysis": analysis, "hazard_ratio": 0.9,
+                            "low": 0.7, "high": 1.1}
+                           for o in bundle.outcomes[:2] for analysis in ("matched", "naive")
+                           for lang in ["en"]])
+    for lang in LANGUAGES:
+        labels = {str(k): (v.get(lang, k) if isinstance(v, dict) else str(v))
+                  for k, v in covariates.items()}
+        figures = {
+            "balance": balance_figure(bundle.named_table("balance"), 0.1, labels, lang, check),
+            "overlap": overlap_figure(bundle.named_table("propensity"), lang, check),
+            "forest": forest_figure(forest.assign(label=[o["label"][lang] for o in bundle.outcomes[:2]
+                                                         for _ in range(2)]), lang),
+        }
+        for name, fig in figures.items():
+            shown = _figure_text(fig)
+            assert shown.strip(), name
+            assert offending(shown, lang) == [], (name, lang)
+            if lang == "da":  # the analysis codes, whatever their case
+                assert not re.search(r"\b(matched|naive)\b", shown, re.IGNORECASE), name
