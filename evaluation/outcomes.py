@@ -299,7 +299,8 @@ def registered_at_index(rows: pd.DataFrame, tables: WarehouseTables) -> pd.Serie
 KEEP = ["person_id", "set_id", "arm", "treated", "weight"]
 
 
-def derive_outcome(cohort: pd.DataFrame, spec, tables: WarehouseTables) -> OutcomeData:
+def derive_outcome(cohort: pd.DataFrame, spec, tables: WarehouseTables,
+                   extra: tuple[str, ...] = ()) -> OutcomeData:
     """Derive one outcome (an :class:`~evaluation.analysis.plan.OutcomeSpec`) for a cohort.
 
     Parameters
@@ -311,6 +312,7 @@ def derive_outcome(cohort: pd.DataFrame, spec, tables: WarehouseTables) -> Outco
         The outcome's definition from the analysis plan.
     tables : WarehouseTables
         The warehouse tables.
+    extra : further cohort columns to carry into ``frame``.
 
     Returns
     -------
@@ -344,8 +346,8 @@ def derive_outcome(cohort: pd.DataFrame, spec, tables: WarehouseTables) -> Outco
     else:  # the plan loader only lets known definitions through
         raise ValueError(f"unknown outcome definition {d!r}")
     ts = time_status(rows, date, admin_days=admin)
-    keep = [c for c in KEEP if c in rows]
-    frame = pd.concat([rows[[ROW, *keep, "index_date"]], ts], axis=1)
+    keep = [c for c in (*KEEP, *extra) if c in rows]
+    frame = pd.concat([rows[[ROW, *keep, *(["index_date"] if "index_date" not in keep else [])]], ts], axis=1)
     start_stop = None
     if spec.remove_custody:
         start_stop = remove_custody(frame, tables.custody, tables.data_end)

@@ -24,7 +24,7 @@ from ..survival.nonparametric import Z95
 
 
 def cumulative_incidence_matrix(time: np.ndarray, status: np.ndarray, weights: np.ndarray,
-                                horizons: tuple[int, ...]) -> np.ndarray:
+                                horizons: tuple[int, ...], entry: np.ndarray | None = None) -> np.ndarray:
     """Weighted Aalen-Johansen cumulative incidence of status 1 at ``horizons``, for many weight
     vectors at once.
 
@@ -33,6 +33,8 @@ def cumulative_incidence_matrix(time: np.ndarray, status: np.ndarray, weights: n
     time, status : arrays of length n (status 0 censored, 1 event, other competing).
     weights : array (B, n), one row of case weights per replicate.
     horizons : times at which the cumulative incidence is read off.
+    entry : optional entry times (a row is at risk on ``entry < t <= time``), for
+        counting-process rows such as the periods of time-varying weights.
 
     Returns
     -------
@@ -42,6 +44,13 @@ def cumulative_incidence_matrix(time: np.ndarray, status: np.ndarray, weights: n
     t, s, w = time[order], status[order], weights[:, order]
     uniq, starts = np.unique(t, return_index=True)
     at_risk = np.cumsum(w[:, ::-1], axis=1)[:, ::-1][:, starts]
+    if entry is not None:  # minus the rows that enter at or after each time
+        e_order = np.argsort(entry[order], kind="mergesort")
+        e_sorted = entry[order][e_order]
+        late = np.cumsum(w[:, e_order][:, ::-1], axis=1)[:, ::-1]
+        pos = np.searchsorted(e_sorted, uniq, side="left")
+        late = np.concatenate([late, np.zeros((w.shape[0], 1))], axis=1)[:, pos]
+        at_risk = at_risk - late
     d1 = np.add.reduceat(w * (s == 1), starts, axis=1)
     dall = np.add.reduceat(w * (s != 0), starts, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -75,10 +84,25 @@ def bootstrap_contrasts(frame: pd.DataFrame, horizons: tuple[int, ...], *, weigh
     treated = frame["treated"].to_numpy(dtype=int)
     draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=replicates)
     w = draws[:, inverse] * base[None, :]
+    return contrast_standard_errors(*replicate_risks(time, status, treated, w, horizons), horizons)
+
+
+def replicate_risks(time: np.ndarray, status: np.ndarray, treated: np.ndarray, weights: np.ndarray,
+                    horizons: tuple[int, ...], entry: np.ndarray | None = None):
+    """Cumulative incidence per arm (contacted, comparison) at ``horizons`` for each row of
+    replicate weights ``weights`` (B, n): two arrays (B, len(horizons))."""
     risks = {}
     for g in (1, 0):
         m = treated == g
-        risks[g] = cumulative_incidence_matrix(time[m], status[m], w[:, m], horizons)
+        risks[g] = cumulative_incidence_matrix(time[m], status[m], weights[:, m], horizons,
+                                               None if entry is None else entry[m])
+    return risks[1], risks[0]
+
+
+def contrast_standard_errors(risk1: np.ndarray, risk0: np.ndarray, horizons: tuple[int, ...]) -> pd.DataFrame:
+    """Standard deviations over replicates of the risk difference and the log risk ratio."""
+    replicates = risk1.shape[0]
+    risks = {1: risk1, 0: risk0}
     rd = risks[1] - risks[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         log_rr = np.log(risks[1]) - np.log(risks[0])

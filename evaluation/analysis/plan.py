@@ -23,6 +23,11 @@ variants. Example (``analyses/reoffending.toml``)::
     rate_model = "poisson"             # or "negative_binomial"
     weighted = true                    # ATT weights of the matched sets (default)
 
+    [estimands]                        # see evaluation.analysis.estimands
+    primary = "intention_to_treat"     # or "per_protocol"; both are estimated
+    ipcw_interval_days = 30            # periods of the per-protocol censoring model
+    ipcw_truncate_percentiles = [1, 99]
+
     [sensitivity]
     naive = true                       # contacted vs all non-contacted eligible residents
     custody_at_risk = true             # Cox without removing custody time
@@ -65,6 +70,7 @@ DEFINITIONS: dict[str, tuple[str, ...]] = {
     "group_recruitment": ("first_registration", "first_cooffence_with_member"),
 }
 RATE_MODELS = ("poisson", "negative_binomial")
+ESTIMAND_NAMES = ("intention_to_treat", "per_protocol")
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,9 @@ class Plan:
     min_overlap_share: float = 0.95
     min_matched_share: float = 0.5
     monitoring: Monitoring = Monitoring()
+    primary_estimand: str = "intention_to_treat"
+    ipcw_interval_days: int = 30
+    ipcw_truncate: tuple[float, float] = (0.01, 0.99)
     sha256: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -232,8 +241,8 @@ def load_plan(path: str | Path) -> Plan:
 
     path = Path(path)
     doc = load_toml(path)
-    _check_keys(doc, {"analysis", "outcomes", "models", "sensitivity", "gates", "monitoring"}, path,
-                "")
+    _check_keys(doc, {"analysis", "outcomes", "models", "estimands", "sensitivity", "gates", "monitoring"},
+                path, "")
     a = _typed(doc, "analysis", dict, path, "")
     _check_keys(a, {"family", "label", "horizons_months", "primary_horizon_months", "rmst_months",
                     "hours_threshold"}, path, "analysis.")
@@ -306,6 +315,18 @@ def load_plan(path: str | Path) -> Plan:
     rate_model = _typed(m, "rate_model", str, path, "models.", "poisson")
     if rate_model not in RATE_MODELS:
         raise _err(path, "models.rate_model", f"must be one of {', '.join(RATE_MODELS)}, got {rate_model!r}")
+    e = _typed(doc, "estimands", dict, path, "", {})
+    _check_keys(e, {"primary", "ipcw_interval_days", "ipcw_truncate_percentiles"}, path, "estimands.")
+    primary_estimand = _typed(e, "primary", str, path, "estimands.", "intention_to_treat")
+    if primary_estimand not in ESTIMAND_NAMES:
+        raise _err(path, "estimands.primary", f"must be one of {', '.join(ESTIMAND_NAMES)}, got {primary_estimand!r}")
+    interval = _typed(e, "ipcw_interval_days", int, path, "estimands.", 30)
+    if interval < 1:
+        raise _err(path, "estimands.ipcw_interval_days", "must be a positive number of days")
+    trunc = _typed(e, "ipcw_truncate_percentiles", list, path, "estimands.", [1, 99])
+    if (len(trunc) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in trunc)
+            or not 0 <= trunc[0] < trunc[1] <= 100):
+        raise _err(path, "estimands.ipcw_truncate_percentiles", "must be two percentiles [low, high], 0 <= low < high <= 100")
     s = _typed(doc, "sensitivity", dict, path, "", {})
     _check_keys(s, {"naive", "custody_at_risk"}, path, "sensitivity.")
     g = _typed(doc, "gates", dict, path, "", {})
@@ -338,6 +359,8 @@ def load_plan(path: str | Path) -> Plan:
         weighted=_typed(m, "weighted", bool, path, "models.", True),
         max_smd=max_smd, min_events_per_arm=min_events, min_ph_p=min_ph,
         min_overlap_share=min_overlap, min_matched_share=min_matched, monitoring=_monitoring(doc, path),
+        primary_estimand=primary_estimand, ipcw_interval_days=interval,
+        ipcw_truncate=(trunc[0] / 100.0, trunc[1] / 100.0),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
 

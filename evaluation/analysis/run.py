@@ -316,17 +316,22 @@ def reused_person_contrasts(tidy: pd.DataFrame, frame: pd.DataFrame, plan: Plan,
 
 
 def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, naive: pd.DataFrame | None,
-                    threshold: int, weighted: bool, seed: int = 0) -> OutcomeResult:
+                    threshold: int, weighted: bool, seed: int = 0, covariates_at=None) -> OutcomeResult:
     """Derive one outcome, fit the matched and naive analyses, diagnostics and gates.
 
-    The matched risk difference and risk ratio get standard errors from a person-level cluster
-    bootstrap (:mod:`evaluation.analysis.bootstrap`), because matched controls are reused across
-    sets; the other estimates keep the survival engine's variances.
+    The matched analysis uses the follow-up of the plan's primary estimand
+    (:mod:`evaluation.analysis.estimands`); the other estimand's cumulative incidence, risk
+    difference and ratio are added under its own name (``intention_to_treat`` or
+    ``per_protocol``). The matched risk difference and risk ratio get standard errors from a
+    person-level cluster bootstrap (:mod:`evaluation.analysis.bootstrap`), because matched
+    controls are reused across sets; the other estimates keep the survival engine's variances.
+    ``covariates_at`` gives the time-updated covariates of the per-protocol censoring model.
     """
     from ..outcomes import derive_outcome
     from ..survival import cif_curve
+    from . import estimands as est
 
-    od = derive_outcome(cohort.cohort, spec, tables)
+    od = derive_outcome(est.primary_cohort(cohort.cohort, plan.primary_estimand), spec, tables)
     frame = od.frame
     # stratifying by matched set needs matched sets (an IPTW cohort has one row per set)
     stratify = plan.cox_stratified and str(cohort.meta.get("design", "risk_set_matching")) != "iptw"
@@ -363,11 +368,21 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         hazard_source = "start_stop_custody_removed"
     tidy = _rmst_at(tidy, plan)
     tidy, se_method = reused_person_contrasts(tidy, frame, plan, weights=weights, seed=seed)
+    estimands_entry: dict[str, Any] = {"primary": plan.primary_estimand}
+    try:
+        tidy, other, other_rows, estimands_entry = est.both_estimands(
+            plan.primary_estimand, tidy, cohort.cohort, spec, plan, tables, covariates_at,
+            weights=analysis_weights if weighted else None, seed=seed, replicates=BOOTSTRAP_REPLICATES)
+    except Exception as exc:  # noqa: BLE001 - recorded; the primary analysis stands
+        other, other_rows = None, None
+        notes.append(f"estimands: {type(exc).__name__}: {exc}")
     if not plan.fine_gray:
         tidy = tidy[tidy["model"] != "fine_gray"]
     if not stratify:
         tidy = tidy[tidy["model"] != "cox_stratified"]
     estimates = tidy_records(tidy, "matched")
+    if other is not None:
+        estimates += tidy_records(other_rows, other)
     if sensitivity is not None and plan.custody_at_risk:
         estimates += tidy_records(sensitivity, "custody_at_risk")
     if od.counts is not None:
@@ -489,7 +504,7 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         "population": od.population,
         "horizons_days": list(plan.horizons_days), "primary_horizon_days": plan.primary_horizon_days,
         "rmst_days": list(plan.rmst_days),
-        "estimates": estimates, "diagnostics": diagnostics, "gates": gates,
+        "estimates": estimates, "estimands": estimands_entry, "diagnostics": diagnostics, "gates": gates,
         "tables": {"curve": f"tables/{oid}_curve.parquet", "at_risk": f"tables/{oid}_at_risk.parquet",
                    "estimates": f"tables/{oid}_estimates.parquet"},
     }
@@ -569,6 +584,18 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
+def _lazy_covariates_at(study: Study):
+    """The cohort definition's covariates as of any (person, date), for the per-protocol
+    censoring model; the definition is read only when a later contact ended follow-up."""
+    def covariates_at(person_id, at):
+        from ..cohort import load_definition
+        from .estimands import definition_covariates_at
+
+        return definition_covariates_at(study.warehouse, load_definition(study.cohort))(person_id, at)
+
+    return covariates_at
+
+
 def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any]:
     """Run every analysis plan of ``study`` for ``quarter`` and write the results bundle to
     ``<output>/<quarter>/results/``.
@@ -616,13 +643,15 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
             info(f"naive comparison: {int((naive['treated'] == 0).sum())} non-contacted eligible residents "
                  f"followed from {start.isoformat()}")
     threshold = study.report.suppression_threshold
+    covariates_at = _lazy_covariates_at(study)
     results: list[OutcomeResult] = []
     for plan in plans:
         weighted = plan.weighted or design == "iptw"
         for spec in plan.outcomes:
             with step(f"outcome {spec.id}"):
                 results.append(analyse_outcome(spec, plan, cohort, tables, naive if plan.naive else None,
-                                               threshold, weighted, seed=study.seed))
+                                               threshold, weighted, seed=study.seed,
+                                               covariates_at=covariates_at))
     contacts_table = contacts_summary(study.warehouse, start, data_end, q.label)
     area_entry, area_tables = area_section(study.warehouse, start, data_end)
 

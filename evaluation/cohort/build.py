@@ -59,6 +59,7 @@ contacted, moved out, end of data.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -561,7 +562,10 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
     matched = _describe(matched, pool, d)
     with step("end of follow-up"):
         end_date, end_reason = _follow_up(pool, d, matched, de)
-    matched = matched.assign(end_date=end_date, end_reason=end_reason)
+        # follow-up of the intention-to-treat estimand: not ended by a later contact
+        end_itt, reason_itt = _follow_up(pool, dataclasses.replace(d, censor_contacted=False), matched, de)
+    matched = matched.assign(end_date=end_date, end_reason=end_reason, end_date_itt=end_itt,
+                             end_reason_itt=reason_itt)
     matched["arm"] = np.where(matched["treated"] == 1, "contacted", "comparison")
     mp = matched["pidx"].to_numpy()
     is_t = matched["treated"].to_numpy() == 1
@@ -586,6 +590,8 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         "referred_to": matched["referred_to"].to_numpy(),
         "end_date": [from_days(x) for x in matched["end_date"].to_numpy()],
         "end_reason": matched["end_reason"].to_numpy(),
+        "end_date_itt": [from_days(x) for x in matched["end_date_itt"].to_numpy()],
+        "end_reason_itt": matched["end_reason_itt"].to_numpy(),
     }).sort_values(["set_id", "treated", "person_id"], ascending=[True, False, True],
                    ignore_index=True)
 
@@ -1088,7 +1094,7 @@ def write_cohort(result: CohortResult, out_dir: str | Path) -> None:
         cohort = pa.Table.from_pandas(result.cohort, preserve_index=False)
         fields = []
         for f in cohort.schema:
-            if f.name in ("index_date", "end_date"):
+            if f.name in ("index_date", "end_date", "end_date_itt"):
                 fields.append(pa.field(f.name, pa.date32()))
             elif f.name in ("contact_type", "referred_to"):
                 fields.append(pa.field(f.name, pa.string()))

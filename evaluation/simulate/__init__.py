@@ -59,6 +59,15 @@ young people aged 14-25 in the study area with a triggering charge and no earlie
 share first contacted within so many days of their first such charge); see
 :mod:`evaluation.simulate.process_truth`.
 
+Two estimands (``estimand`` names the one of ``by_horizon``): ``by_horizon`` is "contact now
+versus no contact" (per protocol: the untreated world has no contact at all, the target of the
+comparison arm censored at later contact with inverse-probability-of-censoring weights).
+``intention_to_treat.by_horizon`` (same fields) is "contact now versus not now": its untreated
+risk is that of the "not now" world, in which the index contact does not happen but the person
+may be contacted later as the policy would (the next contact the simulated policy makes, with
+the same random numbers), with the configured hazard ratio from that later contact on; the
+target of the comparison arm followed without censoring at later contact.
+
 What ``simulation.json`` holds: seed, persons, form, study_municipality, initiative_start,
 data_start, data_end, effects (hazard ratios), study_share, faults (per kind), counts (rows per
 table, and persons contacted).

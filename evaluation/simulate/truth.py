@@ -8,7 +8,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .world import INF, JOB_HOURS_THRESHOLD, _thin
+from .world import (
+    INF,
+    JOB_HOURS_THRESHOLD,
+    SIM_DAY,
+    _education_chain,
+    _group_boost,
+    _registration_times,
+    _thin,
+    contacted_arrival_times,
+)
 
 HORIZONS_DAYS = (183, 365, 730)
 
@@ -72,6 +81,70 @@ def potential_event_times(w: dict) -> dict[str, tuple[np.ndarray, np.ndarray, np
     return out
 
 
+def later_contact_day(w: dict) -> np.ndarray:
+    """Per person, the day of the first contact the policy makes after the index contact (INF:
+    none): the contact date in the "not now" world, where the index contact does not happen.
+
+    The simulated policy contacts a person at a triggering charge with a probability that
+    depends on the history then (``contact_hits`` holds every contact it would make, with the
+    same random numbers); without the index contact, the next of them is the first contact.
+    """
+    tau = w["tau"]
+    pid, day = w["contact_hits"]
+    later = day > tau[pid]
+    out = np.full(w["n"], INF)
+    np.minimum.at(out, pid[later], day[later])
+    return out
+
+
+def not_now_event_times(w: dict) -> dict[str, np.ndarray]:
+    """Per outcome family: days to the event in the "not now" world, aligned with the
+    population of :func:`potential_event_times` (the contacted at risk at their index date).
+
+    In the "not now" world a contacted person is not contacted at the index date but may be
+    contacted later, as the policy would (:func:`later_contact_day`); from that later contact
+    on the configured hazard ratio applies. This is the comparison of the intention-to-treat
+    estimand "contact now versus not now".
+    """
+    tau, cont, eff = w["tau"], w["contacted"], w["effects"]
+    later = later_contact_day(w)
+    only_contacted = np.full(w["n"], INF)
+    only_contacted[cont] = later[cont]
+    a = w["arr"]
+    t_nn, post_nn = contacted_arrival_times(w, only_contacted, eff.reoffending)
+    # days as in the untreated world of potential_event_times until the later contact
+    d0 = np.where(a["post"], np.floor(np.minimum(a["t0"], INF)), a["day_shared0"])
+    d_nn = np.where(post_nn, np.floor(np.minimum(t_nn, INF)), d0)
+    k_nn = _thin(w, a["pid"], t_nn)
+    out = {"reoffending": _first_after(a["pid"], d_nn, k_nn, tau, cont)}
+    # education or job: the chain with the treated rate from the later contact
+    e_nn = _education_chain(w, cont, later[cont], eff.education_job)
+    t = tau[cont]
+    g0, s0 = w["edu0"]["g"][cont], w["edu0"]["start"][cont]
+    in_gap = (g0 <= t[:, None]) & (t[:, None] < s0)
+    rows = np.flatnonzero(in_gap.any(axis=1))
+    ep = np.argmax(in_gap, axis=1)
+    st = e_nn["start"][rows, ep[rows]]
+    out["education_job"] = np.where(st < w["exit"][cont[rows]], st - t[rows], INF)
+    # group recruitment: registration with the hazard ratio from the later contact
+    at_risk = w["g_risk"][0]
+    if len(at_risk):
+        b = _group_boost(w, at_risk, w["g_flag_pass"])
+        r = _registration_times(w, at_risk, w["g_E"][at_risk], b, tau=later[at_risk],
+                                hr=eff.group_recruitment)
+        f = np.where(r <= SIM_DAY, np.floor(r), INF)
+        f = np.where(f < w["exit"][at_risk], f, INF)
+    else:
+        f = np.zeros(0)
+    reg_nn = np.full(w["n"], INF)
+    reg_nn[at_risk] = f
+    reg0 = w["g_reg0"]
+    member = (reg0[cont] <= t) & (t < reg0[cont] + w["g_dereg_len"][cont])
+    pop = cont[~member]
+    out["group_recruitment"] = np.where(reg_nn[pop] < INF, np.maximum(reg_nn[pop] - tau[pop], 0), INF)
+    return out
+
+
 def marginal_hazard_ratio(ev0: np.ndarray, ev1: np.ndarray, max_days: int = 730) -> float | None:
     """Cox hazard ratio (lifelines) of the treated vs the untreated potential outcomes, stacked.
 
@@ -110,6 +183,7 @@ def compute_truth(w: dict, horizons=HORIZONS_DAYS) -> dict:
         their difference and ratio per horizon, and the marginal hazard ratio.
     """
     fams = potential_event_times(w)
+    not_now = not_now_event_times(w)
     result: dict = {
         "horizons_days": list(horizons),
         "hours_threshold": JOB_HOURS_THRESHOLD,
@@ -127,7 +201,20 @@ def compute_truth(w: dict, horizons=HORIZONS_DAYS) -> dict:
                 "risk_difference": None if r1 is None else r1 - r0,
                 "risk_ratio": None if (r0 is None or r0 == 0) else r1 / r0,
             }
+        itt = {}
+        for h in horizons:
+            r1 = float(np.mean(ev1 <= h)) if len(pop) else None
+            rn = float(np.mean(not_now[name] <= h)) if len(pop) else None
+            itt[str(h)] = {
+                "risk_treated": r1,
+                "risk_untreated": rn,
+                "risk_difference": None if r1 is None else r1 - rn,
+                "risk_ratio": None if (rn is None or rn == 0) else r1 / rn,
+            }
         result["outcomes"][name] = {
+            "estimand": "contact now versus no contact (per protocol)",
+            "intention_to_treat": {"estimand": "contact now versus not now (intention to treat)",
+                                   "by_horizon": itt},
             "n_at_risk": len(pop),
             "events_treated_730": int(np.sum(ev1 <= 730)),
             "events_untreated_730": int(np.sum(ev0 <= 730)),

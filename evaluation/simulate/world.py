@@ -728,6 +728,9 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     lin = (-1.0 + 0.30 * np.minimum(cnt12[t_idx], 8) + 0.7 * viol[t_idx] + 1.6 * flag[t_idx]
            + 0.6 * neither + 0.5 * member)
     hit = eligible & (rng.random(len(t_idx)) < expit(lin))
+    # every contact the policy would make (the first is the index contact; the others are the
+    # later contact dates of the "not now" world of evaluation.simulate.truth)
+    w["contact_hits"] = (tp[hit], cdate[hit])
     first = np.full(n, INF)
     np.minimum.at(first, tp[hit], cdate[hit])
     w["tau"] = first
@@ -763,24 +766,36 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
                          "ref": ref}
 
 
-def _treated_world(effects: Effects, w: dict) -> None:
-    """Outcomes after the first contact in the treated world, with the same random numbers."""
+def contacted_arrival_times(w: dict, contact_day: np.ndarray, hr: float) -> tuple[np.ndarray, np.ndarray]:
+    """Charge arrival times when each person is first contacted on ``contact_day`` (INF: never).
+
+    Arrivals after the cumulative hazard at the contact are mapped through the hazard times
+    ``hr`` (common random numbers). Returns (times, post): post marks the mapped arrivals.
+    """
     a = w["arr"]
-    tau = w["tau"]
     H = w["H"]
     c = w["cohort"] - w["c0"]
     z = w["z"]
     pid = a["pid"]
-    con = tau[pid] < INF
-    # charges: arrivals after Lambda0(tau) are mapped through the treated cumulative hazard
+    con = contact_day[pid] < INF
     lam_tau = np.zeros(len(pid))
-    lam_tau[con] = z[pid[con]] * H.at(c[pid[con]], tau[pid[con]])
+    lam_tau[con] = z[pid[con]] * H.at(c[pid[con]], contact_day[pid[con]])
     # after the contact: later on the hazard scale, and not a co-offence dated (by its case) on or
     # before the contact date - such a charge is part of the history that led to the contact
-    post = con & (a["S"] > lam_tau) & (a["day_shared0"] > tau[pid])
-    s_treated = np.where(post, lam_tau + (a["S"] - lam_tau) / effects.reoffending, a["S"])
+    post = con & (a["S"] > lam_tau) & (a["day_shared0"] > contact_day[pid])
+    s_treated = np.where(post, lam_tau + (a["S"] - lam_tau) / hr, a["S"])
     t1 = a["t0"].copy()
     t1[post] = H.inverse(c[pid[post]], s_treated[post] / z[pid[post]])
+    return t1, post
+
+
+def _treated_world(effects: Effects, w: dict) -> None:
+    """Outcomes after the first contact in the treated world, with the same random numbers."""
+    a = w["arr"]
+    tau = w["tau"]
+    pid = a["pid"]
+    w["effects"] = effects
+    t1, post = contacted_arrival_times(w, tau, effects.reoffending)
     a["t1"] = t1  # treated-world times for the contacted (equal to t0 before the contact)
     a["post"] = post
     a["kept1"] = _thin(w, pid, t1)

@@ -1,0 +1,421 @@
+"""The two estimands of the matched design and the inverse-probability-of-censoring weights.
+
+Both compare, among the contacted, the risk by a horizon after their first contact with the risk
+the same persons would have had otherwise; they differ in what "otherwise" means:
+
+- **"Contact now versus not now"** (intention to treat, ``intention_to_treat``): otherwise = not
+  contacted at that date, but possibly contacted later, as the initiative would. The comparison
+  arm is followed without ending its follow-up at a later contact (the cohort's
+  ``end_date_itt``). No model of later contact is needed.
+- **"Contact now versus no contact"** (per protocol, ``per_protocol``): otherwise = never
+  contacted. The comparison arm's follow-up ends at a later contact, and because contact follows
+  rising risk (a fresh charge, co-offending with a group member) that censoring is informative:
+  it removes the comparison persons about to have the outcome. Stabilised
+  inverse-probability-of-censoring weights (IPCW) undo it: on person-period data (periods of
+  ``interval_days`` from the index date) a pooled logistic regression (statsmodels ``Logit``)
+  models the hazard of being contacted in a period given covariates measured at its start
+  (the cohort definition's covariates, time-updated: recent charges, violence or weapons
+  charges, co-offending with a group member, education or job, group registration, custody,
+  and age), and a second one given the period alone (the numerator). A comparison person's
+  weight in period k is the product over the periods before k of P(not contacted | period) /
+  P(not contacted | period, covariates), times the square root of period k's own factor (the
+  weight at the middle of the period), truncated at the plan's percentiles.
+
+Standard errors of both come from the person-level bootstrap (controls are reused across
+matched sets and later-contacted controls appear in both arms). For the per-protocol estimand
+the weight models are refitted in every replicate by one Newton step from the full-sample fit
+(the k-step bootstrap of Andrews 2002, Econometrica 70:119-162, first-order equivalent to a full
+refit): the replicate's score of each model at the full-sample coefficients, times the inverse
+of the full-sample information.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .bootstrap import contrast_standard_errors, replicate_risks
+
+#: The estimands, in words, as the bundle and the reports label them.
+ESTIMANDS: dict[str, dict[str, str]] = {
+    "intention_to_treat": {
+        "en": "Contact now versus not now (intention to treat): the comparison group is followed "
+              "even if contacted later, as the initiative would.",
+        "da": "Kontakt nu mod ikke nu (intention to treat): sammenligningsgruppen følges, også hvis "
+              "de kontaktes senere, som initiativet ville gøre.",
+    },
+    "per_protocol": {
+        "en": "Contact now versus no contact (per protocol): comparison follow-up ends at a later "
+              "contact, weighted for who is contacted later (inverse-probability-of-censoring "
+              "weights).",
+        "da": "Kontakt nu mod ingen kontakt (per protokol): sammenligningsgruppen følges indtil en "
+              "senere kontakt, vægtet for hvem der kontaktes senere (inverse-probability-of-"
+              "censoring-vægte).",
+    },
+}
+
+
+def itt_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The cohort with the intention-to-treat end of follow-up (not ended by a later contact)."""
+    if "end_date_itt" not in cohort:
+        if not (cohort["end_reason"].astype(str) == "contacted").any():
+            return cohort  # no follow-up ended at a later contact: both follow-ups are the same
+        raise InputError("the cohort has no end_date_itt column (built by an older version): "
+                         "run `evaluation cohort build` again", column="end_date_itt")
+    return cohort.assign(end_date=cohort["end_date_itt"], end_reason=cohort["end_reason_itt"])
+
+
+def primary_cohort(cohort: pd.DataFrame, primary: str) -> pd.DataFrame:
+    """The cohort with the follow-up of the plan's primary estimand (the "matched" analysis)."""
+    return itt_cohort(cohort) if primary == "intention_to_treat" else cohort
+
+
+# ---------------------------------------------------------------------------------------------
+# person-period data and the weight models
+
+@dataclass
+class CensoringWeights:
+    """Counting-process rows of both arms with stabilised IPCW, and what the weights came from.
+
+    ``rows``: person_id, treated, start, stop, status, base_weight (the ATT weight), ipcw,
+    analysis_weight (their product); one row per contacted person and one per period of each
+    comparison row. ``distribution``: quantiles of the period weights before and after
+    truncation. ``model``: the denominator model's coefficients.
+    """
+
+    rows: pd.DataFrame
+    distribution: pd.DataFrame
+    model: pd.DataFrame
+    truncation: tuple[float, float]
+    n_censored: int
+    _design: dict = field(default_factory=dict, repr=False)
+
+
+def person_periods(comparison: pd.DataFrame, interval_days: int) -> pd.DataFrame:
+    """One row per period of each comparison row: ``row`` (position in ``comparison``),
+    ``period`` k, ``start`` = k * interval_days (-1 for k = 0: at risk from day 0), ``stop``,
+    ``status`` (the row's status on its last period, else 0) and ``censored`` (1 on the last
+    period when follow-up ended by a later contact)."""
+    time = comparison["time"].to_numpy(float)
+    n_periods = np.maximum(np.ceil(time / interval_days).astype(int), 1)
+    row = np.repeat(np.arange(len(comparison)), n_periods)
+    k = np.arange(len(row)) - np.repeat(np.cumsum(n_periods) - n_periods, n_periods)
+    last = k == n_periods[row] - 1
+    stop = np.minimum((k + 1) * interval_days, time[row]).astype(float)
+    return pd.DataFrame({
+        "row": row, "period": k, "start": np.where(k == 0, -1.0, k * float(interval_days)),
+        "stop": stop,
+        "status": np.where(last, comparison["status"].to_numpy()[row], 0),
+        "censored": (last & comparison["censored_by_contact"].to_numpy()[row]).astype(int),
+    })
+
+
+def _design(periods: pd.DataFrame, covariates: pd.DataFrame, age: np.ndarray,
+            interval_days: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Numerator (period terms) and denominator (period terms, age, covariates) matrices."""
+    years = periods["period"].to_numpy(float) * interval_days / 365.25
+    num = np.column_stack([np.ones(len(years)), years, years**2])
+    cov = covariates.to_numpy(float)
+    keep = cov.std(axis=0) > 0  # a constant covariate cannot be estimated
+    names = ["const", "years_since_index", "years_since_index_sq", "age", *covariates.columns[keep]]
+    return num, np.column_stack([num, age, cov[:, keep]]), names
+
+
+def _logit(y: np.ndarray, x: np.ndarray):
+    """Coefficients, information matrix and per-row scores of a logistic regression."""
+    import statsmodels.api as sm
+
+    model = sm.Logit(y, x)
+    fit = model.fit(disp=0, method="newton", maxiter=35, warn_convergence=False)
+    beta = np.asarray(fit.params, float)
+    info = -model.hessian(beta)
+    return beta, info, model.score_obs(beta), fit
+
+
+def _ratios(x_num, x_den, b_num, b_den):
+    """P(not contacted | period) / P(not contacted | period, covariates), per period row; for
+    several coefficient vectors at once when ``b_num``/``b_den`` are (B, p)."""
+    from scipy.special import expit
+
+    p_num = expit(x_num @ np.atleast_2d(b_num).T)
+    p_den = expit(x_den @ np.atleast_2d(b_den).T)
+    return (1.0 - p_num) / np.maximum(1.0 - p_den, 1e-12)
+
+
+def _cumulate(ratio: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """The weight of each period (rows x B): the product of ``ratio`` over the earlier periods
+    of the same comparison row times the square root of its own (the weight at the middle of
+    the period, where the probability of still being uncontacted has fallen by half of the
+    period's factor on the log scale; rows are in row, then period order)."""
+    log_r = np.log(ratio)
+    cum = np.cumsum(log_r, axis=0)
+    first = np.r_[True, row[1:] != row[:-1]]
+    start_idx = np.maximum.accumulate(np.where(first, np.arange(len(row)), 0))
+    before = (cum - log_r)[start_idx]
+    return np.exp(cum - before - 0.5 * log_r)
+
+
+def censoring_weights(frame: pd.DataFrame, covariates_at, interval_days: int = 30,
+                      truncate: tuple[float, float] = (0.01, 0.99)) -> CensoringWeights:
+    """Stabilised IPCW for the per-protocol estimand.
+
+    Parameters
+    ----------
+    frame : the per-protocol outcome frame (``person_id``, ``treated``, ``time``, ``status``,
+        ``analysis_weight``, ``censored_by_contact``, ``index_date``, ``age_at_index``).
+    covariates_at : callable(person_id, date) -> DataFrame of time-updated covariates (one
+        row per query, integer columns), e.g. the cohort definition's covariates via
+        :func:`evaluation.cohort.covariates.compute_covariates`.
+    interval_days : length of the periods.
+    truncate : lower and upper percentiles (as shares) at which the period weights are cut.
+    """
+    comp = frame[frame["treated"] == 0].reset_index(drop=True)
+    contacted = frame[frame["treated"] == 1].reset_index(drop=True)
+    periods = person_periods(comp, interval_days)
+    r = periods["row"].to_numpy()
+    y = periods["censored"].to_numpy(float)
+    n_cens = int(y.sum())
+    if n_cens == 0 or n_cens == len(y):  # no later contact: every weight is 1
+        ratio = np.ones((len(y), 1))
+        model = pd.DataFrame(columns=["term", "estimate", "std_error"])
+        design = {}
+    else:
+        at = pd.to_datetime(comp["index_date"]).to_numpy()[r] + (
+            periods["period"].to_numpy() * interval_days).astype("timedelta64[D]")
+        cov = covariates_at(comp["person_id"].to_numpy()[r], at).reset_index(drop=True)
+        age = comp["age_at_index"].to_numpy(float)[r] + periods["period"].to_numpy() * interval_days / 365.25
+        x_num, x_den, names = _design(periods, cov, age, interval_days)
+        b_num, i_num, s_num, _ = _logit(y, x_num)
+        b_den, i_den, s_den, fit = _logit(y, x_den)
+        ratio = _ratios(x_num, x_den, b_num, b_den)
+        model = pd.DataFrame({"term": names, "estimate": b_den, "std_error": np.asarray(fit.bse, float)})
+        design = {"x_num": x_num, "x_den": x_den, "b_num": b_num, "b_den": b_den,
+                  "i_num": i_num, "i_den": i_den, "s_num": s_num, "s_den": s_den}
+    raw = _cumulate(ratio, r)[:, 0]
+    lo, hi = np.quantile(raw, truncate)
+    ipcw = np.clip(raw, lo, hi)
+    qs = [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0]
+    distribution = pd.DataFrame({
+        "quantile": qs, "before_truncation": np.quantile(raw, qs), "after_truncation": np.quantile(ipcw, qs)})
+    base = comp["analysis_weight"].to_numpy(float)[r]
+    rows = pd.concat([
+        pd.DataFrame({"person_id": contacted["person_id"].astype(str).to_numpy(), "treated": 1,
+                      "start": -1.0, "stop": contacted["time"].to_numpy(float),
+                      "status": contacted["status"].to_numpy(int),
+                      "base_weight": contacted["analysis_weight"].to_numpy(float), "ipcw": 1.0}),
+        pd.DataFrame({"person_id": comp["person_id"].astype(str).to_numpy()[r], "treated": 0,
+                      "start": periods["start"].to_numpy(float), "stop": periods["stop"].to_numpy(float),
+                      "status": periods["status"].to_numpy(int), "base_weight": base, "ipcw": ipcw}),
+    ], ignore_index=True)
+    rows["analysis_weight"] = rows["base_weight"] * rows["ipcw"]
+    design.update({"row": r, "truncation_bounds": (lo, hi), "n_contacted_rows": len(contacted)})
+    return CensoringWeights(rows=rows, distribution=distribution, model=model, truncation=truncate,
+                            n_censored=n_cens, _design=design)
+
+
+# ---------------------------------------------------------------------------------------------
+# estimates and bootstrap
+
+def weighted_risks(cw: CensoringWeights, horizons: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-protocol cumulative incidence per arm (contacted, comparison) at ``horizons``."""
+    r = cw.rows
+    one = r["analysis_weight"].to_numpy(float)[None, :]
+    r1, r0 = replicate_risks(r["stop"].to_numpy(float), r["status"].to_numpy(int), r["treated"].to_numpy(int),
+                             one, horizons, entry=r["start"].to_numpy(float))
+    return r1[0], r0[0]
+
+
+def bootstrap_ipcw(cw: CensoringWeights, horizons: tuple[int, ...], replicates: int = 300,
+                   seed: int = 0, block: int = 25) -> pd.DataFrame:
+    """Person-level bootstrap of the per-protocol risk difference and log risk ratio, the weight
+    models refitted in each replicate (one Newton step, see the module docstring).
+
+    Returns the rows of :func:`.bootstrap.contrast_standard_errors`.
+    """
+    rows = cw.rows
+    ids, person = np.unique(rows["person_id"].to_numpy(), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=replicates).astype(float)
+    d = cw._design
+    n_c = d["n_contacted_rows"]
+    period_person = person[n_c:]
+    time = rows["stop"].to_numpy(float)
+    status = rows["status"].to_numpy(int)
+    treated = rows["treated"].to_numpy(int)
+    entry = rows["start"].to_numpy(float)
+    base = rows["base_weight"].to_numpy(float)
+    risk1, risk0 = [], []
+    for s in range(0, replicates, block):
+        m = draws[s:s + block]  # (b, persons)
+        if "b_den" in d:
+            b_num = _one_step(d["b_num"], d["i_num"], d["s_num"], m[:, period_person])
+            b_den = _one_step(d["b_den"], d["i_den"], d["s_den"], m[:, period_person])
+            ratio = _ratios(d["x_num"], d["x_den"], b_num, b_den)
+            ipcw = np.clip(_cumulate(ratio, d["row"]), *d["truncation_bounds"]).T  # (b, periods)
+        else:
+            ipcw = np.ones((len(m), len(rows) - n_c))
+        w = m[:, person] * base[None, :]
+        w[:, n_c:] *= ipcw
+        a, b = replicate_risks(time, status, treated, w, horizons, entry=entry)
+        risk1.append(a)
+        risk0.append(b)
+    r1, r0 = np.vstack(risk1), np.vstack(risk0)
+    out = contrast_standard_errors(r1, r0, horizons)
+    return out.assign(se_risk_contacted=r1.std(axis=0, ddof=1), se_risk_comparison=r0.std(axis=0, ddof=1))
+
+
+def _one_step(beta: np.ndarray, information: np.ndarray, scores: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """beta + I^-1 * (replicate score at beta), for each row of ``counts`` (b, rows): the
+    replicate's score is sum over rows of count * score (the full-sample score is zero)."""
+    step = counts @ scores  # (b, p)
+    return beta[None, :] + np.linalg.solve(information, step.T).T
+
+
+def definition_covariates_at(warehouse, definition):
+    """A ``covariates_at`` callable for :func:`censoring_weights`: the cohort definition's
+    covariates as of each (person, date), computed as the cohort build computes them."""
+    from ..cohort.covariates import TABLES_BY_KIND, compute_covariates
+    from ..cohort.warehouse import open_warehouse
+
+    def covariates_at(person_id: np.ndarray, at: np.ndarray) -> pd.DataFrame:
+        tables = {t for c in definition.covariates for t in TABLES_BY_KIND[c.kind]}
+        con = open_warehouse(warehouse, tables)
+        try:
+            rows = pd.DataFrame({"row_id": np.arange(len(person_id)), "person_id": person_id.astype(str),
+                                 "t": pd.to_datetime(at)})
+            return compute_covariates(con, rows, definition.covariates)
+        finally:
+            con.close()
+
+    return covariates_at
+
+
+def per_protocol_frame(cohort: pd.DataFrame, spec, tables, weights: np.ndarray | None = None) -> pd.DataFrame:
+    """The per-protocol outcome frame of one outcome, with what :func:`censoring_weights` needs.
+
+    ``cohort``: the cohort (follow-up ended at a later contact); ``weights``: a function of the
+    outcome frame giving the ATT analysis weights (default all 1).
+    """
+    from ..outcomes import derive_outcome
+
+    coh = cohort.assign(cohort_row=np.arange(len(cohort)))
+    d = derive_outcome(coh, spec, tables, extra=("cohort_row",)).frame
+    c = coh.iloc[d["cohort_row"].to_numpy()]
+    t_end = (pd.to_datetime(c["end_date"]) - pd.to_datetime(c["index_date"])).dt.days.to_numpy()
+    by_contact = ((c["end_reason"].astype(str).to_numpy() == "contacted") & (d["status"].to_numpy() == 0)
+                  & (d["time"].to_numpy() == t_end))
+    age = c["age_at_index"].to_numpy(float) if "age_at_index" in c else np.full(len(c), np.nan)
+    return d.assign(analysis_weight=np.ones(len(d)) if weights is None else weights(d),
+                    index_date=pd.to_datetime(c["index_date"]).to_numpy(),
+                    age_at_index=age, censored_by_contact=by_contact)
+
+
+def per_protocol_estimates(frame: pd.DataFrame, covariates_at, horizons: tuple[int, ...], *,
+                           interval_days: int = 30, truncate: tuple[float, float] = (0.01, 0.99),
+                           replicates: int = 300, seed: int = 0) -> tuple[pd.DataFrame, CensoringWeights]:
+    """IPCW cumulative incidence per arm, risk difference and risk ratio at ``horizons`` (tidy
+    rows as the survival engine's, ``analysis`` left to the caller), with bootstrap SEs."""
+    from scipy import stats
+
+    from ..survival.nonparametric import Z95
+
+    cw = censoring_weights(frame, covariates_at, interval_days, truncate)
+    r1, r0 = weighted_risks(cw, horizons)
+    boot = bootstrap_ipcw(cw, horizons, replicates=replicates, seed=seed)
+    rows = []
+    for j, h in enumerate(horizons):
+        b = boot.iloc[j]
+        for g, risk, se in ((1, r1[j], b["se_risk_contacted"]), (0, r0[j], b["se_risk_comparison"])):
+            rows.append({"model": "cumulative_incidence", "term": "cumulative_incidence", "group": g,
+                         "time": float(h), "estimate": risk, "std_error": se,
+                         "conf_low": risk - Z95 * se, "conf_high": risk + Z95 * se,
+                         "p_value": np.nan, "hazard_ratio": np.nan})
+        rd, se = r1[j] - r0[j], float(b["se_rd"])
+        rows.append({"model": "risk_difference", "term": "treated", "group": None, "time": float(h),
+                     "estimate": rd, "std_error": se, "conf_low": rd - Z95 * se, "conf_high": rd + Z95 * se,
+                     "p_value": 2 * stats.norm.sf(abs(rd) / se) if se > 0 else np.nan, "hazard_ratio": np.nan})
+        sl = float(b["se_log_rr"])
+        ok = r1[j] > 0 and r0[j] > 0 and np.isfinite(sl)
+        rr = r1[j] / r0[j] if ok else np.nan
+        rows.append({"model": "risk_ratio", "term": "treated", "group": None, "time": float(h),
+                     "estimate": rr, "std_error": rr * sl if ok else np.nan,
+                     "conf_low": rr * np.exp(-Z95 * sl) if ok else np.nan,
+                     "conf_high": rr * np.exp(Z95 * sl) if ok else np.nan,
+                     "p_value": 2 * stats.norm.sf(abs(np.log(rr)) / sl) if ok and sl > 0 else np.nan,
+                     "hazard_ratio": np.nan})
+    return pd.DataFrame(rows), cw
+
+
+def secondary_estimand(primary: str, cohort: pd.DataFrame, spec, plan, tables, covariates_at, *,
+                       weights, seed: int, replicates: int) -> tuple[str, pd.DataFrame, dict]:
+    """The estimand that is not the plan's primary one: its name, tidy rows (cumulative
+    incidence per arm, risk difference and ratio at the plan's horizons, bootstrap SEs) and a
+    diagnostics dict (for the per-protocol estimand: the weights' distribution and model)."""
+    from ..outcomes import derive_outcome
+    from .bootstrap import apply_bootstrap, bootstrap_contrasts
+    from .run import fit_survival
+
+    horizons = tuple(plan.horizons_days)
+    if primary == "intention_to_treat":
+        frame = per_protocol_frame(cohort, spec, tables, weights)
+        rows, cw = per_protocol_estimates(frame, covariates_at, horizons, interval_days=plan.ipcw_interval_days,
+                                          truncate=plan.ipcw_truncate, replicates=replicates, seed=seed)
+        return "per_protocol", rows, weights_diagnostics(cw, plan)
+    data = derive_outcome(itt_cohort(cohort), spec, tables).frame
+    w = None
+    if weights is not None:
+        data = data.assign(analysis_weight=weights(data))
+        w = "analysis_weight"
+    tidy = fit_survival(data, plan, cluster=None, strata=None, weights=w)[0].tidy()
+    tidy = tidy[tidy["model"].isin(["cumulative_incidence", "risk_difference", "risk_ratio"])]
+    boot = bootstrap_contrasts(data, horizons, weights=w, replicates=replicates, seed=seed)
+    return "intention_to_treat", apply_bootstrap(tidy, boot), {}
+
+
+def weights_diagnostics(cw: CensoringWeights, plan) -> dict:
+    """What the bundle shows of the censoring weights (no counts of persons below the plan's
+    gates are needed: quantiles of weights and model coefficients only)."""
+    return {
+        "interval_days": plan.ipcw_interval_days,
+        "truncate_percentiles": [100 * plan.ipcw_truncate[0], 100 * plan.ipcw_truncate[1]],
+        "periods": int((cw.rows["treated"] == 0).sum()),
+        "censored_at_later_contact": cw.n_censored,
+        "distribution": cw.distribution.to_dict("records"),
+        "model": cw.model.to_dict("records"),
+        "bootstrap": "person-level, weight models refitted per replicate (one Newton step)",
+    }
+
+
+def replace_with_per_protocol(tidy: pd.DataFrame, pp_rows: pd.DataFrame) -> pd.DataFrame:
+    """When the per-protocol estimand is primary: the matched analysis' cumulative incidence,
+    risk difference and risk ratio rows are the IPCW ones."""
+    keep = ~tidy["model"].isin(["cumulative_incidence", "risk_difference", "risk_ratio"])
+    return pd.concat([tidy[keep], pp_rows], ignore_index=True)
+
+
+def both_estimands(primary: str, tidy: pd.DataFrame, cohort: pd.DataFrame, spec, plan, tables,
+                   covariates_at, *, weights, seed: int, replicates: int):
+    """Both estimands of one outcome, for the results bundle.
+
+    ``tidy``: the matched analysis, fitted on the primary estimand's follow-up. Returns
+    (matched tidy rows, the other estimand's name, its tidy rows, the ``estimands`` entry of the
+    outcome: the primary one's name, both labels and, for the per-protocol one, its weights).
+    """
+    entry = {"primary": primary, "analysis": {primary: "matched"},
+             "labels": {k: ESTIMANDS[k] for k in ESTIMANDS}}
+    if primary == "per_protocol":
+        frame = per_protocol_frame(cohort, spec, tables, weights)
+        pp_rows, cw = per_protocol_estimates(frame, covariates_at, tuple(plan.horizons_days),
+                                             interval_days=plan.ipcw_interval_days, truncate=plan.ipcw_truncate,
+                                             replicates=replicates, seed=seed)
+        tidy = replace_with_per_protocol(tidy, pp_rows)
+        entry["per_protocol_weights"] = weights_diagnostics(cw, plan)
+    name, rows, diag = secondary_estimand(primary, cohort, spec, plan, tables, covariates_at,
+                                          weights=weights, seed=seed, replicates=replicates)
+    entry["analysis"][name] = name
+    if diag:
+        entry["per_protocol_weights"] = diag
+    return tidy, name, rows, entry
