@@ -26,6 +26,9 @@ CUSTODY_TYPES = ("remand", "prison", "secure_youth")
 EDUCATION_LEVELS = ("primary", "youth_general", "youth_vocational", "fgu", "higher")
 EDUCATION_STATUSES = ("ongoing", "completed", "dropped_out")
 SEXES = ("F", "M")
+#: Negative-control outcomes: events the visits cannot plausibly change but that share their
+#: confounding (used only to test the design, never as outcomes of the initiative).
+NEGATIVE_CONTROL_OUTCOMES = ("traffic_fine", "accidental_injury")
 
 
 #: Most hours of paid work one month can hold (31 days of 24 hours).
@@ -201,6 +204,16 @@ _SOURCES: tuple[Source, ...] = (
         ),
         key=("group_id", "registered_date"),
         date_order=(("registered_date", "deregistered_date"),),
+    ),
+    Source(
+        "negative_control_events",
+        "Negative-control outcomes: events the initiative cannot plausibly change but that share its "
+        "confounding (traffic fines from the fines register, emergency visits for accidental injury)",
+        (
+            Column("event_date", "date"),
+            Column("outcome", "category", categories=NEGATIVE_CONTROL_OUTCOMES),
+        ),
+        key=("event_date", "outcome"),
     ),
 )
 

@@ -67,6 +67,8 @@ class WarehouseTables:
     group_registrations: pd.DataFrame
     data_end: pd.Timestamp
     _cooffences: pd.DataFrame | None = field(default=None, repr=False)
+    folder: Path | None = None
+    _negative_controls: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
     def read(cls, folder: str | Path, data_end: dt.date | pd.Timestamp) -> WarehouseTables:
@@ -102,7 +104,23 @@ class WarehouseTables:
                                       as_of=as_of),
                        ["registered_date", "deregistered_date"])
         return cls(charges, conv, custody, edu, emp[["person_id", "month_start", "hours"]], groups,
-                   pd.Timestamp(data_end))
+                   pd.Timestamp(data_end), folder=Path(folder))
+
+    def negative_control_events(self) -> pd.DataFrame:
+        """``negative_control_events`` (person_id, event_date, outcome) up to the data end; empty
+        when the warehouse has no such table (then no negative control can be estimated)."""
+        if self._negative_controls is None:
+            cols = ["person_id", "event_date", "outcome"]
+            if self.folder is None or not (Path(self.folder) / "negative_control_events.parquet").exists():
+                self._negative_controls = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+                self._negative_controls["event_date"] = pd.Series(dtype="datetime64[ns]")
+            else:
+                ev = read_warehouse(self.folder, "negative_control_events", cols).reset_index(drop=True)
+                ev["person_id"] = ev["person_id"].astype(str)
+                ev["outcome"] = ev["outcome"].astype(str)
+                ev["event_date"] = pd.to_datetime(ev["event_date"]).astype("datetime64[ns]")
+                self._negative_controls = ev[ev["event_date"] <= self.data_end]
+        return self._negative_controls
 
     def cooffences(self) -> pd.DataFrame:
         """Offences (person_id, offence_date) committed together with a registered group member.
@@ -340,6 +358,9 @@ def derive_outcome(cohort: pd.DataFrame, spec, tables: WarehouseTables,
     elif d == "first_registration":
         rows = rows[registered_at_index(rows, tables) == 0]
         date = first_after(rows, tables.group_registrations, "registered_date")
+    elif d == "first_negative_control_event":
+        ev = tables.negative_control_events()
+        date = first_after(rows, ev[ev["outcome"] == spec.negative_control], "event_date")
     elif d == "first_cooffence_with_member":
         rows = rows[registered_at_index(rows, tables) == 0]
         date = first_after(rows, tables.cooffences(), "offence_date")

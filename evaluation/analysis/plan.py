@@ -32,6 +32,12 @@ variants. Example (``analyses/reoffending.toml``)::
     naive = true                       # contacted vs all non-contacted eligible residents
     custody_at_risk = true             # Cox without removing custody time
 
+    [falsification]                    # see evaluation.analysis.falsification
+    negative_controls = ["traffic_fine", "accidental_injury"]
+    max_systematic_error = 0.25        # gate: expected absolute systematic error (log RR)
+    placebo_shift_months = 24          # fake initiative start this long before the real one
+    subgroups = ["age_band", "sex", "contact_type", "referred_to"]
+
     [gates]
     max_smd = 0.1
     min_events_per_arm = 20
@@ -55,7 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..contract import OFFENCE_CATEGORIES
+from ..contract import NEGATIVE_CONTROL_OUTCOMES, OFFENCE_CATEGORIES
 from ..errors import ConfigError
 from ..study import load_toml
 from ..timeunits import DEFAULT_HORIZON_MONTHS, months_to_days
@@ -71,6 +77,13 @@ DEFINITIONS: dict[str, tuple[str, ...]] = {
 }
 RATE_MODELS = ("poisson", "negative_binomial")
 ESTIMAND_NAMES = ("intention_to_treat", "per_protocol")
+#: Pre-declarable subgroups: cohort columns, the contacted person's value for the whole set.
+SUBGROUPS = ("age_band", "sex", "contact_type", "referred_to")
+NEGATIVE_CONTROL_LABELS = {
+    "traffic_fine": {"da": "Færdselsbøde (negativ kontrol)", "en": "Traffic fine (negative control)"},
+    "accidental_injury": {"da": "Skadestuebesøg efter ulykke (negativ kontrol)",
+                          "en": "Emergency visit for an accidental injury (negative control)"},
+}
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,7 @@ class OutcomeSpec:
     hours_threshold: float = 40.0
     count: bool = False
     remove_custody: bool = False
+    negative_control: str = ""
 
 
 SPENDING_FUNCTIONS = ("obrien_fleming", "pocock")
@@ -161,6 +175,10 @@ class Plan:
     primary_estimand: str = "intention_to_treat"
     ipcw_interval_days: int = 30
     ipcw_truncate: tuple[float, float] = (0.01, 0.99)
+    negative_controls: tuple[OutcomeSpec, ...] = ()
+    max_systematic_error: float = 0.25
+    placebo_shift_days: int = 730
+    subgroups: tuple[str, ...] = ()
     sha256: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -241,8 +259,8 @@ def load_plan(path: str | Path) -> Plan:
 
     path = Path(path)
     doc = load_toml(path)
-    _check_keys(doc, {"analysis", "outcomes", "models", "estimands", "sensitivity", "gates", "monitoring"},
-                path, "")
+    _check_keys(doc, {"analysis", "outcomes", "models", "estimands", "sensitivity", "falsification", "gates",
+                      "monitoring"}, path, "")
     a = _typed(doc, "analysis", dict, path, "")
     _check_keys(a, {"family", "label", "horizons_months", "primary_horizon_months", "rmst_months",
                     "hours_threshold"}, path, "analysis.")
@@ -329,6 +347,28 @@ def load_plan(path: str | Path) -> Plan:
         raise _err(path, "estimands.ipcw_truncate_percentiles", "must be two percentiles [low, high], 0 <= low < high <= 100")
     s = _typed(doc, "sensitivity", dict, path, "", {})
     _check_keys(s, {"naive", "custody_at_risk"}, path, "sensitivity.")
+    f = _typed(doc, "falsification", dict, path, "", {})
+    _check_keys(f, {"negative_controls", "max_systematic_error", "placebo_shift_months", "subgroups"},
+                path, "falsification.")
+    ncs = []
+    for name in _typed(f, "negative_controls", list, path, "falsification.", []):
+        if name not in NEGATIVE_CONTROL_OUTCOMES:
+            raise _err(path, "falsification.negative_controls",
+                       f"unknown negative control {name!r} (expected some of {', '.join(NEGATIVE_CONTROL_OUTCOMES)})")
+        ncs.append(OutcomeSpec(id=f"negative_control_{name}", family=family,
+                               definition="first_negative_control_event", primary=False,
+                               direction="lower_is_better", label=NEGATIVE_CONTROL_LABELS[name],
+                               negative_control=name))
+    max_se = float(_typed(f, "max_systematic_error", (int, float), path, "falsification.", 0.25))
+    if max_se <= 0:
+        raise _err(path, "falsification.max_systematic_error", "must be positive")
+    shift = _typed(f, "placebo_shift_months", (int, float), path, "falsification.", 24)
+    if shift <= 0:
+        raise _err(path, "falsification.placebo_shift_months", "must be a positive number of months")
+    subgroups = tuple(_typed(f, "subgroups", list, path, "falsification.", []))
+    for sg in subgroups:
+        if sg not in SUBGROUPS:
+            raise _err(path, "falsification.subgroups", f"unknown subgroup {sg!r} (expected some of {', '.join(SUBGROUPS)})")
     g = _typed(doc, "gates", dict, path, "", {})
     _check_keys(g, {"max_smd", "min_events_per_arm", "min_ph_p", "min_overlap_share",
                     "min_matched_share"}, path, "gates.")
@@ -361,6 +401,8 @@ def load_plan(path: str | Path) -> Plan:
         min_overlap_share=min_overlap, min_matched_share=min_matched, monitoring=_monitoring(doc, path),
         primary_estimand=primary_estimand, ipcw_interval_days=interval,
         ipcw_truncate=(trunc[0] / 100.0, trunc[1] / 100.0),
+        negative_controls=tuple(ncs), max_systematic_error=max_se, placebo_shift_days=months_to_days(shift),
+        subgroups=subgroups,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
 

@@ -298,6 +298,44 @@ def _rmst_at(tidy: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return tidy[~rmst | tidy["time"].isin([float(t) for t in plan.rmst_days])]
 
 
+#: Which estimates each gate protects: the proportional-hazards check gates the hazard ratio
+#: only (the risk difference, risk ratio and RMST difference do not assume proportional hazards);
+#: the matched Cox model being estimated (:mod:`evaluation.survival.estimability`) gates the hazard
+#: ratio; balance, overlap, enough events, the matched share of the contacted and the negative
+#: controls gate every estimate.
+GATE_PROTECTS: dict[str, tuple[str, ...]] = {
+    "matched_share": ("risk_difference", "risk_ratio", "rmst_difference", "hazard_ratio"),
+    "estimated": ("hazard_ratio",),
+    "balance": ("risk_difference", "risk_ratio", "rmst_difference", "hazard_ratio"),
+    "overlap": ("risk_difference", "risk_ratio", "rmst_difference", "hazard_ratio"),
+    "enough_events": ("risk_difference", "risk_ratio", "rmst_difference", "hazard_ratio"),
+    "negative_controls": ("risk_difference", "risk_ratio", "rmst_difference", "hazard_ratio"),
+    "proportional_hazards": ("hazard_ratio",),
+}
+
+
+def gates_per_estimate(fitted: bool, checks: dict[str, bool | None], reasons: list[str]) -> dict[str, Any]:
+    """The gates block of an outcome: each check, what it protects (:data:`GATE_PROTECTS`),
+    ``by_estimate`` (whether each estimate passes every gate protecting it; a check that could
+    not be evaluated, None, does not block) and ``passed`` (the headline risk difference)."""
+    by_estimate = {est: bool(fitted and all(v is not False for g, v in checks.items()
+                                             if est in GATE_PROTECTS.get(g, ())))
+                   for est in ("risk_difference", "risk_ratio", "rmst_difference", "hazard_ratio")}
+    return {**checks, "fitted": bool(fitted),
+            "protects": {g: list(GATE_PROTECTS[g]) for g in checks if g in GATE_PROTECTS},
+            "by_estimate": by_estimate, "passed": by_estimate["risk_difference"], "reasons": reasons}
+
+
+def add_gate(gates: dict[str, Any], name: str, value: bool | None, reason: str | None) -> None:
+    """Add a study-level check (e.g. the negative controls) to an outcome's gates."""
+    checks = {k: v for k, v in gates.items() if k in GATE_PROTECTS}
+    checks[name] = value
+    reasons = list(gates.get("reasons", [])) + ([reason] if value is False and reason else [])
+    fitted = bool(gates.get("fitted", True))
+    gates.clear()
+    gates.update(gates_per_estimate(fitted, checks, reasons))
+
+
 #: Replicates of the person-level bootstrap of the matched risk difference.
 BOOTSTRAP_REPLICATES = 300
 
@@ -331,7 +369,9 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     from ..survival import cif_curve
     from . import estimands as est
 
-    od = derive_outcome(est.primary_cohort(cohort.cohort, plan.primary_estimand), spec, tables)
+    subgroup_columns = tuple(c for c in plan.subgroups if c in cohort.cohort.columns) if spec.primary else ()
+    od = derive_outcome(est.primary_cohort(cohort.cohort, plan.primary_estimand), spec, tables,
+                        extra=subgroup_columns)
     frame = od.frame
     # stratifying by matched set needs matched sets (an IPTW cohort has one row per set)
     stratify = plan.cox_stratified and str(cohort.meta.get("design", "risk_set_matching")) != "iptw"
@@ -473,11 +513,20 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     if fitted and not estimated:
         why = cox_row.get("not_estimated") if cox_row else "no hazard model row"
         reasons.append(f"hazard model not estimated: {why}")
-    gates = {"balance": bool(balance_ok), "overlap": overlap_ok, "proportional_hazards": bool(ph_ok),
-             "enough_events": bool(enough), "estimated": bool(estimated),
-             "matched_share": bool(matched_ok),
-             "passed": bool(estimated and balance_ok and overlap_ok and ph_ok and enough and matched_ok),
-             "reasons": reasons}
+    gates = gates_per_estimate(fitted, {"balance": bool(balance_ok), "overlap": overlap_ok,
+                                        "proportional_hazards": bool(ph_ok), "enough_events": bool(enough),
+                                        "estimated": bool(estimated), "matched_share": bool(matched_ok)},
+                               reasons)
+
+    checks: dict[str, Any] = {}
+    if spec.primary:
+        from .falsification import primary_checks
+
+        try:
+            checks = primary_checks(frame, plan, weights=frame["analysis_weight"].to_numpy(float) if weights else None,
+                                    seed=seed, replicates=BOOTSTRAP_REPLICATES)
+        except Exception as exc:  # noqa: BLE001 - recorded; the estimates stand
+            notes.append(f"subgroups and Rosenbaum bound: {type(exc).__name__}: {exc}")
 
     # curve table and figure
     try:
@@ -505,6 +554,8 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         "horizons_days": list(plan.horizons_days), "primary_horizon_days": plan.primary_horizon_days,
         "rmst_days": list(plan.rmst_days),
         "estimates": estimates, "estimands": estimands_entry, "diagnostics": diagnostics, "gates": gates,
+        "subgroups": checks.get("subgroups"),
+        "sensitivity": {"e_value": diagnostics["e_value"], "rosenbaum": checks.get("rosenbaum")},
         "tables": {"curve": f"tables/{oid}_curve.parquet", "at_risk": f"tables/{oid}_at_risk.parquet",
                    "estimates": f"tables/{oid}_estimates.parquet"},
     }
@@ -584,6 +635,32 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
+def study_checks(plans, study: Study, cohort: CohortData, tables, start: dt.date, design: str,
+                 results: list[OutcomeResult]) -> dict[str, Any]:
+    """Negative controls with empirical calibration (a gate on every outcome) and the placebo
+    index (:mod:`evaluation.analysis.falsification`); ``passed`` says whether the method passed
+    its own checks (None when they could not be run)."""
+    from . import falsification as fals
+
+    weighted = any(p.weighted for p in plans) or design == "iptw"
+    with step("negative controls"):
+        ncs = fals.negative_controls(plans, cohort.cohort, tables, weighted=weighted, seed=study.seed,
+                                     replicates=BOOTSTRAP_REPLICATES)
+    null = ncs["null"]
+    reason = (f"negative controls: expected absolute systematic error {null['ease']:.3f} exceeds "
+              f"{ncs['max_systematic_error']}" if ncs["passed"] is False else None)
+    for r in results:
+        add_gate(r.entry["gates"], "negative_controls", ncs["passed"], reason)
+    with step("placebo index"):
+        plc = fals.placebo(plans, study.warehouse, study.cohort, cohort.meta, start, weighted=weighted,
+                           seed=study.seed, replicates=BOOTSTRAP_REPLICATES)
+    verdicts = [v for v in (ncs["passed"], plc["passed"]) if v is not None]
+    passed = None if len(verdicts) < 2 else all(verdicts)
+    if any(v is False for v in verdicts):
+        passed = False
+    return {"negative_controls": ncs, "placebo": plc, "passed": passed}
+
+
 def _lazy_covariates_at(study: Study):
     """The cohort definition's covariates as of any (person, date), for the per-protocol
     censoring model; the definition is read only when a later contact ended follow-up."""
@@ -652,6 +729,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
                 results.append(analyse_outcome(spec, plan, cohort, tables, naive if plan.naive else None,
                                                threshold, weighted, seed=study.seed,
                                                covariates_at=covariates_at))
+    falsification = study_checks(plans, study, cohort, tables, start, design, results)
     contacts_table = contacts_summary(study.warehouse, start, data_end, q.label)
     area_entry, area_tables = area_section(study.warehouse, start, data_end)
 
@@ -678,6 +756,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
         "outcomes": [r.entry for r in results],
         **({"area": area_entry} if area_entry is not None else {}),
         "data_quality": data_quality(study.warehouse, study.max_quarantine_share),
+        "falsification": falsification,
         "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
                    "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},
     }

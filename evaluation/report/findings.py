@@ -30,7 +30,8 @@ from .bundle import estimate_rows, pick
 from .cells import estimate_key
 from .texts import text
 
-GATES = ("balance", "overlap", "proportional_hazards", "enough_events", "estimated", "matched_share")
+GATES = ("balance", "overlap", "proportional_hazards", "enough_events", "estimated", "matched_share",
+         "negative_controls")
 
 NOT_YET = "not_yet"
 NO_DIFFERENCE = "no_difference"
@@ -77,9 +78,13 @@ def failed_gates(outcome: dict[str, Any]) -> list[str]:
     gates = outcome.get("gates")
     if not isinstance(gates, dict):
         return ["gates"]
-    failed = [g for g in GATES if g in gates and not gates[g]]
+    # a gate blocks the finding (on the risk difference) only if it protects that estimate
+    protects = gates.get("protects") or {}
+    failed = [g for g in GATES if g in gates and gates[g] is False
+              and "risk_difference" in protects.get(g, ["risk_difference"])]
     if not gates.get("passed", False) and not failed:
-        failed = [k for k, v in gates.items() if v is False and k != "passed"] or ["passed"]
+        failed = [k for k, v in gates.items() if v is False and k != "passed"
+                  and "risk_difference" in protects.get(k, ["risk_difference"])] or ["passed"]
     return failed
 
 

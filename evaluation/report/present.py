@@ -520,6 +520,58 @@ class Report(CouncilParts, AreaSections):
         header = [text("col_check", self.lang), text("col_passed", self.lang)]
         return tables.render(header, rows, self.output)
 
+    def self_checks(self) -> None:
+        """One sentence: did the method pass its own checks (negative controls, placebo index)?"""
+        from .checks import self_check_key
+
+        self.paragraph(self_check_key(self.bundle.estimates))
+
+    def falsification(self) -> None:
+        """Both estimands, negative controls with calibration, the placebo index, subgroups and
+        the Rosenbaum bound (technical appendix)."""
+        from . import checks
+
+        lang, out = self.lang, self.output
+        primary = [o for o in self.bundle.outcomes if o.get("primary")]
+        self.heading("h_estimands", level=2)
+        for o in primary:
+            self.heading("h_outcome", level=3, label=self.label(o))
+            self.table(checks.estimands_table(o, lang, out))
+            w = checks.weights_table(o, lang, out)
+            if w:
+                self.table(w)
+        f = self.bundle.estimates.get("falsification") or {}
+        ncs, plc = f.get("negative_controls") or {}, f.get("placebo") or {}
+        self.heading("h_negative_controls", level=2)
+        self.table(checks.negative_controls_table(ncs, lang, self.threshold, out))
+        null = ncs.get("null") or {}
+        if null.get("n"):
+            self.paragraph("nc_null", n=null["n"], mean=fmt.number(null["mean"], lang, 3),
+                           sd=fmt.number(null["sd"], lang, 3), ease=fmt.number(null["ease"], lang, 3),
+                           bound=fmt.number(ncs.get("max_systematic_error"), lang, 2))
+        if plc.get("outcomes"):
+            self.heading("h_placebo", level=2, start=plc.get("start", ""), end=plc.get("end", ""))
+            self.table(checks.placebo_table(plc, lang, self.threshold, out))
+        self.heading("h_subgroups", level=2)
+        for o in primary:
+            sg = o.get("subgroups") or {}
+            self.heading("h_outcome", level=3, label=self.label(o))
+            self.paragraph("subgroups_warning", k=sg.get("tests", 0))
+            for name, dim in (sg.get("dimensions") or {}).items():
+                if dim.get("shown"):
+                    self.table(checks.subgroup_table(dim, lang, self.threshold, out))
+                else:
+                    self.paragraph("subgroups_hidden", dimension=name,
+                                   reason=self.t(f"subgroup_reason_{dim.get('reason') or 'too_few_events'}",
+                                                 n=dim.get("min_events", "")))
+        self.heading("h_rosenbaum", level=2)
+        for o in primary:
+            r = (o.get("sensitivity") or {}).get("rosenbaum") or {}
+            if r.get("gamma"):
+                self.paragraph("rosenbaum_gamma", label=self.label(o), gamma=fmt.number(r["gamma"], lang, 2))
+            else:
+                self.paragraph("rosenbaum_none", label=self.label(o))
+
     def naive_vs_matched(self) -> None:
         """Hazard ratio and risk difference at the primary horizon, matched against naive."""
         self.heading("h_naive")

@@ -132,6 +132,47 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_overlap": "grupperne overlapper for lidt i deres sandsynlighed for at få kontakt",
         "reason_proportional_hazards": "forskellen mellem grupperne ændrer sig over tid på en måde, modellen ikke kan beskrive",
         "reason_enough_events": "der endnu er for få hændelser",
+        "reason_negative_controls": "metoden finder forskelle på udfald, som kontakten ikke kan påvirke",
+        "gate_negative_controls": "Negative kontroller",
+        "self_checks_passed": (
+            "Metoden bestod sine egne kontroller: den fandt ingen forskel på udfald, som kontakten "
+            "ikke kan påvirke, og ingen virkning før initiativet begyndte."
+        ),
+        "self_checks_failed": (
+            "Metoden bestod ikke sine egne kontroller: den fandt forskelle på udfald, som kontakten "
+            "ikke kan påvirke, eller en virkning før initiativet begyndte. Tallene ovenfor skal "
+            "derfor læses med stor forsigtighed."
+        ),
+        "self_checks_not_evaluated": "Metodens egne kontroller kunne endnu ikke gennemføres.",
+        "h_estimands": "Estimander",
+        "estimand_primary": "primær",
+        "col_estimand": "Estimand",
+        "h_negative_controls": "Negative kontroller og empirisk kalibrering",
+        "nc_null": (
+            "Empirisk nulfordeling (log risikoforhold, {n} negative kontroller): middel {mean}, "
+            "spredning {sd}; forventet absolut systematisk fejl {ease} (grænse {bound})."
+        ),
+        "h_placebo": "Placeboindeks (falsk start {start} til {end})",
+        "h_subgroups": "Undergrupper (fastlagt i analyseplanen)",
+        "subgroups_warning": (
+            "Advarsel: {k} undergruppeopdelinger er testet; med så mange test vil en af dem ofte "
+            "se ud til at afvige alene ved tilfældighed."
+        ),
+        "subgroups_hidden": "{dimension}: ikke vist ({reason}).",
+        "col_subgroup": "Undergruppe",
+        "col_interaction": "Interaktion, p",
+        "h_rosenbaum": "Følsomhed for skjult confounding (Rosenbaum)",
+        "rosenbaum_gamma": (
+            "{label}: konklusionen holder, indtil en skjult faktor ændrer oddsene for kontakt inden "
+            "for et matchet sæt med en faktor Gamma = {gamma}."
+        ),
+        "rosenbaum_none": "{label}: forskellen er ikke signifikant uden skjult confounding (Gamma = 1).",
+        "col_weights": "Vægte (kvantiler)",
+        "subgroup_reason_too_few_events": "færre end {n} hændelser i en gruppe i en undergruppe",
+        "subgroup_reason_too_few_groups": "færre end to undergrupper",
+        "subgroup_reason_not_in_cohort": "findes ikke i kohorten",
+        "col_before_truncation": "Før afskæring",
+        "col_after_truncation": "Efter afskæring",
         "reason_estimate_missing": "estimatet mangler i resultaterne",
         "reason_small_numbers": "tallene er så små, at de ikke må vises",
         "reason_other": "en kontrol ikke er bestået ({name})",
@@ -477,6 +518,47 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_overlap": "the groups overlap too little in their chance of being contacted",
         "reason_proportional_hazards": "the difference between the groups changes over time in a way the model cannot describe",
         "reason_enough_events": "there are too few events yet",
+        "reason_negative_controls": "the method finds differences in outcomes contact cannot change",
+        "gate_negative_controls": "Negative controls",
+        "self_checks_passed": (
+            "The method passed its own checks: it found no difference in outcomes that contact "
+            "cannot change, and no effect before the initiative began."
+        ),
+        "self_checks_failed": (
+            "The method failed its own checks: it found differences in outcomes that contact "
+            "cannot change, or an effect before the initiative began, so the figures above must "
+            "be read with great caution."
+        ),
+        "self_checks_not_evaluated": "The method's own checks could not be run yet.",
+        "h_estimands": "Estimands",
+        "estimand_primary": "primary",
+        "col_estimand": "Estimand",
+        "h_negative_controls": "Negative controls and empirical calibration",
+        "nc_null": (
+            "Empirical null (log risk ratio, {n} negative controls): mean {mean}, SD {sd}; expected "
+            "absolute systematic error {ease} (bound {bound})."
+        ),
+        "h_placebo": "Placebo index (fake start {start} to {end})",
+        "h_subgroups": "Subgroups (declared in the analysis plan)",
+        "subgroups_warning": (
+            "Warning: {k} subgroup splits are tested; with that many tests one of them will often "
+            "appear to differ by chance alone."
+        ),
+        "subgroups_hidden": "{dimension}: not shown ({reason}).",
+        "col_subgroup": "Subgroup",
+        "col_interaction": "Interaction, p",
+        "h_rosenbaum": "Sensitivity to hidden confounding (Rosenbaum)",
+        "rosenbaum_gamma": (
+            "{label}: the conclusion holds until a hidden factor changes the odds of contact within "
+            "a matched set by a factor Gamma = {gamma}."
+        ),
+        "rosenbaum_none": "{label}: the difference is not significant even without hidden confounding (Gamma = 1).",
+        "col_weights": "Weights (quantiles)",
+        "subgroup_reason_too_few_events": "fewer than {n} events in an arm of a subgroup",
+        "subgroup_reason_too_few_groups": "fewer than two subgroups",
+        "subgroup_reason_not_in_cohort": "not in the cohort",
+        "col_before_truncation": "Before truncation",
+        "col_after_truncation": "After truncation",
         "reason_estimate_missing": "the estimate is missing from the results",
         "reason_small_numbers": "the numbers are too small to be shown",
         "reason_other": "a check has not passed ({name})",

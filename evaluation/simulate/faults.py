@@ -61,11 +61,12 @@ def inject_faults(texts: dict[str, pd.DataFrame], world, k: int,
     """Inject ``k`` faults of each kind into the text tables in place; return the fault list."""
     rows = _Rows()
     faults: list[dict] = []
-    date_cols = [(name, c.name) for name in contract.SOURCE_NAMES
+    sources = [n for n in contract.SOURCE_NAMES if n in texts]  # tables given faults
+    date_cols = [(name, c.name) for name in sources
                  for c in contract.source(name, "raw").columns if c.type in ("date", "month")]
-    cat_cols = [(name, c.name) for name in contract.SOURCE_NAMES
+    cat_cols = [(name, c.name) for name in sources
                 for c in contract.source(name, "raw").columns if c.type == "category"]
-    names = [n for n in contract.SOURCE_NAMES if len(texts[n]) >= 2]
+    names = [n for n in sources if len(texts[n]) >= 2]
 
     def add(kind: str, name: str, row: int, column: str | None) -> None:
         faults.append({"kind": kind, "file": f"{name}.csv", "row": row + 1, "column": column})

@@ -195,16 +195,25 @@ def _raw_text(df: pd.DataFrame, src: contract.Source, cprs: np.ndarray,
     return pd.DataFrame(text)
 
 
+#: Tables whose raw text is drawn from their own random stream, by stream key.
+OWN_STREAM = {"negative_control_events": 1111}
+
+
 def _write_raw(folder: Path, frames, world, rng, faults: int) -> list[dict]:
     from .faults import inject_faults
 
     cprs = _cpr_numbers(world, rng)
     texts = {}
     for name, df in frames.items():
-        texts[name] = _raw_text(df, contract.source(name, "raw"), cprs, rng)
+        if name not in OWN_STREAM:
+            texts[name] = _raw_text(df, contract.source(name, "raw"), cprs, rng)
     fault_list: list[dict] = []
     if faults:
         fault_list = inject_faults(texts, world, faults, rng)
+    # tables added later have their own stream (and no faults): the others stay byte-identical
+    for name, seed_key in OWN_STREAM.items():
+        own = np.random.default_rng(np.random.SeedSequence([int(world.seed), seed_key]))
+        texts[name] = _raw_text(frames[name], contract.source(name, "raw"), cprs, own)
     for name, t in texts.items():
         t.to_csv(folder / f"{name}.csv", index=False, na_rep="", lineterminator="\n")
     return fault_list

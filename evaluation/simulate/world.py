@@ -88,6 +88,7 @@ class World:
     male: np.ndarray
     tables: dict[str, pd.DataFrame]
     truth_inputs: dict = field(default_factory=dict)
+    seed: int = 0
 
 
 # --------------------------------------------------------------------------- helpers
@@ -264,7 +265,10 @@ def simulate_world(n: int, seed: int, effects: Effects, study_share: float, prog
         _treated_world(effects, w)
     with step("assembling tables"):
         tables = _assemble(rngs["misc"], w)
-    return World(n=n, birth_day=w["birth"], male=w["male"], tables=tables, truth_inputs=w)
+    from .negative_controls import negative_control_events
+
+    tables["negative_control_events"] = negative_control_events(seed, w)  # its own random stream
+    return World(n=n, birth_day=w["birth"], male=w["male"], tables=tables, truth_inputs=w, seed=int(seed))
 
 
 class _nullctx:
