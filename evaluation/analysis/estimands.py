@@ -276,19 +276,36 @@ def _one_step(beta: np.ndarray, information: np.ndarray, scores: np.ndarray, cou
 
 def definition_covariates_at(warehouse, definition):
     """A ``covariates_at`` callable for :func:`censoring_weights`: the cohort definition's
-    covariates as of each (person, date), computed as the cohort build computes them."""
+    covariates as of each (person, date), computed as the cohort build computes them. Values
+    are kept, so outcomes sharing person-periods compute each (person, date) once."""
     from ..cohort.covariates import TABLES_BY_KIND, compute_covariates
     from ..cohort.warehouse import open_warehouse
 
-    def covariates_at(person_id: np.ndarray, at: np.ndarray) -> pd.DataFrame:
+    names = [c.name for c in definition.covariates]
+    known: list[pd.DataFrame] = []
+
+    def compute(pairs: pd.DataFrame) -> pd.DataFrame:
         tables = {t for c in definition.covariates for t in TABLES_BY_KIND[c.kind]}
         con = open_warehouse(warehouse, tables)
         try:
-            rows = pd.DataFrame({"row_id": np.arange(len(person_id)), "person_id": person_id.astype(str),
-                                 "t": pd.to_datetime(at)})
-            return compute_covariates(con, rows, definition.covariates)
+            rows = pd.DataFrame({"row_id": np.arange(len(pairs)), "person_id": pairs["person_id"].to_numpy(),
+                                 "t": pairs["t"].to_numpy()})
+            values = compute_covariates(con, rows, definition.covariates).reset_index(drop=True)
         finally:
             con.close()
+        return pd.concat([pairs.reset_index(drop=True), values], axis=1)
+
+    def covariates_at(person_id: np.ndarray, at: np.ndarray) -> pd.DataFrame:
+        query = pd.DataFrame({"person_id": np.asarray(person_id).astype(str), "t": pd.to_datetime(at)})
+        cache = pd.concat(known, ignore_index=True) if known else None
+        merged = query if cache is None else query.merge(cache, on=["person_id", "t"], how="left")
+        missing = (merged[names].isna().any(axis=1) if cache is not None
+                   else pd.Series(True, index=merged.index))
+        if missing.any():
+            new = compute(query[missing.to_numpy()].drop_duplicates())
+            known.append(new)
+            merged = query.merge(pd.concat(known, ignore_index=True), on=["person_id", "t"], how="left")
+        return merged[names].astype("int64").reset_index(drop=True)
 
     return covariates_at
 

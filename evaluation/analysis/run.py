@@ -663,12 +663,17 @@ def study_checks(plans, study: Study, cohort: CohortData, tables, start: dt.date
 
 def _lazy_covariates_at(study: Study):
     """The cohort definition's covariates as of any (person, date), for the per-protocol
-    censoring model; the definition is read only when a later contact ended follow-up."""
-    def covariates_at(person_id, at):
-        from ..cohort import load_definition
-        from .estimands import definition_covariates_at
+    censoring model; the definition is read only when a later contact ended follow-up, and
+    values are shared by all outcomes."""
+    made: list = []
 
-        return definition_covariates_at(study.warehouse, load_definition(study.cohort))(person_id, at)
+    def covariates_at(person_id, at):
+        if not made:
+            from ..cohort import load_definition
+            from .estimands import definition_covariates_at
+
+            made.append(definition_covariates_at(study.warehouse, load_definition(study.cohort)))
+        return made[0](person_id, at)
 
     return covariates_at
 
