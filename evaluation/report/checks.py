@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import fmt, tables
-from .texts import text
+from .texts import CATEGORY_LABELS, text, vocabulary_label
 
 
 def self_check_key(estimates: dict[str, Any]) -> str:
@@ -36,7 +36,7 @@ def estimands_table(outcome: dict[str, Any], lang: str, output: str) -> str:
     h = outcome.get("primary_horizon_days") or 365
     body = []
     for name, analysis in (info.get("analysis") or {}).items():
-        label = ((info.get("labels") or {}).get(name) or {}).get(lang, name)
+        label = vocabulary_label("estimand", name, lang)
         if name == info.get("primary"):
             label += f" ({text('estimand_primary', lang)})"
         rd = pick(rows, "risk_difference", analysis=analysis, time=h) or {}
@@ -63,7 +63,7 @@ def negative_controls_table(ncs: dict[str, Any], lang: str, threshold: int, outp
         body.append([label, fmt.number(r.get("risk_difference"), lang, 3),
                      _ci(r.get("rd_conf_low"), r.get("rd_conf_high"), lang),
                      fmt.number(r.get("log_risk_ratio"), lang, 3), *_events(r.get("events"), lang, threshold)])
-    header = [text("col_outcome", lang), text("col_estimate", lang), text("col_ci", lang), "log RR",
+    header = [text("col_outcome", lang), text("col_estimate", lang), text("col_ci", lang), text("col_log_rr", lang),
               text("arm_contacted", lang), text("arm_comparison", lang)]
     return tables.render(header, body, output)
 
@@ -81,7 +81,7 @@ def placebo_table(plc: dict[str, Any], lang: str, threshold: int, output: str) -
 
 def subgroup_table(dim: dict[str, Any], lang: str, threshold: int, output: str) -> str:
     p = (dim.get("interaction") or {}).get("p_value")
-    body = [[str(g["group"]), fmt.number(g["risk_difference"], lang, 3), _ci(g["conf_low"], g["conf_high"], lang),
+    body = [[CATEGORY_LABELS[lang].get(str(g["group"]), str(g["group"])), fmt.number(g["risk_difference"], lang, 3), _ci(g["conf_low"], g["conf_high"], lang),
              *_events(g.get("events"), lang, threshold), fmt.p_value(p, lang) if i == 0 else ""]
             for i, g in enumerate(dim.get("groups") or [])]
     header = [text("col_subgroup", lang), text("col_estimate", lang), text("col_ci", lang),

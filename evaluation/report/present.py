@@ -559,9 +559,10 @@ class Report(CouncilParts, AreaSections):
             self.paragraph("subgroups_warning", k=sg.get("tests", 0))
             for name, dim in (sg.get("dimensions") or {}).items():
                 if dim.get("shown"):
+                    self._show(f"**{vocabulary_label('subgroup', name, lang)}**")
                     self.table(checks.subgroup_table(dim, lang, self.threshold, out))
                 else:
-                    self.paragraph("subgroups_hidden", dimension=name,
+                    self.paragraph("subgroups_hidden", dimension=vocabulary_label("subgroup", name, lang),
                                    reason=self.t(f"subgroup_reason_{dim.get('reason') or 'too_few_events'}",
                                                  n=dim.get("min_events", "")))
         self.heading("h_rosenbaum", level=2)

@@ -168,6 +168,7 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "rosenbaum_none": "{label}: forskellen er ikke signifikant uden skjult confounding (Gamma = 1).",
         "col_weights": "Vægte (kvantiler)",
+        "col_log_rr": "Log risikoforhold",
         "subgroup_reason_too_few_events": "færre end {n} hændelser i en gruppe i en undergruppe",
         "subgroup_reason_too_few_groups": "færre end to undergrupper",
         "subgroup_reason_not_in_cohort": "findes ikke i kohorten",
@@ -554,6 +555,7 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "rosenbaum_none": "{label}: the difference is not significant even without hidden confounding (Gamma = 1).",
         "col_weights": "Weights (quantiles)",
+        "col_log_rr": "Log risk ratio",
         "subgroup_reason_too_few_events": "fewer than {n} events in an arm of a subgroup",
         "subgroup_reason_too_few_groups": "fewer than two subgroups",
         "subgroup_reason_not_in_cohort": "not in the cohort",
@@ -842,6 +844,28 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "naive": ("Naiv (alle uden kontakt)", "Naive (everyone not contacted)"),
         "custody_at_risk": ("Matchet, frihedsberøvelse talt som tid i risiko",
                             "Matched, custody counted as time at risk"),
+        "intention_to_treat": ("Kontakt nu mod ikke nu (intention to treat)",
+                               "Contact now versus not now (intention to treat)"),
+        "per_protocol": ("Kontakt nu mod ingen kontakt (per protokol, IPCW-vægtet)",
+                         "Contact now versus no contact (per protocol, IPCW-weighted)"),
+    },
+    "estimand": {
+        "intention_to_treat": (
+            ("Kontakt nu mod ikke nu (intention to treat): sammenligningsgruppen følges, også hvis "
+            "de kontaktes senere, som initiativet ville gøre"),
+            ("Contact now versus not now (intention to treat): the comparison group is followed "
+            "even if contacted later, as the initiative would")),
+        "per_protocol": (
+            ("Kontakt nu mod ingen kontakt (per protokol): sammenligningsgruppen følges indtil en "
+            "senere kontakt, vægtet for hvem der kontaktes senere"),
+            ("Contact now versus no contact (per protocol): comparison follow-up ends at a later "
+            "contact, weighted for who is contacted later")),
+    },
+    "subgroup": {
+        "age_band": ("Aldersgruppe ved indeksdatoen", "Age band at the index date"),
+        "sex": ("Køn", "Sex"),
+        "contact_type": ("Kontaktform", "Contact type"),
+        "referred_to": ("Henvisning", "Referral"),
     },
     "attrition": {
         "qualifying_contact": ("første kvalificerende kontakt i perioden",
