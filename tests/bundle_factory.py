@@ -147,6 +147,72 @@ DEFINITIONS = {"reoffending": "first_charge", "education_job": "first_education_
 POPULATIONS = {"education_job_start": {"contacted": 300, "comparison": 900}}
 
 
+def _own_checks(risk: dict[str, float], rd_ci: tuple[float, float], hr: float,
+                events: tuple[int, int]) -> dict:
+    """A primary outcome's other estimand (per protocol: its rows, events and weights), its
+    subgroups (sex shown, its events adding up to the outcome's; age band hidden) and the
+    Rosenbaum bound, as `evaluation analyse` writes them."""
+    pp = [r for r in _estimates({"contacted": risk["contacted"], "comparison": risk["comparison"] * 1.1},
+                                (rd_ci[0] - 0.01, rd_ci[1] - 0.01), hr, "per_protocol")
+          if r["model"] in ("cumulative_incidence", "risk_difference", "risk_ratio")]
+    c, k = events
+    pp_events = {"contacted": {"183": c // 2, "365": c * 3 // 4, "730": c, "all": c},
+                 "comparison": {"183": k // 2 - 4, "365": k * 3 // 4 - 6, "730": k - 8, "all": k - 8}}
+    quantiles = [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0]
+    weights = [0.61, 0.72, 0.85, 0.97, 1.0, 1.04, 1.31, 1.9, 7.4]
+    female = (c * 2 // 5, k * 2 // 5)
+    return {
+        "rows": pp,
+        "estimands": {
+            "primary": "intention_to_treat",
+            "analysis": {"intention_to_treat": "matched", "per_protocol": "per_protocol"},
+            "events": {"per_protocol": pp_events},
+            "per_protocol_weights": {
+                "interval_days": 30, "truncate_percentiles": [1.0, 99.0], "periods": 21450,
+                "censored_at_later_contact": 41,
+                "distribution": [{"quantile": q, "before_truncation": w,
+                                  "after_truncation": min(max(w, 0.72), 1.9)}
+                                 for q, w in zip(quantiles, weights)]}},
+        "subgroups": {"time": 365, "tests": 1, "dimensions": {
+            "sex": {"shown": True, "reason": None, "interaction": {"q": 0.8, "df": 1, "p_value": 0.37},
+                    "groups": [
+                        {"group": "F", "risk_difference": -0.04, "std_error": 0.03, "conf_low": -0.1,
+                         "conf_high": 0.02, "events": {"contacted": female[0], "comparison": female[1]}},
+                        {"group": "M", "risk_difference": -0.06, "std_error": 0.025, "conf_low": -0.11,
+                         "conf_high": -0.01,
+                         "events": {"contacted": c - female[0], "comparison": k - female[1]}}]},
+            "age_band": {"shown": False, "groups": [], "interaction": None,
+                         "reason": "too_few_events", "min_events": 20}}},
+        "sensitivity": {"e_value": {"point": 1.6, "ci": 1.1},
+                        "rosenbaum": {"gamma": 1.35, "direction": "fewer"}},
+    }
+
+
+#: The method's own checks: two negative controls (one with 3 events among the contacted, a
+#: small count the reports may not show) and the placebo index.
+FALSIFICATION = {
+    "negative_controls": {
+        "estimates": [
+            {"id": "traffic_fine", "label": {"da": "Bødeforlæg i trafikken", "en": "Traffic fine"},
+             "time": 365, "risk_difference": 0.012, "rd_conf_low": -0.02, "rd_conf_high": 0.044,
+             "log_risk_ratio": 0.08, "log_rr_std_error": 0.1, "events": {"contacted": 61, "comparison": 170},
+             "enough_events": True},
+            {"id": "accidental_injury", "label": {"da": "Skade ved ulykke", "en": "Accidental injury"},
+             "time": 365, "risk_difference": 0.002, "rd_conf_low": -0.01, "rd_conf_high": 0.014,
+             "log_risk_ratio": 0.3, "log_rr_std_error": 0.6, "events": {"contacted": 3, "comparison": 11},
+             "enough_events": False}],
+        "null": {"n": 1, "mean": 0.08, "sd": 0.0, "ease": 0.08}, "max_systematic_error": 0.25,
+        "evaluated": True, "passed": True},
+    "placebo": {
+        "evaluated": True, "passed": True, "start": "2021-09-01", "end": "2023-08-31",
+        "n_contacted": 230,
+        "outcomes": [{"id": "reoffending_any", "label": {"da": "Ny sigtelse", "en": "New charge"},
+                      "risk_difference": 0.01, "rd_conf_low": -0.05, "rd_conf_high": 0.07,
+                      "events": {"contacted": 52, "comparison": 160}, "null_not_rejected": True}]},
+    "passed": True,
+}
+
+
 def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Path:
     """Write a results bundle into folder ``path`` and return it."""
     path = Path(path)
@@ -182,7 +248,10 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
         gates = {"balance": True, "overlap": True, "proportional_hazards": True,
                  "enough_events": ok, "passed": ok,
                  "reasons": [] if ok else ["fewer than 20 events among the contacted"]}
+        extra = _own_checks(risk, rd_ci, hr, events) if primary else {}
+        estimates += extra.pop("rows", [])
         outcomes.append({
+            **extra,
             "id": oid, "family": family, "primary": primary, "label": {"da": da, "en": en},
             "direction": direction, "definition": DEFINITIONS[family],
             "population": dict(POPULATIONS.get(oid, n)),
@@ -228,6 +297,7 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
                    "covariates": {"charges_6m": {"da": "Sigtelser seneste 6 mdr.",
                                                  "en": "Charges last 6 months"}}},
         "outcomes": outcomes,
+        "falsification": FALSIFICATION,
         "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
                    "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},
     }

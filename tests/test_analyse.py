@@ -412,6 +412,35 @@ def test_analyse_simulated_warehouse_end_to_end(simulated_warehouse, tmp_path):
         )
 
     assert rd("naive") > rd("matched")
+    # both estimands: intention to treat (primary, the matched rows) and per protocol (IPCW)
+    assert o["estimands"]["primary"] == "intention_to_treat"
+    assert o["estimands"]["analysis"] == {"intention_to_treat": "matched", "per_protocol": "per_protocol"}
+    assert rd("per_protocol") is not None and rd("per_protocol") != rd("matched")
+    weights = o["estimands"]["per_protocol_weights"]
+    assert weights["censored_at_later_contact"] > 0 and len(weights["distribution"]) == 9
+    after = [d["after_truncation"] for d in weights["distribution"]]
+    assert after == sorted(after) and after[-1] <= weights["distribution"][-1]["before_truncation"]
+    pp = o["estimands"]["events"]["per_protocol"]
+    ev = o["diagnostics"]["events"]
+    assert pp["contacted"]["all"] == ev["contacted"] and pp["comparison"]["all"] <= ev["comparison"]
+    for e in o["estimates"]:
+        if e["analysis"] == "per_protocol" and e["model"] == "risk_ratio":
+            assert "not_estimated" in e
+    # the method's own checks: negative controls with the fitted null, placebo, subgroups, bound
+    f = est["falsification"]
+    ncs = f["negative_controls"]
+    assert {r["id"] for r in ncs["estimates"]} == {"traffic_fine", "accidental_injury"}
+    assert ncs["null"]["n"] >= 1 and ncs["null"]["ease"] is not None
+    assert ncs["passed"] == (ncs["null"]["ease"] <= ncs["max_systematic_error"])
+    assert f["placebo"]["evaluated"] and f["placebo"]["start"] < est["study"]["initiative_start"]
+    assert o["gates"]["negative_controls"] is ncs["passed"]
+    assert o["gates"]["protects"]["proportional_hazards"] == ["hazard_ratio"]
+    assert set(o["subgroups"]["dimensions"]) == {"age_band", "sex", "contact_type", "referred_to"}
+    for d in o["subgroups"]["dimensions"].values():  # shown only with enough events per group
+        assert d["shown"] == bool(d["groups"])
+        for g in d["groups"]:
+            assert min(g["events"].values()) >= 20
+    assert "rosenbaum" in o["sensitivity"] and "e_value" in o["sensitivity"]
     for o in est["outcomes"]:
         assert (results / o["tables"]["curve"]).exists() and (results / o["tables"]["at_risk"]).exists()
     for path in est["tables"].values():

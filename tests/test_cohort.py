@@ -338,8 +338,14 @@ def test_propensity_and_cohort_columns(built):
                 "age_at_index", "age_band", "index_quarter", "charges_1m", "charges_6m", "charges_12m",
                 "charges_36m", "violence_weapons_6m", "violence_weapons_12m", "custody_ever",
                 "in_education_or_job", "group_member_cooffender_12m", "group_registered",
-                "propensity_score", "contact_type", "referred_to", "end_date", "end_reason"]
+                "propensity_score", "contact_type", "referred_to", "end_date", "end_reason",
+                "end_date_itt", "end_reason_itt"]
     assert list(c.columns) == expected
+    # intention to treat: the same follow-up rules without ending at a later contact
+    assert "contacted" not in set(c["end_reason_itt"])
+    assert (c["end_date_itt"] >= c["end_date"]).all()
+    same = c["end_reason"] != "contacted"
+    assert (c.loc[same, "end_date_itt"] == c.loc[same, "end_date"]).all()
     assert c["propensity_score"].between(0, 1).all()
     assert c.loc[c["arm"] == "comparison", "referred_to"].isna().all()
     assert c.loc[c["arm"] == "contacted", "referred_to"].notna().all()

@@ -110,3 +110,64 @@ def test_findings_ignore_the_ph_gate_for_the_risk_difference():
     assert failed_gates({"gates": g}) == []
     old_style = {"balance": True, "proportional_hazards": False, "passed": False}
     assert failed_gates({"gates": old_style}) == ["proportional_hazards"]
+
+
+# -- the reports' disclosure checker on the method's own checks ------------------------------
+@pytest.fixture(scope="module")
+def factory_checker(tmp_path_factory):
+    from bundle_factory import make_bundle
+
+    from evaluation.report.bundle import Bundle
+    from evaluation.report.cells import build_checker
+
+    bundle = Bundle.open(make_bundle(tmp_path_factory.mktemp("checks") / "results"))
+    return build_checker(bundle, "2026Q3", 5)
+
+
+def test_negative_control_with_few_events_is_hidden_with_its_estimates(factory_checker):
+    check = factory_checker
+    assert check.suppressed("negative_control/accidental_injury/events/contacted")
+    assert check.suppressed("negative_control/accidental_injury/risk_difference")
+    assert check.suppressed("negative_control/accidental_injury/log_risk_ratio")
+    assert not check.suppressed("negative_control/traffic_fine/events/contacted")
+    assert not check.suppressed("negative_control/traffic_fine/risk_difference")
+    # the null rests on every negative control's events, the hidden one included
+    assert check.suppressed("negative_control/null/ease")
+
+
+def test_subgroup_events_are_parts_of_the_outcome_events(factory_checker):
+    check = factory_checker
+    # reoffending: 98 contacted events = 39 women + 59 men, one equation of the checker
+    total, parts = "outcome/reoffending_any/events/contacted", [
+        f"subgroup/reoffending_any/sex/{g}/events/contacted" for g in ("F", "M")]
+    assert check.entries[parts[0]].value == 39
+    assert any(set(eq) == {total, *parts} for eq in check.equations)
+    assert not check.suppressed("subgroup/reoffending_any/sex/M/events/contacted")
+    assert not check.suppressed("subgroup/reoffending_any/sex/M/risk_difference")
+    for g in ("F", "M"):  # a group's estimate is shown only with both its counts
+        prefix = f"subgroup/reoffending_any/sex/{g}"
+        assert check.suppressed(f"{prefix}/risk_difference") == (
+            check.suppressed(f"{prefix}/events/contacted") or check.suppressed(f"{prefix}/events/comparison"))
+    # recruitment: 3 contacted events = 1 + 2; both small, and neither may be derived from the
+    # published total and the other group
+    assert check.suppressed("subgroup/group_registration/sex/F/events/contacted")
+    assert check.suppressed("subgroup/group_registration/sex/M/events/contacted")
+    assert check.suppressed("subgroup/group_registration/sex/M/risk_difference")
+    assert check.suppressed("subgroup/group_registration/sex/interaction")
+
+
+def test_weights_extremes_and_small_estimand_arms_are_hidden(factory_checker):
+    check = factory_checker
+    # the minimum and maximum weight are one person-period's own values
+    assert check.suppressed("estimand/reoffending_any/weights/1/before")
+    assert check.suppressed("estimand/reoffending_any/weights/0/after")
+    assert not check.suppressed("estimand/reoffending_any/weights/0.5/before")
+    from evaluation.report.cells import estimate_key
+
+    row = {"analysis": "per_protocol", "model": "cumulative_incidence", "term": None, "arm": "comparison",
+           "time": 183.0}
+    # 3 per-protocol comparison events by 6 months in recruitment: hidden; 181 in reoffending: shown
+    assert check.suppressed(estimate_key("group_registration", row))
+    assert not check.suppressed(estimate_key("reoffending_any", row))
+    assert not check.suppressed("rosenbaum/reoffending_any")
+    assert check.suppressed("placebo/reoffending_any/events/contacted") is False

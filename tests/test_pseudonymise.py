@@ -143,6 +143,13 @@ def make_raw(folder: Path, seed: int = 5) -> dict:
                 "deregistered_date": [""],
             }
         ),
+        "negative_control_events": pd.DataFrame(
+            {
+                "cpr": [sp(i, 1) for i in range(3)],
+                "event_date": ["2024-03-01", "2024-04-01", "2024-05-01"],
+                "outcome": ["traffic_fine", "accidental_injury", "traffic_fine"],
+            }
+        ),
     }
     for name, frame in tables.items():
         frame.to_csv(folder / f"{name}.csv", index=False)

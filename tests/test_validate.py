@@ -83,6 +83,11 @@ def clean_tables() -> dict[str, pd.DataFrame]:
             "registered_date": ["2023-06-01"],
             "deregistered_date": [""],
         }),
+        "negative_control_events": pd.DataFrame({
+            "cpr": [c[1], c[3]],
+            "event_date": ["2023-08-14", "2024-02-02"],
+            "outcome": ["traffic_fine", "accidental_injury"],
+        }),
     }
 
 

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..survival.estimability import mark_not_estimated
 from .bootstrap import contrast_standard_errors, replicate_risks
 
 #: The estimands, in words, as the bundle and the reports label them.
@@ -380,7 +381,8 @@ def secondary_estimand(primary: str, cohort: pd.DataFrame, spec, plan, tables, c
         frame = per_protocol_frame(cohort, spec, tables, weights)
         rows, cw = per_protocol_estimates(frame, covariates_at, horizons, interval_days=plan.ipcw_interval_days,
                                           truncate=plan.ipcw_truncate, replicates=replicates, seed=seed)
-        return "per_protocol", rows, weights_diagnostics(cw, plan)
+        return "per_protocol", rows, {**weights_diagnostics(cw, plan),
+                                      "events": events_by_horizon(frame, horizons)}
     data = derive_outcome(itt_cohort(cohort), spec, tables).frame
     w = None
     if weights is not None:
@@ -389,7 +391,19 @@ def secondary_estimand(primary: str, cohort: pd.DataFrame, spec, plan, tables, c
     tidy = fit_survival(data, plan, cluster=None, strata=None, weights=w)[0].tidy()
     tidy = tidy[tidy["model"].isin(["cumulative_incidence", "risk_difference", "risk_ratio"])]
     boot = bootstrap_contrasts(data, horizons, weights=w, replicates=replicates, seed=seed)
-    return "intention_to_treat", apply_bootstrap(tidy, boot), {}
+    return "intention_to_treat", apply_bootstrap(tidy, boot), {"events": events_by_horizon(data, horizons)}
+
+
+def events_by_horizon(frame: pd.DataFrame, horizons: tuple[int, ...]) -> dict[str, dict[str, int]]:
+    """Events per arm by each horizon (day -> count) and in all (``"all"``) of an estimand's
+    outcome frame: the counts behind its per-arm risks (the report's disclosure checker needs
+    them; they are not published)."""
+    out = {}
+    for g, arm in ((1, "contacted"), (0, "comparison")):
+        m = (frame["treated"].to_numpy() == g) & (frame["status"].to_numpy() == 1)
+        t = frame["time"].to_numpy(float)[m]
+        out[arm] = {**{str(int(h)): int((t <= h).sum()) for h in horizons}, "all": int(m.sum())}
+    return out
 
 
 def weights_diagnostics(cw: CensoringWeights, plan) -> dict:
@@ -433,6 +447,8 @@ def both_estimands(primary: str, tidy: pd.DataFrame, cohort: pd.DataFrame, spec,
     name, rows, diag = secondary_estimand(primary, cohort, spec, plan, tables, covariates_at,
                                           weights=weights, seed=seed, replicates=replicates)
     entry["analysis"][name] = name
+    entry["events"] = {name: diag.pop("events")}
     if diag:
         entry["per_protocol_weights"] = diag
-    return tidy, name, rows, entry
+    # the one "not estimated" rule, for the ratio rows of both estimands (after their bootstrap SEs)
+    return mark_not_estimated(tidy), name, mark_not_estimated(rows), entry

@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ..survival.estimability import ratio_reason
+
 # ---------------------------------------------------------------------------------------------
 # empirical calibration
 
@@ -226,14 +228,16 @@ def _primary_contrast(cohort: pd.DataFrame, spec, plan, tables, *, weighted: boo
     boot = bootstrap_contrasts(frame, (h,), weights="_w", replicates=replicates, seed=seed).iloc[0]
     rd, se_rd = risk[1] - risk[0], float(boot["se_rd"])
     log_rr = math.log(risk[1] / risk[0]) if risk[1] > 0 and risk[0] > 0 else float("nan")
+    se_log = float(boot["se_log_rr"])
     events = {arm: int(((frame["treated"] == g) & (frame["status"] == 1)).sum())
               for g, arm in ((1, "contacted"), (0, "comparison"))}
+    # the risk ratio is judged by the one "not estimated" rule, as every ratio of the bundle
+    why = ratio_reason(log_rr, se_log, events)
     return {"id": spec.id, "label": spec.label, "time": h, "risk_contacted": risk[1], "risk_comparison": risk[0],
             "risk_difference": rd, "rd_std_error": se_rd,
             "rd_conf_low": rd - 1.959964 * se_rd, "rd_conf_high": rd + 1.959964 * se_rd,
-            "log_risk_ratio": log_rr if math.isfinite(log_rr) else None,
-            "log_rr_std_error": float(boot["se_log_rr"]) if np.isfinite(boot["se_log_rr"]) else None,
-            "events": events}
+            "log_risk_ratio": None if why else log_rr, "log_rr_std_error": None if why else se_log,
+            "log_rr_not_estimated": why, "events": events}
 
 
 def negative_controls(plans, cohort: pd.DataFrame, tables, *, weighted: bool, seed: int, replicates: int) -> dict:

@@ -22,6 +22,14 @@ Keys
 ``overlap/<arm>/bin<i>``
 ``quality/<source>/read|written|quarantined``, ``quality/<source>/reason/<reason>``,
 ``quality/total/read|quarantined`` (records, not persons, but protected alike)
+``estimand/<id>/weights/<quantile>/<before|after>``
+    Quantiles of the per-protocol censoring weights (the rows of the estimand that is not the
+    primary one are :func:`estimate_key` rows of their ``analysis``).
+``negative_control/<id>/events/<arm>``, ``negative_control/<id>/<risk_difference|log_risk_ratio>``,
+``negative_control/null/<mean|sd|ease>``
+``placebo/n_contacted``, ``placebo/<id>/events/<arm>``, ``placebo/<id>/risk_difference``
+``subgroup/<id>/<dimension>/<group>/events/<arm>``, ``subgroup/<id>/<dimension>/<group>/risk_difference``,
+``subgroup/<id>/<dimension>/interaction``; ``rosenbaum/<id>``
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ CURVE_MODELS = {"kaplan_meier", "cumulative_incidence", "rmst"}
 CONTRASTS = {"risk_difference", "risk_ratio", "rmst_difference"}
 #: Bins of the propensity overlap histogram.
 OVERLAP_BINS = 40
+#: Analyses of the estimand that is not the plan's primary one (the primary one is ``matched``).
+OTHER_ESTIMANDS = ("intention_to_treat", "per_protocol")
 
 
 def _int(value: Any) -> float:
@@ -293,6 +303,8 @@ def _estimates(check: Checker, outcome: dict[str, Any], curve: pd.DataFrame | No
     times = sorted({round(float(t)) for t in (outcome.get("horizons_days") or [])})
     look = _EventsBy(curve, risk) if curve is not None else None
     for row in estimate_rows(outcome).to_dict("records"):
+        if row.get("analysis") in OTHER_ESTIMANDS:  # on their own events: :func:`estimands`
+            continue
         key = estimate_key(oid, row)
         model = str(row.get("model"))
         time = row.get("time")
@@ -339,7 +351,6 @@ def overlap(check: Checker, bundle: Bundle, quarter: str) -> None:
             check.relation(total, bins)
 
 
-#: Registration steps, in order (later ones may link to keys of earlier ones).
 # -- coverage: matched contacted against all eligible contacted ----------------------------
 def coverage(check: Checker, bundle: Bundle, quarter: str) -> None:
     """Means of 0/1 covariates among all eligible and the matched contacted are counts; the
@@ -396,8 +407,127 @@ def quality(check: Checker, bundle: Bundle, quarter: str) -> None:
     check.relation(check.count("quality/total/quarantined", totals.get("rows_quarantined")), bads)
 
 
-REGISTRARS: list[Callable[[Checker, Bundle, str], None]] = [contacts, cohort, balance, outcomes,
-                                                            overlap, coverage, quality]
+
+# -- the method's own checks: the other estimand, negative controls, placebo, subgroups ------
+def estimands(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """Rows of the estimand that is not the primary one rest on that estimand's own events by
+    their time and on the difference from the primary estimand's events in each arm (persons
+    whose event follows a later contact: two published risks of one arm could tell it); the
+    per-protocol weights' quantiles rest on the person-periods beyond them (the minimum and the
+    maximum on one) and on the persons censored at a later contact."""
+    for outcome in bundle.outcomes:
+        oid = str(outcome.get("id"))
+        info = outcome.get("estimands") or {}
+        primary = (outcome.get("diagnostics") or {}).get("events") or {}
+        pops = [f"outcome/{oid}/population/{a}" for a in ARMS]
+        for row in estimate_rows(outcome).to_dict("records"):
+            analysis = row.get("analysis")
+            if analysis not in OTHER_ESTIMANDS:
+                continue
+            own = (info.get("events") or {}).get(analysis) or {}
+            time = row.get("time")
+            day = "all" if time is None or pd.isna(time) else str(round(float(time)))
+            arms = [row["arm"]] if row.get("arm") in ARMS else list(ARMS)
+            counts = []
+            for arm in arms:
+                by = own.get(arm) or {}
+                counts += [by.get(day, by.get("all", primary.get(arm))),
+                           abs(_int(by.get("all", primary.get(arm))) - _int(primary.get(arm)))]
+            check.estimate(estimate_key(oid, row), row.get("estimate"), counts=counts, keys=pops,
+                           label=f"{analysis} estimate")
+        w = info.get("per_protocol_weights") or {}
+        n = _int(w.get("periods"))
+        for d in w.get("distribution") or []:
+            q = _int(d.get("quantile"))
+            beyond = max(1.0, np.floor(min(q, 1.0 - q) * n))
+            for when in ("before", "after"):
+                check.estimate(f"estimand/{oid}/weights/{q:g}/{when}", d.get(f"{when}_truncation"),
+                               counts=[beyond, w.get("censored_at_later_contact")],
+                               label="quantile of the censoring weights")
+
+
+def _events_cells(check: Checker, prefix: str, events: dict[str, Any] | None,
+                  totals: dict[str, str]) -> list[str]:
+    """Events per arm as counts, each a part of its arm's total (the rest latent)."""
+    keys = []
+    for arm in ARMS:
+        value = (events or {}).get(arm)
+        key = check.count(f"{prefix}/events/{arm}", value)
+        total = totals.get(arm)
+        if total in check.entries and value is not None:
+            rest = (check.entries[total].value or 0.0) - _int(value)
+            check.relation(total, [key, check.latent(f"{prefix}/no_event/{arm}", rest)])
+        keys.append(key)
+    return keys
+
+
+def negative_controls(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """Negative-control outcomes: events per arm (part of the cohort's persons), their
+    estimates on those events, and the fitted null on all of them."""
+    ncs = (bundle.estimates.get("falsification") or {}).get("negative_controls") or {}
+    sizes = {"contacted": "cohort/n_contacted", "comparison": "cohort/n_comparison"}
+    every = []
+    for r in ncs.get("estimates") or []:
+        prefix = f"negative_control/{r.get('id')}"
+        keys = _events_cells(check, prefix, r.get("events"), sizes)
+        every += keys
+        for name in ("risk_difference", "log_risk_ratio"):
+            check.estimate(f"{prefix}/{name}", r.get(name), keys=keys)
+    null = ncs.get("null") or {}
+    for name in ("mean", "sd", "ease"):
+        check.estimate(f"negative_control/null/{name}", null.get(name), keys=every)
+
+
+def placebo(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """The placebo index: its contacted persons, events per arm and risk differences."""
+    plc = (bundle.estimates.get("falsification") or {}).get("placebo") or {}
+    if not plc.get("outcomes"):
+        return
+    n = check.count("placebo/n_contacted", plc.get("n_contacted"))
+    for r in plc["outcomes"]:
+        prefix = f"placebo/{r.get('id')}"
+        keys = _events_cells(check, prefix, r.get("events"), {"contacted": n})
+        check.estimate(f"{prefix}/risk_difference", r.get("risk_difference"), keys=keys)
+
+
+def subgroups(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """Per shown subgroup dimension: each group's events per arm are parts of the outcome's
+    events in that arm (with any rest latent); estimates rest on their group's events, the
+    interaction test on all of them; the Rosenbaum bound on the outcome's events."""
+    for outcome in bundle.outcomes:
+        oid = str(outcome.get("id"))
+        totals = [f"outcome/{oid}/events/{arm}" for arm in ARMS]
+        for dim, d in ((outcome.get("subgroups") or {}).get("dimensions") or {}).items():
+            groups = d.get("groups") or []
+            if not d.get("shown") or not groups:
+                continue
+            parts: dict[str, list[str]] = {arm: [] for arm in ARMS}
+            for g in groups:
+                prefix = f"subgroup/{oid}/{dim}/{g.get('group')}"
+                keys = [check.count(f"{prefix}/events/{arm}", (g.get("events") or {}).get(arm))
+                        for arm in ARMS]
+                for arm, key in zip(ARMS, keys):
+                    parts[arm].append(key)
+                check.estimate(f"{prefix}/risk_difference", g.get("risk_difference"), keys=keys)
+            for arm, total in zip(ARMS, totals):
+                if total not in check.entries:
+                    continue
+                rest = (check.entries[total].value or 0.0) - sum(
+                    check.entries[k].value or 0.0 for k in parts[arm])
+                if rest < 0:  # not counted on the same rows: no equation to state
+                    continue
+                extra = [check.latent(f"subgroup/{oid}/{dim}/none/events/{arm}", rest)] if rest else []
+                check.relation(total, parts[arm] + extra)
+            check.estimate(f"subgroup/{oid}/{dim}/interaction", (d.get("interaction") or {}).get("p_value"),
+                           keys=[k for ks in parts.values() for k in ks])
+        gamma = ((outcome.get("sensitivity") or {}).get("rosenbaum") or {}).get("gamma")
+        check.estimate(f"rosenbaum/{oid}", gamma, keys=totals)
+
+
+#: Registration steps, in order (later ones may link to keys of earlier ones).
+REGISTRARS: list[Callable[[Checker, Bundle, str], None]] = [
+    contacts, cohort, balance, outcomes, overlap, coverage, quality,
+    estimands, negative_controls, placebo, subgroups]
 
 
 def build_checker(bundle: Bundle, quarter: str, threshold: int, *, override: str | None = None,

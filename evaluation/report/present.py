@@ -536,22 +536,23 @@ class Report(CouncilParts, AreaSections):
         self.heading("h_estimands", level=2)
         for o in primary:
             self.heading("h_outcome", level=3, label=self.label(o))
-            self.table(checks.estimands_table(o, lang, out))
-            w = checks.weights_table(o, lang, out)
+            self.table(checks.estimands_table(o, lang, out, self.check))
+            w = checks.weights_table(o, lang, out, self.check)
             if w:
                 self.table(w)
         f = self.bundle.estimates.get("falsification") or {}
         ncs, plc = f.get("negative_controls") or {}, f.get("placebo") or {}
         self.heading("h_negative_controls", level=2)
-        self.table(checks.negative_controls_table(ncs, lang, self.threshold, out))
+        self.table(checks.negative_controls_table(ncs, lang, out, self.check))
         null = ncs.get("null") or {}
         if null.get("n"):
-            self.paragraph("nc_null", n=null["n"], mean=fmt.number(null["mean"], lang, 3),
-                           sd=fmt.number(null["sd"], lang, 3), ease=fmt.number(null["ease"], lang, 3),
+            nums = {k: checks.shown(self.check, f"negative_control/null/{k}", null[k], lang)
+                    for k in ("mean", "sd", "ease")}
+            self.paragraph("nc_null", n=null["n"], **nums,
                            bound=fmt.number(ncs.get("max_systematic_error"), lang, 2))
         if plc.get("outcomes"):
             self.heading("h_placebo", level=2, start=plc.get("start", ""), end=plc.get("end", ""))
-            self.table(checks.placebo_table(plc, lang, self.threshold, out))
+            self.table(checks.placebo_table(plc, lang, out, self.check))
         self.heading("h_subgroups", level=2)
         for o in primary:
             sg = o.get("subgroups") or {}
@@ -560,7 +561,7 @@ class Report(CouncilParts, AreaSections):
             for name, dim in (sg.get("dimensions") or {}).items():
                 if dim.get("shown"):
                     self._show(f"**{vocabulary_label('subgroup', name, lang)}**")
-                    self.table(checks.subgroup_table(dim, lang, self.threshold, out))
+                    self.table(checks.subgroup_table(str(o.get("id")), name, dim, lang, out, self.check))
                 else:
                     self.paragraph("subgroups_hidden", dimension=vocabulary_label("subgroup", name, lang),
                                    reason=self.t(f"subgroup_reason_{dim.get('reason') or 'too_few_events'}",
@@ -569,7 +570,8 @@ class Report(CouncilParts, AreaSections):
         for o in primary:
             r = (o.get("sensitivity") or {}).get("rosenbaum") or {}
             if r.get("gamma"):
-                self.paragraph("rosenbaum_gamma", label=self.label(o), gamma=fmt.number(r["gamma"], lang, 2))
+                self.paragraph("rosenbaum_gamma", label=self.label(o),
+                               gamma=checks.shown(self.check, f"rosenbaum/{o.get('id')}", r["gamma"], lang, 2))
             else:
                 self.paragraph("rosenbaum_none", label=self.label(o))
 
