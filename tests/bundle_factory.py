@@ -193,11 +193,11 @@ def _own_checks(risk: dict[str, float], rd_ci: tuple[float, float], hr: float,
 FALSIFICATION = {
     "negative_controls": {
         "estimates": [
-            {"id": "traffic_fine", "label": {"da": "Bødeforlæg i trafikken", "en": "Traffic fine"},
+            {"id": "negative_control_traffic_fine", "label": {"da": "Bødeforlæg i trafikken", "en": "Traffic fine"},
              "time": 365, "risk_difference": 0.012, "rd_conf_low": -0.02, "rd_conf_high": 0.044,
              "log_risk_ratio": 0.08, "log_rr_std_error": 0.1, "events": {"contacted": 61, "comparison": 170},
              "enough_events": True},
-            {"id": "accidental_injury", "label": {"da": "Skade ved ulykke", "en": "Accidental injury"},
+            {"id": "negative_control_accidental_injury", "label": {"da": "Skade ved ulykke", "en": "Accidental injury"},
              "time": 365, "risk_difference": 0.002, "rd_conf_low": -0.01, "rd_conf_high": 0.014,
              "log_risk_ratio": 0.3, "log_rr_std_error": 0.6, "events": {"contacted": 3, "comparison": 11},
              "enough_events": False}],

@@ -429,7 +429,8 @@ def test_analyse_simulated_warehouse_end_to_end(simulated_warehouse, tmp_path):
     # the method's own checks: negative controls with the fitted null, placebo, subgroups, bound
     f = est["falsification"]
     ncs = f["negative_controls"]
-    assert {r["id"] for r in ncs["estimates"]} == {"traffic_fine", "accidental_injury"}
+    assert {r["id"] for r in ncs["estimates"]} == {"negative_control_traffic_fine",
+                                                "negative_control_accidental_injury"}
     assert ncs["null"]["n"] >= 1 and ncs["null"]["ease"] is not None
     assert ncs["passed"] == (ncs["null"]["ease"] <= ncs["max_systematic_error"])
     assert f["placebo"]["evaluated"] and f["placebo"]["start"] < est["study"]["initiative_start"]

@@ -126,13 +126,15 @@ def factory_checker(tmp_path_factory):
 
 def test_negative_control_with_few_events_is_hidden_with_its_estimates(factory_checker):
     check = factory_checker
-    assert check.suppressed("negative_control/accidental_injury/events/contacted")
-    assert check.suppressed("negative_control/accidental_injury/risk_difference")
-    assert check.suppressed("negative_control/accidental_injury/log_risk_ratio")
-    assert not check.suppressed("negative_control/traffic_fine/events/contacted")
-    assert not check.suppressed("negative_control/traffic_fine/risk_difference")
-    # the null rests on every negative control's events, the hidden one included
-    assert check.suppressed("negative_control/null/ease")
+    assert check.suppressed("negative_control/negative_control_accidental_injury/events/contacted")
+    assert check.suppressed("negative_control/negative_control_accidental_injury/risk_difference")
+    assert check.suppressed("negative_control/negative_control_accidental_injury/log_risk_ratio")
+    assert not check.suppressed("negative_control/negative_control_traffic_fine/events/contacted")
+    assert not check.suppressed("negative_control/negative_control_traffic_fine/risk_difference")
+    # the null rests on the events of the controls that entered it (not the small one)
+    assert not check.suppressed("negative_control/null/ease")
+    assert set(check.entries["negative_control/null/ease"].keys) == {
+        f"negative_control/negative_control_traffic_fine/events/{arm}" for arm in ("contacted", "comparison")}
 
 
 def test_subgroup_events_are_parts_of_the_outcome_events(factory_checker):

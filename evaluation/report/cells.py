@@ -463,14 +463,15 @@ def _events_cells(check: Checker, prefix: str, events: dict[str, Any] | None,
 
 def negative_controls(check: Checker, bundle: Bundle, quarter: str) -> None:
     """Negative-control outcomes: events per arm (part of the cohort's persons), their
-    estimates on those events, and the fitted null on all of them."""
+    estimates on those events, and the fitted null on the events of those that entered it."""
     ncs = (bundle.estimates.get("falsification") or {}).get("negative_controls") or {}
     sizes = {"contacted": "cohort/n_contacted", "comparison": "cohort/n_comparison"}
     every = []
     for r in ncs.get("estimates") or []:
         prefix = f"negative_control/{r.get('id')}"
         keys = _events_cells(check, prefix, r.get("events"), sizes)
-        every += keys
+        if r.get("enough_events") and r.get("log_risk_ratio") is not None:
+            every += keys
         for name in ("risk_difference", "log_risk_ratio"):
             check.estimate(f"{prefix}/{name}", r.get(name), keys=keys)
     null = ncs.get("null") or {}
