@@ -18,7 +18,12 @@ numbers pin down. The attacks:
   outcome population bounds the events from below... and from above when it is below 5;
 - ``curve steps``: the height of a drawn step times the number at risk at the tick before it;
 - ``at risk``: a number at risk under a curve below the curve floor or below 5;
-- ``releases``: the difference of a count between this quarter's and an earlier report.
+- ``releases``: the difference of a count between this quarter's and an earlier report;
+- ``denominators``: the means of whole-number covariates (charges) of an arm, to two decimals,
+  leave few arm sizes possible (0.67 and 1.33 mean thirds): a hidden size within its bounds
+  that fits every mean is taken as known, and the linear programme is solved again;
+- ``horizon values``: a curve value printed at a horizon (model table) against the last drawn
+  step before it (figure data): the difference times the number at risk is the events between.
 """
 
 from __future__ import annotations
@@ -29,10 +34,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evaluation.report.texts import TEXTS
+from evaluation.report.texts import TEXTS, vocabulary_label
 
 MARK = "\u2022"
 SMALL = range(1, 5)
+DAYS_PER_MONTH = 30.4375
+#: Labels of whole-number covariates (counts of charges): their means are sums over the arm.
+WHOLE_NUMBER_PREFIX = {"en": ("Charges", "Violence/weapons charges", "charges_", "violence_"),
+                       "da": ("Sigtelser", "charges_", "violence_")}
 
 
 # -- reading the page -----------------------------------------------------------------------
@@ -115,12 +124,8 @@ class System:
                 eq[p] = eq.get(p, 0.0) - 1.0
             self.equations.append(eq)
 
-    def pinned(self) -> list[tuple[str, float]]:
-        from scipy.optimize import linprog
-
+    def _matrix(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         names = sorted(self.hidden)
-        if not names or not self.equations:
-            return []
         col = {n: i for i, n in enumerate(names)}
         a = np.zeros((len(self.equations), len(names)))
         b = np.zeros(len(self.equations))
@@ -130,6 +135,32 @@ class System:
                     a[r, col[k]] += c
                 else:
                     b[r] -= c * self.shown[k]
+        return names, a, b
+
+    def range(self, name: str) -> tuple[float, float | None] | None:
+        """Smallest and largest value of a hidden count the equations allow (None: unknown)."""
+        from scipy.optimize import linprog
+
+        if name not in self.hidden or not self.equations:
+            return None
+        names, a, b = self._matrix()
+        bounds = [(self.hidden[n], None) for n in names]
+        c = np.zeros(len(names))
+        c[names.index(name)] = 1
+        lo = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        hi = linprog(-c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        if lo.status:
+            return None
+        return lo.fun, (-hi.fun if hi.status == 0 else None)
+
+    def pinned(self) -> list[tuple[str, float]]:
+        from scipy.optimize import linprog
+
+        names = sorted(self.hidden)
+        if not names or not self.equations:
+            return []
+        names, a, b = self._matrix()
+        col = {n: i for i, n in enumerate(names)}
         used = np.abs(a).sum(axis=0) > 0
         claims = []
         for lows in ([self.hidden[n] for n in names], [0.0] * len(names)):
@@ -258,8 +289,17 @@ def outcome_cells(system: System, page: str, lang: str, names: dict[str, str]) -
         ev_row = ["", by[TEXTS[lang]["diag_events_contacted"]],
                   by[TEXTS[lang]["diag_events_comparison"]]]
         info = {"tables": tabs, "population": {}, "name": f"outcome{i}"}
+        data = [t for t in tabs if t.figure_data]
         for j, arm in enumerate(("contacted", "comparison")):
             p = system.cell(f"outcome{i}/population/{arm}", pop_row[1 + j], lang)
+            if data:  # numbers at risk: month 0 is the population, each later one fewer or equal
+                prev = p
+                for r in data[0].rows:
+                    if r[3] and r[0] == TEXTS[lang]["arm_" + arm]:
+                        cur = system.cell(f"outcome{i}/at_risk/{arm}/{r[1]}", r[3], lang)
+                        system.equal(prev, [cur] if prev == p and number(r[1], lang) == 0 else
+                                     [cur, system.derived(f"outcome{i}/left/{arm}/{r[1]}")])
+                        prev = cur
             e = system.cell(f"outcome{i}/events/{arm}", ev_row[1 + j], lang)
             system.equal(p, [e, system.derived(f"outcome{i}/no_event/{arm}")])
             size = names.get("n_c" if arm == "contacted" else "n_k")
@@ -336,10 +376,11 @@ def curve_claims(outcomes: list[dict], lang: str, floor: int) -> list:
         for t in info["tables"]:
             if t.header[:2] == [TEXTS[lang]["col_analysis"], TEXTS[lang]["col_model"]]:
                 for r in t.rows:
-                    model, group, value = r[1], r[3], number(r[5], lang)
+                    model, group, value = _model(r[1], lang), r[3], number(r[5], lang)
                     arm = ("contacted" if group == TEXTS[lang]["arm_contacted"] else
                            "comparison" if group == TEXTS[lang]["arm_comparison"] else None)
-                    if r[0] != "matched" or arm is None or value is None:
+                    if r[0] != vocabulary_label("analysis", "matched", lang) or arm is None \
+                            or value is None:
                         continue
                     share = value if model == "cumulative_incidence" else (
                         1 - value if model == "kaplan_meier" else None)
@@ -361,14 +402,107 @@ def curve_claims(outcomes: list[dict], lang: str, floor: int) -> list:
                             if 0 < n < floor:
                                 claims.append((f"{name} at risk {arm} month {month}", n))
                 for arm, pts in steps.items():
-                    prev = 0.0
+                    prev, prev_month = 0.0, 0.0
                     for month, value in pts:
                         before = [n for m, n in ticks.get(arm, []) if m <= month]
                         if before:
                             events = (value - prev) / max(1e-9, 1 - prev) * before[-1]
                             if 0 < events < 4.5:
-                                claims.append((f"{name} step {arm} month {month}", round(events)))
-                        prev = value
+                                what = f"{name} step {arm} month {month:g} since month {prev_month:g}"
+                                claims.append((what, round(events)))
+                        prev, prev_month = value, month
+    return claims
+
+
+def _model(label: str, lang: str) -> str:
+    for code in ("cumulative_incidence", "kaplan_meier"):
+        if label == vocabulary_label("model", code, lang):
+            return code
+    return label
+
+
+def _figure_data(t: Table, lang: str) -> tuple[dict, dict]:
+    """Drawn steps (month, share) and numbers at risk (month, n) per arm of a figure-data table."""
+    steps: dict[str, list[tuple[float, float]]] = {}
+    ticks: dict[str, list[tuple[float, float | None]]] = {}
+    for r in t.rows:
+        arm = "contacted" if r[0] == TEXTS[lang]["arm_contacted"] else "comparison"
+        month = number(r[1], lang)
+        if r[2]:
+            steps.setdefault(arm, []).append((month, number(r[2], lang) / 100))
+        elif r[3]:
+            ticks.setdefault(arm, []).append((month, number(r[3], lang)))
+    return steps, ticks
+
+
+def horizon_claims(outcomes: list[dict], lang: str) -> list:
+    """A cumulative incidence printed at a horizon against the last drawn step before it: the
+    difference, over the share still without the event, times the numbers at risk between
+    (bounded by the ticks around) is the number of events between them."""
+    claims = []
+    for info in outcomes:
+        data = [t for t in info["tables"] if t.figure_data]
+        if not data:
+            continue
+        steps, ticks = _figure_data(data[0], lang)
+        for t in info["tables"]:
+            if t.header[:2] != [TEXTS[lang]["col_analysis"], TEXTS[lang]["col_model"]]:
+                continue
+            for r in t.rows:
+                arm = ("contacted" if r[3] == TEXTS[lang]["arm_contacted"] else
+                       "comparison" if r[3] == TEXTS[lang]["arm_comparison"] else None)
+                value, day = number(r[5], lang), number(r[4], lang)
+                if (r[0] != vocabulary_label("analysis", "matched", lang) or arm is None
+                        or value is None or day is None
+                        or _model(r[1], lang) != "cumulative_incidence"):
+                    continue
+                claim = _between(steps.get(arm, []), ticks.get(arm, []), value, day)
+                if claim is not None:
+                    what = f"{info['name']} horizon {arm} day {day:g} since month {claim[1]:g}"
+                    claims.append((what, claim[0]))
+    return claims
+
+
+def _between(steps: list, ticks: list, value: float, day: float) -> tuple[int, float] | None:
+    month = day / DAYS_PER_MONTH
+    before = [(m, v) for m, v in steps if m * DAYS_PER_MONTH < day - 2]
+    m_s, f_s = before[-1] if before else (0.0, 0.0)
+    upper = [n for m, n in ticks if m <= m_s + 1e-9 and n is not None]
+    lower = [n for m, n in ticks if m >= month - 0.05 and n is not None]
+    if not upper or not lower or f_s >= 1:
+        return None
+    lo = max(0.0, value - f_s - 0.001) / (1 - f_s) * lower[0]
+    hi = (value - f_s + 0.001) / max(1e-9, 1 - value - 0.0005) * upper[-1]
+    whole = [k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1) if lo - 1e-9 <= k <= hi + 1e-9]
+    if len(whole) == 1 and whole[0] in SMALL:
+        return whole[0], m_s
+    return None
+
+
+def denominator_claims(system: System, tabs: list[Table], lang: str, names: dict[str, str]) -> list:
+    """Hidden arm sizes read from the means of whole-number covariates (the contacted arm is
+    unweighted, so each mean is a whole number over its size, to two decimals)."""
+    claims = []
+    for t in _find(tabs, TEXTS[lang]["col_covariate"]):
+        for j, col in enumerate(t.header[3:]):
+            if not col.startswith(TEXTS[lang]["col_mean_contacted"]):
+                continue
+            before = col.endswith(", " + TEXTS[lang]["col_before"])
+            var = names.get("n_eligible" if before else "n_c")
+            means = [number(r[3 + j], lang) for r in t.rows
+                     if r[0].startswith(WHOLE_NUMBER_PREFIX[lang])]
+            means = [m for m in means if m is not None]
+            bounds = system.range(var) if var else None
+            if not means or bounds is None:
+                continue
+            top = bounds[1] if bounds[1] is not None else 10 * max(system.shown.values(), default=1)
+            fits = [n for n in range(max(1, int(np.ceil(bounds[0] - 1e-9))), int(top + 1e-9) + 1)
+                    if all(abs(round(m * n) / n - m) <= 0.005 + 1e-9 for m in means)]
+            if len(fits) == 1:
+                system.shown[var] = float(fits[0])
+                del system.hidden[var]
+                if fits[0] in SMALL:
+                    claims.append((f"denominator {var}", fits[0]))
     return claims
 
 
@@ -391,9 +525,11 @@ def attack(pages: dict[str, str], lang: str = "en", floor: int = 10) -> list[tup
             system.equal(f"contacts/{period}/total", [system.cell(f"text/{f}", found[f], lang)])
     names = cohort_cells(system, page, tabs, lang)
     outcomes = outcome_cells(system, pages.get("technical", page), lang, names)
+    claims += denominator_claims(system, tabs, lang, names)
     claims += system.pinned()
     claims += balance_claims(tabs, lang, sizes_of(system, names))
     claims += curve_claims(outcomes, lang, floor)
+    claims += horizon_claims(outcomes, lang)
     return claims
 
 

@@ -13,6 +13,7 @@ slow test runs the whole pipeline on small simulated registers.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -179,8 +180,8 @@ def unprotected(monkeypatch):
     from evaluation.report import figures
 
     real = curves.drawable
-    monkeypatch.setattr(curves, "drawable", lambda c, t, f: real(c, 1, 1))
-    monkeypatch.setattr(figures, "drawable", lambda c, t, f: real(c, 1, 1))
+    monkeypatch.setattr(curves, "drawable", lambda c, t, f, h=(): real(c, 1, 1))
+    monkeypatch.setattr(figures, "drawable", lambda c, t, f, h=(): real(c, 1, 1))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -267,3 +268,184 @@ def test_attacks_find_nothing_on_small_simulated_studies(tmp_path, persons, seed
     assert attack(pages) == []
     for doc in pages:
         assert (out / f"{doc}.html.disclosure.json").is_file()
+
+
+# -- leak classes found on small demos (benchmarks/disclosure_attack.py) ----------------------
+class _Stub:
+    """A bundle with a balance table and cohort figures only."""
+
+    def __init__(self, frame: pd.DataFrame, cohort: dict) -> None:
+        self.frame, self.cohort = frame, cohort
+
+    def named_table(self, name):
+        return self.frame if name == "balance" else None
+
+
+def _balance_page(frame: pd.DataFrame, sizes: dict, protect: bool = True) -> str:
+    """The balance table as the reports render it; the contacted eligible are hidden (as
+    secondary suppression hides them next to a step of 1). ``protect=False``: means shown
+    whatever the size behind them (as before)."""
+    from evaluation.report import cells
+    from evaluation.report.tables import balance_table
+
+    check = Checker(5)
+    for key, n in sizes.items():
+        check.count(key, n)
+    cells.balance(check, _Stub(frame, {}), "2026Q3")
+    if not protect:
+        for e in check.entries.values():
+            if e.kind == "estimate":
+                e.keys = ()
+    check._hide("cohort/contacted_eligible", "secondary")
+    check.solve()
+    return balance_table(frame, "en", check, output="html")
+
+
+def test_means_of_whole_numbers_do_not_give_a_hidden_arm_size_away():
+    """Six means of charges to two decimals fit one arm size only (62 of 63 contacted): with the
+    size hidden, a reader would get the hidden attrition step of 1 (63 - 62)."""
+    from attacks import System, denominator_claims, tables
+
+    frame = pd.DataFrame({
+        "covariate": ["charges_1m", "charges_6m", "charges_12m", "charges_36m",
+                      "violence_weapons_6m", "violence_weapons_12m"],
+        "smd_before": [2.7, 2.2, 1.6, 1.4, 2.2, 2.1], "smd_after": [0.0] * 6,
+        "mean_contacted_before": [57 / 62, 87 / 62, 111 / 62, 205 / 62, 47 / 62, 50 / 62],
+        "mean_comparison_before": [0.01, 0.07, 0.14, 0.43, 0.01, 0.02],
+        "mean_contacted_after": [0.5] * 6, "mean_comparison_after": [0.5] * 6})
+    sizes = {"cohort/contacted_eligible": 62, "cohort/n_contacted": 3, "cohort/n_comparison": 15}
+
+    def reader(page: str) -> list:
+        system = System()
+        start = system.cell("attrition/start", "63", "en")
+        step = system.cell("attrition/step", "\u2022", "en")
+        eligible = system.cell("cohort/n_eligible", "\u2022", "en")
+        system.equal(start, [step, eligible])
+        names = {"n_eligible": eligible, "n_c": system.cell("cohort/n_c", "\u2022", "en")}
+        return denominator_claims(system, tables(page), "en", names) + system.pinned()
+
+    # the size hidden (secondary suppression hid it beside the step of 1): so are its means
+    assert reader(_balance_page(frame, sizes)) == []
+    # means over the 3 matched contacted (a size hidden by the primary rule) are hidden too
+    rows = tables(_balance_page(frame, sizes))[0].rows
+    assert {r[5] for r in rows} == {"\u2022"} and {r[6] for r in rows} == {"0.50"}
+    # unprotected (means shown whatever their size): the size, then the step, is worked out
+    claims = reader(_balance_page(frame, sizes, protect=False))
+    assert ("attrition/step", 1) in claims, claims
+
+
+def test_largest_smd_is_shown_only_with_the_smd_it_repeats():
+    from evaluation.report import cells
+
+    frame = pd.DataFrame({"covariate": ["charges_6m", "group_registered"],
+                          "smd_before": [0.4, 0.9], "smd_after": [0.05, 0.31],
+                          "mean_contacted_after": [1.2, 2 / 74], "mean_comparison_after": [1.1, 0.09]})
+    for smd_max, hidden in ((0.31, True), (0.05, False)):
+        check = Checker(5)
+        check.count("cohort/n_contacted", 74)
+        check.count("cohort/n_comparison", 222)
+        cells.balance(check, _Stub(frame, {"smd_max_after": smd_max, "smd_max_before": 0.9}),
+                      "2026Q3")
+        check.solve()
+        # 2 contacted registered in a group: that SMD would invert to the hidden count
+        assert check.suppressed("balance/after/group_registered/smd")
+        assert check.suppressed("cohort/smd_max_after") is hidden
+        assert not check.suppressed("cohort/smd_max_before")  # repeats a shown SMD (0.9)
+
+
+def _curve_rows(events: list[tuple[float, int]], n: int, censored: int = 0) -> list[tuple]:
+    """Kaplan-Meier rows; ``censored`` persons leave follow-up after each event time."""
+    rows, surv = [], 1.0
+    for t, d in events:
+        surv *= 1 - d / n
+        rows.append(("contacted", t, 1 - surv, 0.0, 1.0, n, d))
+        n -= d + censored
+    return rows
+
+
+def test_a_horizon_value_never_lies_off_the_drawn_curve():
+    """A drawn step at day 140, then 2 events before the 183-day value printed in the model
+    table: the difference times the numbers at risk gave those 2 events away. The horizon is a
+    checkpoint: the step moves to the last event before it (holding 1 + 2 + ... events)."""
+    from evaluation.disclosure.curves import drawable, undrawn_events
+
+    events = [(20.0, 2), (60.0, 2), (140.0, 1), (146.0, 1), (163.0, 1), (213.0, 1), (257.0, 1),
+              (280.0, 3), (300.0, 1), (340.0, 4), (360.0, 2)]
+    curve = pd.DataFrame(_curve_rows(events, 100),
+                         columns=["arm", "time", "estimate", "conf_low", "conf_high", "at_risk",
+                                  "events"])
+    old, _ = drawable(curve, 5, 10)
+    assert old["time"].tolist() == [140.0, 280.0, 340.0]  # 2 events pending at day 183
+    steps, _ = drawable(curve, 5, 10, horizons=[183, 365])
+    undrawn = undrawn_events(curve, 5, 10, [183, 365])
+    assert steps["time"].tolist() == [163.0, 280.0, 360.0]
+    assert undrawn == {("contacted", 183.0): 0.0, ("contacted", 365.0): 0.0}
+    times = [0.0, *steps["time"]]
+    held = [curve.loc[(curve["time"] > a) & (curve["time"] <= b), "events"].sum()
+            for a, b in itertools.pairwise(times)]
+    assert all(h >= 5 for h in held), held
+    # when no step since the previous horizon can take them, the value is not published
+    few = curve[curve["time"] <= 60.0]
+    assert undrawn_events(few, 5, 10, [100, 183]) == {("contacted", 100.0): 4.0,
+                                                     ("contacted", 183.0): 4.0}
+
+
+HORIZON_CASE = [(20.0, 2), (60.0, 2), (140.0, 1), (146.0, 1), (163.0, 1), (213.0, 1),
+                (257.0, 1), (280.0, 3), (300.0, 1), (340.0, 4), (360.0, 2)]
+
+
+def horizon_study(path: Path) -> tuple[Path, dict]:
+    """A small study with one outcome, the curve of the horizon case in both arms (the
+    comparison's events five times as many), the model values taken from that curve."""
+    bundle = small_study(path, 1)
+    est = json.loads((bundle / "estimates.json").read_text())
+    est["outcomes"] = est["outcomes"][:1]  # the other outcomes' planted gaps are not needed
+    outcome = est["outcomes"][0]
+    pop = outcome["population"] = {"contacted": est["cohort"]["n_contacted"],
+                                   "comparison": est["cohort"]["n_comparison"]}
+    rows = _curve_rows(HORIZON_CASE, pop["contacted"], censored=2) + [
+        ("comparison", *r[1:]) for r in _curve_rows([(t + 1, 5 * d) for t, d in HORIZON_CASE],
+                                                    pop["comparison"], censored=2)]
+    frame = pd.DataFrame(rows, columns=["arm", "time", "estimate", "conf_low", "conf_high",
+                                        "at_risk", "events"])
+    frame.to_parquet(bundle / outcome["tables"]["curve"], index=False)
+    # numbers at risk every 3 months: those at the first curve row at or after the tick
+    risk = []
+    for arm, part in frame.groupby("arm"):
+        for day in (0, 91, 183, 274, 365):
+            later = part[part["time"] >= day]
+            n = later["at_risk"].iloc[0] if len(later) else part["at_risk"].iloc[-1] - 10
+            risk.append((arm, float(day), int(n)))
+    pd.DataFrame(risk, columns=["arm", "time", "at_risk"]).to_parquet(
+        bundle / outcome["tables"]["at_risk"], index=False)
+    outcome["diagnostics"]["events"] = {a: int(frame.loc[frame["arm"] == a, "events"].sum())
+                                        for a in ("contacted", "comparison")}
+    for e in outcome["estimates"]:
+        if e["model"] in ("cumulative_incidence", "kaplan_meier") and e["group"] is not None:
+            arm = "contacted" if e["group"] == 1 else "comparison"
+            part = frame[(frame["arm"] == arm) & (frame["time"] <= e["time"])]
+            value = float(part["estimate"].iloc[-1]) if len(part) else 0.0
+            e["estimate"] = value if e["model"] == "cumulative_incidence" else 1 - value
+    (bundle / "estimates.json").write_text(json.dumps(est), encoding="utf-8")
+    return bundle, outcome
+
+
+def horizon_attack(pages: dict[str, str]) -> list:
+    from attacks import System, horizon_claims, outcome_cells
+
+    return horizon_claims(outcome_cells(System(), pages["technical"], "en", {}), "en")
+
+
+def test_attack_finds_horizon_values_off_the_drawn_curve(tmp_path, monkeypatch):
+    """The rendered appendix: with horizons ignored when drawing (as before), the reader reads
+    the 2 events between the drawn step and the 183-day value; with checkpoints, nothing."""
+    bundle, _ = horizon_study(tmp_path / "results")
+    assert horizon_attack(render(bundle, monkeypatch)) == []
+    from evaluation.disclosure import curves
+    from evaluation.report import cells, figures
+
+    real = curves.drawable
+    for module in (cells, figures):
+        monkeypatch.setattr(module, "drawable", lambda c, t, f, h=(): real(c, t, f))
+    found = horizon_attack(render(bundle, monkeypatch))
+    assert any(" horizon contacted day 183 " in what and value == 2 for what, value in found), found

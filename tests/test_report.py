@@ -316,6 +316,9 @@ def test_balance_means_of_binary_covariates_respect_disclosure():
     )
 
     class Stub:
+        def __init__(self):
+            self.cohort = {}
+
         def named_table(self, name):
             return frame
 

@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from ..disclosure import Checker
-from ..disclosure.curves import drawable
+from ..disclosure.curves import drawable, undrawn_events
+from ..timeunits import DAYS_PER_MONTH, months_to_days
 from .bundle import Bundle, arm_of, estimate_rows
 
 ARMS = ("contacted", "comparison")
@@ -159,8 +160,11 @@ def _attrition(check: Checker, bundle: Bundle, eligible: str) -> dict[str, str]:
 
 # -- balance --------------------------------------------------------------------------------
 def balance(check: Checker, bundle: Bundle, quarter: str) -> None:
-    """Means of 0/1 covariates are counts (mean x arm size) with their complements; an exactly
-    matched covariate ties both arms; an SMD of a 0/1 covariate rests on all four counts."""
+    """A mean rests on its arm's size: shown only when the size is (a mean of a whole-number
+    covariate over a hidden group gives the group's size away, 0.67 = 2/3, and describes a few
+    persons). Means of 0/1 covariates are counts (mean x arm size) with their complements; an
+    exactly matched covariate ties both arms; an SMD rests on both arms' sizes and, for a 0/1
+    covariate, on all four counts. The largest SMD of a stage rests on the SMD it repeats."""
     frame = bundle.named_table("balance")
     if frame is None:
         return
@@ -170,7 +174,8 @@ def balance(check: Checker, bundle: Bundle, quarter: str) -> None:
     for r in frame.to_dict("records"):
         name = str(r["covariate"])
         for stage in ("before", "after"):
-            behind: list[str] = []
+            behind: list[str] = []  # the arm sizes, and the counts of a 0/1 covariate
+            counted: list[str] = []
             for arm in ARMS:
                 column = f"mean_{arm}_{stage}" if f"mean_{arm}_{stage}" in r else (
                     f"mean_{arm}" if stage == "after" else None)
@@ -178,22 +183,44 @@ def balance(check: Checker, bundle: Bundle, quarter: str) -> None:
                     continue
                 key = f"balance/{stage}/{arm}/{name}"
                 size = sizes[stage][arm]
-                if name in BINARY_COVARIATES and size in check.entries:
+                if size not in check.entries:
+                    check.estimate(key + "/mean", r[column])
+                    continue
+                behind.append(size)
+                if name in BINARY_COVARIATES:
                     n = check.entries[size].value or 0.0
                     with_ = check.count(key + "/with", round(_int(r[column]) * n))
                     without = check.count(key + "/without", n - round(_int(r[column]) * n))
                     check.relation(size, [with_, without])
                     check.tie(with_, without)
                     behind += [with_, without]
-                    check.estimate(key + "/mean", r[column], keys=[with_, without])
+                    counted += [with_, without]
+                    check.estimate(key + "/mean", r[column], keys=[with_, without, size])
                 else:
-                    check.estimate(key + "/mean", r[column])
-            if name in BINARY_COVARIATES and len(behind) == 4:
+                    check.estimate(key + "/mean", r[column], keys=[size])
+            if len(counted) == 4:
                 c_mean = r.get(f"mean_contacted_{stage}", r.get("mean_contacted"))
                 k_mean = r.get(f"mean_comparison_{stage}", r.get("mean_comparison"))
                 if abs(_int(c_mean) - _int(k_mean)) < 1e-9:  # equal by construction
-                    check.tie(*behind)
+                    check.tie(*counted)
             check.estimate(f"balance/{stage}/{name}/smd", r.get(f"smd_{stage}"), keys=behind)
+    _largest_smd(check, frame, bundle.cohort)
+
+
+def _largest_smd(check: Checker, frame: pd.DataFrame, cohort: dict[str, Any]) -> None:
+    """``cohort/smd_max_<stage>`` (design text, diagnostics): shown when the SMD it repeats is
+    shown (else it would give that SMD away); when no covariate's SMD matches it, only when
+    every SMD of the stage is."""
+    for stage in ("before", "after"):
+        value = _int(cohort.get(f"smd_max_{stage}"))
+        column = f"smd_{stage}"
+        if column not in frame.columns:
+            continue
+        smd = pd.to_numeric(frame[column], errors="coerce").abs()
+        every = [f"balance/{stage}/{c}/smd" for c in frame["covariate"].astype(str)]
+        at = [k for k, v in zip(every, smd) if abs(v - value) < 5e-4]
+        check.estimate(f"cohort/smd_max_{stage}", cohort.get(f"smd_max_{stage}"),
+                       keys=at[:1] or every)
 
 
 # -- outcomes -------------------------------------------------------------------------------
@@ -233,21 +260,50 @@ def outcomes(check: Checker, bundle: Bundle, quarter: str) -> None:
             check.estimate(f"outcome/{oid}/{name}", value, counts=[events.get(a) for a in ARMS],
                            keys=behind)
         risk = bundle.table((outcome.get("tables") or {}).get("at_risk"))
-        if risk is not None:
-            _at_risk(check, oid, risk)
         curve = bundle.table((outcome.get("tables") or {}).get("curve"))
+        steps, ends = drawn(check, outcome, curve) if curve is not None and len(curve) else (
+            None, {})
+        if risk is not None:
+            ticks = tick_months(max(ends.values(), default=0.0))
+            _at_risk(check, oid, risk, {round(months_to_days(float(m))) for m in ticks})
         _estimates(check, outcome, curve, risk)
-        if curve is not None and len(curve):
-            steps, _ = drawable(curve.assign(arm=curve["arm"].astype(str)), check.threshold,
-                                check.curve_floor)
+        if steps is not None:
             for r in steps.itertuples():
                 check.estimate(f"outcome/{oid}/curve/{r.arm}/{float(r.time):g}", r.estimate,
                                at_risk=r.at_risk, label="drawn curve step")
 
 
-def _at_risk(check: Checker, oid: str, risk: pd.DataFrame) -> None:
+def drawn(check: Checker, outcome: dict[str, Any], curve: pd.DataFrame
+          ) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The steps of an outcome's curve that the reports draw (and each arm's drawn end): the
+    threshold and floor of ``check``, the outcome's horizons as checkpoints."""
+    return drawable(arm_names(curve), check.threshold, check.curve_floor,
+                    outcome.get("horizons_days") or ())
+
+
+def arm_names(curve: pd.DataFrame) -> pd.DataFrame:
+    """A curve table with its ``arm`` column as arm names, sorted by arm and time."""
+    frame = curve.copy()
+    if "arm" not in frame.columns:
+        frame["arm"] = [arm_of(g) for g in frame.get("group", pd.Series([None] * len(frame)))]
+    else:
+        frame["arm"] = [arm_of(a) or str(a) for a in frame["arm"]]
+    return frame.sort_values(["arm", "time"], kind="stable")
+
+
+def tick_months(last_day: float) -> np.ndarray:
+    """Tick months of a curve's time axis (every 3 months up to 24, else every 6): the
+    numbers at risk the reports print."""
+    end_month = max(3, int(np.ceil(last_day / DAYS_PER_MONTH / 3.0) * 3))
+    return np.arange(0, end_month + 1, 3 if end_month <= 24 else 6)
+
+
+def _at_risk(check: Checker, oid: str, risk: pd.DataFrame, days: set[int]) -> None:
+    """The numbers at risk printed under the curve (at the tick ``days``), as a chain from the
+    population: between two printed ticks, those who left are a latent count."""
     for arm in ARMS:
         part = risk[risk["arm"].astype(str) == arm].sort_values("time")
+        part = part[[round(float(t)) in days for t in part["time"]]]
         prev = f"outcome/{oid}/population/{arm}"
         for r in part.itertuples():
             key = check.count(f"outcome/{oid}/at_risk/{arm}/{round(float(r.time))}", r.at_risk,
@@ -302,6 +358,9 @@ def _estimates(check: Checker, outcome: dict[str, Any], curve: pd.DataFrame | No
     pops = [f"outcome/{oid}/population/{a}" for a in ARMS]
     times = sorted({round(float(t)) for t in (outcome.get("horizons_days") or [])})
     look = _EventsBy(curve, risk) if curve is not None else None
+    # events between a horizon's value and the drawn curve (absent: after the drawn time)
+    undrawn = ({} if curve is None else
+               undrawn_events(arm_names(curve), check.threshold, check.curve_floor, times))
     for row in estimate_rows(outcome).to_dict("records"):
         if row.get("analysis") in OTHER_ESTIMANDS:  # on their own events: :func:`estimands`
             continue
@@ -319,7 +378,9 @@ def _estimates(check: Checker, outcome: dict[str, Any], curve: pd.DataFrame | No
         for arm in arms:
             by = look.events(arm, day)
             counts += [by, by - look.events(arm, earlier)]
-            at_risk.append(look.at_risk(arm, day))
+            gap = undrawn.get((arm, float(round(day))))
+            counts.append(gap or 0.0)
+            at_risk.append(0.0 if gap is None else look.at_risk(arm, day))
         low = min((a for a in at_risk if a is not None), default=None)
         check.estimate(key, row.get("estimate"), counts=counts, keys=pops, at_risk=low)
 

@@ -19,6 +19,7 @@ Every function returns a matplotlib Figure not managed by pyplot (:func:`figure_
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -27,32 +28,17 @@ from matplotlib.figure import Figure
 from ..disclosure import Checker
 from ..disclosure.curves import drawable
 from ..timeunits import DAYS_PER_MONTH, months_to_days
-from .bundle import arm_of
+from .cells import arm_names, tick_months
 from .texts import text, vocabulary_label
 
 COLOURS = {"contacted": "#1b6ca8", "comparison": "#c8553d"}
 
 
-def _arms(curve: pd.DataFrame) -> pd.DataFrame:
-    frame = curve.copy()
-    if "arm" not in frame.columns:
-        frame["arm"] = [arm_of(g) for g in frame.get("group", pd.Series([None] * len(frame)))]
-    else:
-        frame["arm"] = [arm_of(a) or str(a) for a in frame["arm"]]
-    return frame.sort_values(["arm", "time"], kind="stable")
-
-
 def visible_curve(curve: pd.DataFrame, threshold: int, floor: int | None = None) -> pd.DataFrame:
     """The steps of each arm's curve that may be drawn (:func:`~evaluation.disclosure.curves.
     drawable` with ``floor`` defaulting to the threshold)."""
-    steps, _ = drawable(_arms(curve), threshold, floor if floor is not None else threshold)
+    steps, _ = drawable(arm_names(curve), threshold, floor if floor is not None else threshold)
     return steps
-
-
-def tick_months(last_day: float) -> np.ndarray:
-    """Tick months of a curve's time axis (every 3 months up to 24, else every 6)."""
-    end_month = max(3, int(np.ceil(last_day / DAYS_PER_MONTH / 3.0) * 3))
-    return np.arange(0, end_month + 1, 3 if end_month <= 24 else 6)
 
 
 def at_risk_key(outcome_id: str, arm: str, day: float) -> str:
@@ -61,13 +47,16 @@ def at_risk_key(outcome_id: str, arm: str, day: float) -> str:
 
 
 def curve_figure(curve: pd.DataFrame, risk: pd.DataFrame | None, label: str, lang: str,
-                 check: Checker, outcome_id: str, survival: bool = False) -> Figure:
+                 check: Checker, outcome_id: str, survival: bool = False,
+                 horizons: Iterable[float] = ()) -> Figure:
     """Cumulative incidence by arm (percent) over months, with numbers at risk underneath.
 
     With ``survival=True`` the complement is drawn: the share still without the event
     (1 - cumulative incidence; the Kaplan-Meier survival when there are no competing events).
+    ``horizons``: the days whose curve values the report prints (checkpoints of the drawing,
+    :mod:`evaluation.disclosure.curves`).
     """
-    steps, ends = drawable(_arms(curve), check.threshold, check.curve_floor)
+    steps, ends = drawable(arm_names(curve), check.threshold, check.curve_floor, horizons)
     fig = Figure(figsize=(6.4, 4.8), dpi=120)
     ax = fig.subplots()
     for arm in ("contacted", "comparison"):

@@ -305,26 +305,31 @@ class Report(CouncilParts, AreaSections):
         oid = str(outcome.get("id"))
         numbers = finding(outcome, self.lang, self.threshold, self.check).numbers
         main = self.t("alt_numbers" if "pct_c" in numbers else "alt_no_numbers", **numbers)
-        self.figure(curve_figure(curve, risk, label, self.lang, self.check, oid),
+        horizons = outcome.get("horizons_days") or ()
+        self.figure(curve_figure(curve, risk, label, self.lang, self.check, oid,
+                                 horizons=horizons),
                     f"{self.t('alt_curve', label=label.lower())} {main}")
         if survival:
-            self.figure(curve_figure(curve, risk, label, self.lang, self.check, oid, survival=True),
+            self.figure(curve_figure(curve, risk, label, self.lang, self.check, oid, survival=True,
+                                     horizons=horizons),
                         f"{self.t('alt_survival', label=label.lower())} {main}")
-        self._curve_data(curve, risk, oid)
+        self._curve_data(curve, risk, outcome)
         self._show("*" + self.t("figure_caption", label=fmt.plain(label.lower()),
                                 threshold=self.threshold,
                                 floor=self.check.curve_floor) + "*")
 
-    def _curve_data(self, curve: pd.DataFrame, risk: pd.DataFrame | None, oid: str) -> None:
+    def _curve_data(self, curve: pd.DataFrame, risk: pd.DataFrame | None,
+                    outcome: dict[str, Any]) -> None:
         """The numbers behind a curve (HTML only, folded): the drawn steps and the numbers at
         risk at the ticks, exactly as drawn."""
-        from ..disclosure.curves import drawable
         from ..timeunits import DAYS_PER_MONTH
-        from .figures import _arms, at_risk_text, tick_months
+        from .cells import drawn
+        from .figures import at_risk_text, tick_months
 
         if not self.html:
             return
-        steps, ends = drawable(_arms(curve), self.check.threshold, self.check.curve_floor)
+        oid = str(outcome.get("id"))
+        steps, ends = drawn(self.check, outcome, curve)
         rows: list[list[Any]] = []
         for arm in ("contacted", "comparison"):
             for r in steps[steps["arm"] == arm].itertuples():
@@ -375,8 +380,13 @@ class Report(CouncilParts, AreaSections):
             design=category_label(self.bundle.study.get("design", ""), self.lang),
             n_c=self.count("cohort/n_contacted"), n_k=self.count("cohort/n_comparison"),
             n_sets=self.count("cohort/n_sets"), ratio=c.get("ratio", ""),
-            smd_before=fmt.number(c.get("smd_max_before"), self.lang, 3),
-            smd_after=fmt.number(c.get("smd_max_after"), self.lang, 3))
+            smd_before=self.largest_smd("before"), smd_after=self.largest_smd("after"))
+
+    def largest_smd(self, stage: str) -> str:
+        """The largest SMD of ``stage`` ("before"/"after" matching) as the checker allows it."""
+        value = fmt.number(self.bundle.cohort.get(f"smd_max_{stage}"), self.lang, 3)
+        key = f"cohort/smd_max_{stage}"
+        return self.check.show(key, value) if key in self.check.entries else value
 
     def data_quality(self) -> None:
         """Rows read, used and not used (quarantined) per source, by reason."""
@@ -421,7 +431,7 @@ class Report(CouncilParts, AreaSections):
                   for k, v in covariates.items()}
         max_smd = self.bundle.cohort.get("max_smd") or 0.1
         self.figure(balance_figure(frame, float(max_smd), labels, self.lang, self.check), self.t(
-            "alt_balance", smd_after=fmt.number(self.bundle.cohort.get("smd_max_after"), self.lang, 3)))
+            "alt_balance", smd_after=self.largest_smd("after")))
 
     def overlap(self) -> None:
         """Persons and propensity quantiles by arm, and the overlap histogram (drawn now)."""
@@ -507,7 +517,7 @@ class Report(CouncilParts, AreaSections):
              else gated("e_value", fmt.number(e_value.get("point"), lang, 2))),
             ("diag_evalue_ci", "–" if e_value.get("not_estimated")
              else gated("e_value", fmt.number(e_value.get("ci"), lang, 2))),
-            ("diag_smd", fmt.number(d.get("smd_max_after"), lang, 3)),
+            ("diag_smd", self.largest_smd("after")),
         ]
         return tables.render([text(k, lang) for k, _ in columns], [[v for _, v in columns]],
                              self.output)
