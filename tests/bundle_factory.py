@@ -131,6 +131,17 @@ def _estimates(
     return rows
 
 
+def _naive_counts(n: int, risk: dict[str, float]) -> dict:
+    """The naive arms' counts (``diagnostics.naive``): all eligible contacted (twice the
+    matched) and every non-contacted resident (forty times), events growing with the horizon."""
+    out = {}
+    for arm, size in (("contacted", 2 * n), ("comparison", 40 * n)):
+        by = {str(h): round(size * min(0.95, risk[arm] * (h / 365) ** 0.8)) for h in HORIZONS}
+        out[arm] = {"n": size, "events": by[str(HORIZONS[-1])], "events_by": by,
+                    "at_risk": {str(h): size - by[str(h)] - h // 10 for h in HORIZONS}}
+    return out
+
+
 def _at_risk(curve: pd.DataFrame) -> pd.DataFrame:
     """Numbers at risk every 3 months: those at the first curve step at or after the tick."""
     rows = []
@@ -259,7 +270,8 @@ def make_bundle(path: str | Path, scenario: str = "mixed", seed: int = 7) -> Pat
             "estimates": estimates,
             "diagnostics": {"events": {"contacted": events[0], "comparison": events[1]},
                             "ph_global_p": 0.31, "min_detectable_hr": 0.72 if ok else 0.35,
-                            "e_value": {"point": 1.6, "ci": 1.1}, "smd_max_after": 0.04},
+                            "e_value": {"point": 1.6, "ci": 1.1}, "smd_max_after": 0.04,
+                            "naive": _naive_counts(n["contacted"], risk)},
             "gates": gates,
             "tables": {"curve": f"tables/{oid}_curve.parquet",
                        "at_risk": f"tables/{oid}_at_risk.parquet"},

@@ -449,3 +449,44 @@ def test_attack_finds_horizon_values_off_the_drawn_curve(tmp_path, monkeypatch):
         monkeypatch.setattr(module, "drawable", lambda c, t, f, h=(): real(c, t, f))
     found = horizon_attack(render(bundle, monkeypatch))
     assert any(" horizon contacted day 183 " in what and value == 2 for what, value in found), found
+
+
+def test_naive_rows_rest_on_the_naive_arms_own_counts(tmp_path):
+    """The naive contacted arm is every eligible contacted person, not the matched ones: its
+    small counts are not the matched arm's. 2 naive events by 6 months hide that value (and
+    the contrasts at 6 months); a bundle without the naive counts shows no naive number."""
+    from bundle_factory import make_bundle
+
+    from evaluation.analysis.run import counts_by_horizon
+    from evaluation.report.bundle import Bundle
+    from evaluation.report.cells import build_checker, estimate_key
+
+    frame = pd.DataFrame({"treated": [1, 1, 1, 0, 0], "status": [1, 1, 0, 1, 0],
+                          "time": [100.0, 200.0, 400.0, 50.0, 365.0]})
+    assert counts_by_horizon(frame, [183, 365])["contacted"] == {
+        "n": 3, "events": 2, "events_by": {"183": 1, "365": 2}, "at_risk": {"183": 2, "365": 1}}
+    path = make_bundle(tmp_path / "results")
+    est = json.loads((path / "estimates.json").read_text())
+    outcome = est["outcomes"][0]
+    outcome["diagnostics"]["naive"]["contacted"]["events_by"]["183"] = 2
+    (path / "estimates.json").write_text(json.dumps(est), encoding="utf-8")
+
+    def hidden(check, model, time, arm):
+        rows = [r for r in outcome["estimates"] if r["analysis"] == "naive"
+                and r["model"] == model and r["time"] == time
+                and (arm is None or r.get("group") == (1 if arm == "contacted" else 0))]
+        row = {**rows[0], "arm": arm}
+        return check.suppressed(estimate_key(outcome["id"], row))
+
+    check = build_checker(Bundle.open(path), "2026Q3", 5)
+    assert hidden(check, "cumulative_incidence", 183, "contacted")
+    assert hidden(check, "risk_difference", 183, None)
+    assert not hidden(check, "cumulative_incidence", 183, "comparison")
+    assert not hidden(check, "cumulative_incidence", 730, "contacted")
+    del outcome["diagnostics"]["naive"]
+    (path / "estimates.json").write_text(json.dumps(est), encoding="utf-8")
+    check = build_checker(Bundle.open(path), "2026Q3", 5)
+    assert hidden(check, "cumulative_incidence", 730, "contacted")
+    assert check.entries[estimate_key(outcome["id"], {
+        **[r for r in outcome["estimates"] if r["analysis"] == "naive"][0], "arm": "comparison"})
+    ].rule == "estimate: a count behind it is not known"

@@ -353,6 +353,21 @@ def reused_person_contrasts(tidy: pd.DataFrame, frame: pd.DataFrame, plan: Plan,
             f"person-level cluster bootstrap ({BOOTSTRAP_REPLICATES} replicates)")
 
 
+def counts_by_horizon(frame: pd.DataFrame, horizons) -> dict[str, dict]:
+    """Per arm: persons, events, and at each horizon the events up to it and the persons still
+    followed. The naive analysis has no curve table; the report's disclosure check gates its
+    estimates on these counts."""
+    out = {}
+    for g in (1, 0):
+        arm = frame[frame["treated"] == g]
+        event = arm["status"] == 1
+        out[ARM_OF[g]] = {
+            "n": len(arm), "events": int(event.sum()),
+            "events_by": {str(round(h)): int((event & (arm["time"] <= h)).sum()) for h in horizons},
+            "at_risk": {str(round(h)): int((arm["time"] >= h).sum()) for h in horizons}}
+    return out
+
+
 def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, naive: pd.DataFrame | None,
                     threshold: int, weighted: bool, seed: int = 0, covariates_at=None) -> OutcomeResult:
     """Derive one outcome, fit the matched and naive analyses, diagnostics and gates.
@@ -431,8 +446,10 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
 
     # naive: contacted vs all non-contacted eligible residents
     naive_cox = None
+    naive_counts = None
     if naive is not None:
         nd = derive_outcome(naive, spec, tables)
+        naive_counts = counts_by_horizon(nd.frame, plan.horizons_days)
         ntidy, ndiag, _ = safe_fit(nd.frame, plan, cluster=None, strata=None)
         notes += [f"naive {k}: {v}" for k, v in (ndiag.get("failures") or {}).items()]
         ntidy = ntidy[ntidy["model"].isin(["kaplan_meier", "cumulative_incidence", "risk_difference",
@@ -478,6 +495,8 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
                              for g in (1, 0)},
         "notes": notes,
     }
+    if naive_counts is not None:
+        diagnostics["naive"] = naive_counts
     # gates
     reasons = []
     balance_ok = smd_after is not None and smd_after < plan.max_smd

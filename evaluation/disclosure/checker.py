@@ -45,9 +45,9 @@ Rules (each recorded per cell in :meth:`Checker.record`)
     Cells that are equal by construction (the means of an exactly matched covariate in both
     arms) are shown or hidden together.
 ``estimate``
-    A derived estimate (share, mean of a 0/1 covariate, risk, curve value, SMD) is shown only
-    when every count behind it reaches the threshold (zero allowed) and is itself shown, and the
-    number at risk behind it reaches the curve floor.
+    A derived estimate (share, mean, risk, curve value, SMD) is shown only when every count
+    behind it is known and reaches the threshold (zero allowed), every cell it rests on is
+    shown, and the number at risk behind it reaches the curve floor.
 ``earlier release``
     Numbers published by earlier quarters (their kept records) are known to the reader; the
     difference between this release's and an earlier release's count of the same key is a
@@ -93,7 +93,7 @@ class Entry:
     suppressed: bool = False
     rule: str = "shown"
     published: bool = False
-    counts: tuple[float, ...] = ()
+    counts: tuple[float | None, ...] = ()
     keys: tuple[str, ...] = ()
     at_risk: float | None = None
 
@@ -182,11 +182,12 @@ class Checker:
 
     def estimate(self, key: str, value: Any = None, *, counts: Iterable[Any] = (),
                  keys: Iterable[str] = (), at_risk: Any = None, label: str = "") -> str:
-        """A derived estimate: shown when each of ``counts`` is 0 or reaches the threshold,
-        each cell of ``keys`` is shown, and ``at_risk`` (if given) reaches the curve floor."""
+        """A derived estimate: shown when each of ``counts`` is 0 or reaches the threshold (a
+        count that is not known, None, hides it), each cell of ``keys`` is shown, and
+        ``at_risk`` (if given) reaches the curve floor."""
         if key not in self.entries:
             self._add(Entry(key, ESTIMATE, _num(value), label,
-                            counts=tuple(_num(c) or 0.0 for c in counts), keys=tuple(keys),
+                            counts=tuple(_num(c) for c in counts), keys=tuple(keys),
                             at_risk=_num(at_risk) if at_risk is not None else None))
         return key
 
@@ -299,7 +300,9 @@ class Checker:
         return wide[0] if wide else None
 
     def _judge(self, e: Entry) -> None:
-        if any(is_small(c, self.threshold) for c in e.counts):
+        if any(c is None for c in e.counts):
+            e.suppressed, e.rule = True, "estimate: a count behind it is not known"
+        elif any(is_small(c, self.threshold) for c in e.counts):
             e.suppressed, e.rule = True, "estimate: a count behind it is small"
         elif any(self.entries[k].suppressed for k in e.keys if k in self.entries):
             e.suppressed, e.rule = True, "estimate: a count behind it is hidden"

@@ -160,11 +160,9 @@ def _attrition(check: Checker, bundle: Bundle, eligible: str) -> dict[str, str]:
 
 # -- balance --------------------------------------------------------------------------------
 def balance(check: Checker, bundle: Bundle, quarter: str) -> None:
-    """A mean rests on its arm's size: shown only when the size is (a mean of a whole-number
-    covariate over a hidden group gives the group's size away, 0.67 = 2/3, and describes a few
-    persons). Means of 0/1 covariates are counts (mean x arm size) with their complements; an
-    exactly matched covariate ties both arms; an SMD rests on both arms' sizes and, for a 0/1
-    covariate, on all four counts. The largest SMD of a stage rests on the SMD it repeats."""
+    """Each arm's mean (:func:`group_mean`, its size and for a 0/1 covariate its counts, shown
+    or hidden together); an exactly matched covariate ties both arms; an SMD rests on both arms'
+    sizes and counts. The largest SMD of a stage rests on the SMD it repeats."""
     frame = bundle.named_table("balance")
     if frame is None:
         return
@@ -181,23 +179,12 @@ def balance(check: Checker, bundle: Bundle, quarter: str) -> None:
                     f"mean_{arm}" if stage == "after" else None)
                 if column is None or column not in r:
                     continue
-                key = f"balance/{stage}/{arm}/{name}"
-                size = sizes[stage][arm]
-                if size not in check.entries:
-                    check.estimate(key + "/mean", r[column])
-                    continue
-                behind.append(size)
-                if name in BINARY_COVARIATES:
-                    n = check.entries[size].value or 0.0
-                    with_ = check.count(key + "/with", round(_int(r[column]) * n))
-                    without = check.count(key + "/without", n - round(_int(r[column]) * n))
-                    check.relation(size, [with_, without])
-                    check.tie(with_, without)
-                    behind += [with_, without]
-                    counted += [with_, without]
-                    check.estimate(key + "/mean", r[column], keys=[with_, without, size])
-                else:
-                    check.estimate(key + "/mean", r[column], keys=[size])
+                got = group_mean(check, f"balance/{stage}/{arm}/{name}", r[column],
+                                 sizes[stage][arm], name)
+                behind += got
+                if len(got) == 3:
+                    check.tie(*got[1:])
+                    counted += got[1:]
             if len(counted) == 4:
                 c_mean = r.get(f"mean_contacted_{stage}", r.get("mean_contacted"))
                 k_mean = r.get(f"mean_comparison_{stage}", r.get("mean_comparison"))
@@ -205,6 +192,28 @@ def balance(check: Checker, bundle: Bundle, quarter: str) -> None:
                     check.tie(*counted)
             check.estimate(f"balance/{stage}/{name}/smd", r.get(f"smd_{stage}"), keys=behind)
     _largest_smd(check, frame, bundle.cohort)
+
+
+def group_mean(check: Checker, key: str, value: Any, size: str, name: str) -> list[str]:
+    """The mean of covariate ``name`` over the group counted by ``size`` (cell ``<key>/mean``).
+
+    It rests on the size: shown only when the size is (a mean of a whole-number covariate over
+    a hidden group gives the group's size away, 0.67 = 2/3, and describes a few persons). The
+    mean of a 0/1 covariate is a count of persons (``<key>/with``, ``<key>/without``, adding up
+    to the size) and rests on both. Returns the cells behind it: the size, then the counts.
+    """
+    if size not in check.entries:
+        check.estimate(key + "/mean", value)
+        return []
+    if name not in BINARY_COVARIATES:
+        check.estimate(key + "/mean", value, keys=[size])
+        return [size]
+    n = check.entries[size].value or 0.0
+    with_ = check.count(key + "/with", round(_int(value) * n))
+    without = check.count(key + "/without", n - round(_int(value) * n))
+    check.relation(size, [with_, without])
+    check.estimate(key + "/mean", value, keys=[with_, without, size])
+    return [size, with_, without]
 
 
 def _largest_smd(check: Checker, frame: pd.DataFrame, cohort: dict[str, Any]) -> None:
@@ -361,6 +370,7 @@ def _estimates(check: Checker, outcome: dict[str, Any], curve: pd.DataFrame | No
     # events between a horizon's value and the drawn curve (absent: after the drawn time)
     undrawn = ({} if curve is None else
                undrawn_events(arm_names(curve), check.threshold, check.curve_floor, times))
+    naive = (outcome.get("diagnostics") or {}).get("naive")
     for row in estimate_rows(outcome).to_dict("records"):
         if row.get("analysis") in OTHER_ESTIMANDS:  # on their own events: :func:`estimands`
             continue
@@ -368,6 +378,9 @@ def _estimates(check: Checker, outcome: dict[str, Any], curve: pd.DataFrame | No
         model = str(row.get("model"))
         time = row.get("time")
         timed = time is not None and not pd.isna(time) and (model in CURVE_MODELS | CONTRASTS)
+        if row.get("analysis") == "naive":
+            _naive(check, key, row, naive, times if timed else None)
+            continue
         if not timed or look is None:
             check.estimate(key, row.get("estimate"), counts=[events.get(a) for a in ARMS], keys=pops)
             continue
@@ -383,6 +396,31 @@ def _estimates(check: Checker, outcome: dict[str, Any], curve: pd.DataFrame | No
             at_risk.append(0.0 if gap is None else look.at_risk(arm, day))
         low = min((a for a in at_risk if a is not None), default=None)
         check.estimate(key, row.get("estimate"), counts=counts, keys=pops, at_risk=low)
+
+
+def _naive(check: Checker, key: str, row: dict[str, Any], naive: dict[str, Any] | None,
+           times: list[int] | None) -> None:
+    """A naive row (all eligible contacted against every non-contacted resident) rests on the
+    naive arms' own counts (the bundle's ``diagnostics.naive``): a hazard or rate row on each
+    arm's events; a curve value or contrast at a time on the events up to it and since the
+    previous horizon, and the persons followed then. Without those counts it is not shown."""
+    naive = naive or {}
+    model = str(row.get("model"))
+    arms = [row["arm"]] if model in CURVE_MODELS and row.get("arm") in ARMS else list(ARMS)
+    if times is None:
+        check.estimate(key, row.get("estimate"),
+                       counts=[(naive.get(a) or {}).get("events") for a in arms])
+        return
+    day = round(float(row["time"]))
+    earlier = max([t for t in times if t < day], default=None)
+    counts, at_risk = [], []
+    for arm in arms:
+        by = (naive.get(arm) or {}).get("events_by") or {}
+        now = by.get(str(day))
+        before = 0.0 if earlier is None else by.get(str(earlier))
+        counts += [now, None if now is None or before is None else now - before]
+        at_risk.append(((naive.get(arm) or {}).get("at_risk") or {}).get(str(day), 0))
+    check.estimate(key, row.get("estimate"), counts=counts, at_risk=min(at_risk))
 
 
 # -- figures --------------------------------------------------------------------------------
@@ -414,8 +452,8 @@ def overlap(check: Checker, bundle: Bundle, quarter: str) -> None:
 
 # -- coverage: matched contacted against all eligible contacted ----------------------------
 def coverage(check: Checker, bundle: Bundle, quarter: str) -> None:
-    """Means of 0/1 covariates among all eligible and the matched contacted are counts; the
-    unmatched hold their difference (latent); the SMD rests on all of them."""
+    """Means among all eligible and the matched contacted (:func:`group_mean`); for a 0/1
+    covariate the unmatched hold their difference (latent); the SMD rests on all of them."""
     frame = bundle.named_table("coverage")
     if frame is None or frame.empty:
         return
@@ -424,25 +462,19 @@ def coverage(check: Checker, bundle: Bundle, quarter: str) -> None:
     for r in frame.to_dict("records"):
         name = str(r["covariate"])
         behind: dict[str, list[str]] = {}
+        every: list[str] = []
         for group, (size, column) in groups.items():
-            key = f"coverage/{group}/{name}"
-            if name not in BINARY_COVARIATES or size not in check.entries:
-                check.estimate(key + "/mean", r[column])
-                continue
-            n = check.entries[size].value or 0.0
-            with_ = check.count(key + "/with", round(_int(r[column]) * n))
-            without = check.count(key + "/without", n - round(_int(r[column]) * n))
-            check.relation(size, [with_, without])
-            check.estimate(key + "/mean", r[column], keys=[with_, without])
-            behind[group] = [with_, without]
+            got = group_mean(check, f"coverage/{group}/{name}", r[column], size, name)
+            every += got
+            if len(got) == 3:
+                behind[group] = got[1:]
         if len(behind) == 2:
             for i, part in enumerate(("with", "without")):
                 rest = check.latent(f"coverage/unmatched/{name}/{part}",
                                     check.entries[behind["all"][i]].value
                                     - check.entries[behind["matched"][i]].value)
                 check.relation(behind["all"][i], [behind["matched"][i], rest])
-        check.estimate(f"coverage/{name}/smd", r.get("smd_matched_vs_all"),
-                       keys=[k for keys in behind.values() for k in keys])
+        check.estimate(f"coverage/{name}/smd", r.get("smd_matched_vs_all"), keys=every)
 
 
 # -- data quality ---------------------------------------------------------------------------
@@ -466,7 +498,6 @@ def quality(check: Checker, bundle: Bundle, quarter: str) -> None:
     totals = dq.get("totals") or {}
     check.relation(check.count("quality/total/read", totals.get("rows_read")), reads)
     check.relation(check.count("quality/total/quarantined", totals.get("rows_quarantined")), bads)
-
 
 
 # -- the method's own checks: the other estimand, negative controls, placebo, subgroups ------
