@@ -39,14 +39,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 DAYS_PER_MONTH = 30.4375
 
 
-def run_demo(where: Path, persons: int, seed: int, render: bool) -> tuple[str, float]:
-    """A demo in ``where`` (reused when finished); returns (status, seconds)."""
+def run_demo(where: Path, persons: int, seed: int, render: bool,
+             html_only: bool = False) -> tuple[str, float]:
+    """A demo in ``where`` (reused when finished; ``render``: its reports rendered again, in
+    HTML only with ``html_only``); returns (status, seconds)."""
     exe = str(Path(sys.executable).with_name("evaluation"))
     start = time.perf_counter()
     if (where / "output").is_dir() and any((where / "output").glob("*/report/en/technical.html")):
         if not render:
             return "reused", 0.0
         cmd = [exe, "--quiet", "report", str(where / "study.toml")]
+        cmd += ["--format", "html"] if html_only else []
     else:
         shutil.rmtree(where, ignore_errors=True)
         cmd = [exe, "--quiet", "demo", "--out", str(where), "--persons", str(persons),
@@ -242,7 +245,7 @@ def _labels(lang: str) -> dict:
 
 
 # -- one run --------------------------------------------------------------------------------
-def attack_run(where: Path, threshold: int = 5) -> dict:
+def attack_run(where: Path, threshold: int = 5, pdf: bool = True) -> dict:
     from attacks import attack, tables
 
     out = {"languages": {}}
@@ -268,7 +271,7 @@ def attack_run(where: Path, threshold: int = 5) -> dict:
             checked.append({"claim": what, "value": value, "right": ok})
         html_numbers = numbers_in(" ".join(html_text(p) for p in pages.values()))
         pdf_only = {}
-        for doc in ("quarterly", "technical"):
+        for doc in ("quarterly", "technical") if pdf else ():
             text = pdf_text(report_dir / f"{doc}.pdf")
             extra = sorted(n for n in numbers_in(text) - html_numbers if len(n) > 1)
             pdf_only[doc] = extra
@@ -288,13 +291,17 @@ def attack_run(where: Path, threshold: int = 5) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--persons", type=int, nargs="+", default=[1500, 2500, 5000, 10000])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--persons", type=int, nargs="+", default=[1500, 2500, 5000, 10000],
+                        help="demo sizes (default: 1500 2500 5000 10000)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
+                        help="demo seeds (default: 1 2 3)")
     parser.add_argument("--runs", nargs="+", metavar="PERSONS:SEED",
                         help="these runs instead of every --persons x --seeds")
     parser.add_argument("--work", type=Path, help="keep (and reuse) the demos in this folder")
     parser.add_argument("--render", action="store_true",
                         help="render the reports of a reused demo again (after a code change)")
+    parser.add_argument("--html-only", action="store_true",
+                        help="with --render: HTML only (faster; the PDF text is not read)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="disclosure-attack-"))
@@ -303,20 +310,19 @@ def main(argv: list[str] | None = None) -> int:
         pairs = ([tuple(int(x) for x in r.split(":")) for r in args.runs] if args.runs else
                  [(p, s) for p in args.persons for s in args.seeds])
         for persons, seed in pairs:
-            if True:
-                where = work / f"p{persons}s{seed}"
-                status, seconds = run_demo(where, persons, seed, args.render)
-                run = {"persons": persons, "seed": seed, "demo": status,
-                       "seconds": round(seconds, 1),
-                       "command": f"evaluation demo --persons {persons} --seed {seed}"}
-                if not status.startswith("failed"):
-                    run.update(attack_run(where))
-                    # the same counts in both languages: a run's figure is its larger one
-                    run["derived"] = max((v["derived"] for v in run["languages"].values()),
-                                         default=0)
-                runs.append(run)
-                if not args.json:
-                    _print(run)
+            where = work / f"p{persons}s{seed}"
+            status, seconds = run_demo(where, persons, seed, args.render, args.html_only)
+            run = {"persons": persons, "seed": seed, "demo": status,
+                   "seconds": round(seconds, 1),
+                   "command": f"evaluation demo --persons {persons} --seed {seed}"}
+            if not status.startswith("failed"):
+                run.update(attack_run(where, pdf=not (args.render and args.html_only)))
+                # the same counts in both languages: a run's figure is its larger one
+                run["derived"] = max((v["derived"] for v in run["languages"].values()),
+                                     default=0)
+            runs.append(run)
+            if not args.json:
+                _print(run)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -639,9 +639,11 @@ class Report(CouncilParts, AreaSections):
         frame = pd.DataFrame(points, columns=["label", "analysis", "hazard_ratio", "low", "high"])
         self.figure(forest_figure(frame, self.lang), self.t("alt_forest"))
         missing = []
-        for outcome in self.bundle.outcomes:
-            cox = pick(estimate_rows(outcome), "cox", term="treat")
-            if cox is not None and isinstance(cox.get("not_estimated"), str) and cox["not_estimated"]:
+        for outcome in self.bundle.outcomes:  # matched or naive: either point left out
+            rows = estimate_rows(outcome)
+            coxes = [pick(rows, "cox", analysis=a, term="treat") for a in ("matched", "naive")]
+            if any(c is not None and isinstance(c.get("not_estimated"), str) and c["not_estimated"]
+                   for c in coxes):
                 missing.append(self.label(outcome))
         if missing:
             self.paragraph("forest_not_estimated", labels=", ".join(missing))
