@@ -187,3 +187,63 @@ def test_command_bad_panel_exit_2(tmp_path):
     assert out.exit_code == 2
     assert "unit 'b' has no row for 1 of the 2 periods" in out.output
     assert "Traceback" not in out.output
+
+
+def _trend_panel(shared_dip: float = 0.0, seed: int = 5):
+    """20 units x 96 months, each with its own trend; the treated unit falls to 0.8 from month
+    60; optionally a dip shared by every unit inside the pre-period (months 30-44)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(96)
+    months = pd.period_range("2017-01", periods=96, freq="M").strftime("%Y-%m")
+    dip = np.where((t >= 30) & (t < 45), shared_dip, 0.0)
+    rows, truth = [], None
+    for i in range(20):
+        trend = rng.normal(0, 0.03) / 12
+        mu0 = np.exp(4.5 + 0.05 * i + trend * t + 0.1 * np.cos(2 * np.pi * t / 12) + dip)
+        mu = mu0 * np.where((i == 0) & (t >= 60), 0.8, 1.0)
+        if i == 0:
+            truth = float((mu - mu0)[60:].mean())
+        rows += [{"u": f"m{i}", "t": m, "y": int(v)} for m, v in zip(months, rng.poisson(mu))]
+    return prepare(pd.DataFrame(rows), unit="u", time="t", outcome="y", treated_unit="m0",
+                   start=months[60]), truth
+
+
+def test_did_with_unit_trends_recovers_effect_where_parallel_trends_fail():
+    panel, truth = _trend_panel()
+    with_trends = fit_did(panel)
+    d = with_trends.diagnostics
+    assert d["unit_trends"] and d["slope_change"] and d["placebo_in_time"] is not None
+    row = with_trends.row()
+    assert row["conf_low"] < truth < row["conf_high"]
+    assert set(with_trends.gates) == {"placebo_in_time", "passed", "reasons"}
+    classic = fit_did(panel, trends=False)
+    assert classic.diagnostics["unit_trends"] is False and "pre_trend" in classic.gates
+    # the classic model's interval is narrower: it carries no uncertainty about the trend
+    assert classic.row()["std_error"] < row["std_error"]
+    assert with_trends.to_dict()["assumes"].startswith("each municipality's own linear trend")
+
+
+def test_its_comparison_placebo_flags_a_shared_shock():
+    """A dip shared by every unit inside the pre-period biases the single-series ITS; the same
+    model on the comparison units finds 'effects' there, and the gate fails."""
+    panel, _ = _trend_panel(shared_dip=-0.3)
+    result = fit_its(panel)
+    check = result.diagnostics["comparison_placebo"]
+    assert check["units"] == 19 and check["excluding_no_change"] >= 5 and check["p_value"] < 0.05
+    assert result.gates["comparison_placebo"] is False and not result.gates["passed"]
+    assert any("comparison units" in r for r in result.gates["reasons"])
+    clean = fit_its(_trend_panel(shared_dip=0.0)[0])
+    assert clean.diagnostics["comparison_placebo"]["excluding_no_change"] <= 3
+
+
+def test_fixed_b_critical_values():
+    from evaluation.area.effect import hac_critical_value, hac_p_value
+
+    assert hac_critical_value(0.95, None, 120) == pytest.approx(1.959964, abs=1e-6)
+    cv = hac_critical_value(0.95, 4, 120)  # b = 5/120
+    assert cv == pytest.approx(1.96 + 2.9694 * 5 / 120 + 0.4160 * (5 / 120) ** 2
+                               - 0.5324 * (5 / 120) ** 3)
+    assert cv > 1.96 and hac_critical_value(0.95, 4, 40) > cv
+    assert hac_p_value(cv * 2.0, 2.0, 4, 120) == pytest.approx(0.05)
+    with pytest.raises(ValueError):
+        hac_critical_value(0.93, 4, 120)

@@ -70,11 +70,13 @@ class AreaComparison:
 
 
 def fit_all(panel: AreaPanel, methods: tuple[str, ...] = METHODS, family: str | None = None,
-            outcome_lags: tuple = (), progress: bool = False) -> AreaComparison:
+            outcome_lags: tuple = (), progress: bool = False,
+            trends: bool | None = None) -> AreaComparison:
     """Fit each method that the panel is large enough for; the others are listed with the
-    reason (a panel too small for every asked method raises the first reason)."""
+    reason (a panel too small for every asked method raises the first reason). ``trends``:
+    unit-specific trends in the DiD (None: when the pre-period is long enough)."""
     fitters = {"its": lambda: fit_its(panel, family=family),
-               "did": lambda: fit_did(panel, family=family),
+               "did": lambda: fit_did(panel, family=family, trends=trends),
                "synth": lambda: fit_synth(panel, outcome_lags=outcome_lags, progress=progress)}
     results, skipped = [], {}
     first_error = None

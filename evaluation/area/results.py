@@ -23,6 +23,9 @@ ASSUMPTIONS = {
     "its": "the study municipality's own pre-period trend and seasonality would have continued",
     "did": "the study and comparison municipalities would have moved in parallel (checked on "
            "the pre-period by the pre-trend test)",
+    "did_trends": "each municipality's own linear trend and the shocks the study municipality "
+                  "shares with the comparison municipalities would have continued (checked by "
+                  "an in-time placebo)",
     "synth": "a weighted mix of comparison municipalities that tracked the study municipality "
              "before the start would have kept tracking it",
 }
@@ -89,6 +92,11 @@ class AreaResult:
         """A further table of the fit (``event_time``, ``placebo``, ``leave_one_out``)."""
         return deepcopy(self._extra.get(name))
 
+    @property
+    def assumption_key(self) -> str:
+        """The key of :data:`ASSUMPTIONS` (the DiD with unit trends assumes less)."""
+        return "did_trends" if self._diagnostics.get("unit_trends") else self.method
+
     def row(self) -> dict[str, Any]:
         """The tidy row as a JSON-ready dictionary."""
         return _clean({c: self._row.get(c) for c in TIDY_COLUMNS})
@@ -100,7 +108,7 @@ class AreaResult:
         """Row, diagnostics, gates and series, JSON-ready (what the results bundle stores)."""
         extra = {k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v)
                  for k, v in self._extra.items()}
-        return _clean({**self.row(), "assumes": ASSUMPTIONS[self.method],
+        return _clean({**self.row(), "assumes": ASSUMPTIONS[self.assumption_key],
                        "diagnostics": self._diagnostics, "gates": self._gates,
                        "series": self._series.to_dict(orient="records"), **extra})
 

@@ -50,21 +50,30 @@ def read_panel(path: str):
 @click.option("--family", type=click.Choice(["linear", "poisson"]), default=None,
               help="Regression family of ITS and DiD (default: poisson for a count outcome, "
                    "linear otherwise).")
+@click.option("--did-trends", type=click.Choice(["auto", "yes", "no"]), default="auto",
+              show_default=True,
+              help="Unit-specific linear trends in the difference-in-differences (auto: with at "
+                   "least 10 pre-periods).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def command(panel: str, unit: str, time_col: str, outcome: str, treated_unit: str, start: str,
             method: str, covariates: str | None, outcome_lags: str | None, group: str | None,
-            family: str | None, as_json: bool) -> None:
+            family: str | None, did_trends: str, as_json: bool) -> None:
     """Area-level effect of an initiative that starts in one unit at --start.
 
     \b
     its    interrupted time series on the treated unit alone (segmented Poisson/NB or linear
            regression with seasonality, level and slope change, Newey-West errors)
-    did    two-way fixed effects against the other units (clustered by unit), event study
-           and pre-trend test
+    did    two-way fixed effects against the other units, with a linear trend for every
+           unit when the pre-period allows (a level and slope change for the treated unit;
+           in-time placebo gate), else parallel trends (pre-trend test gate); clustered
+           errors with 5+ treated units, else Driscoll-Kraay; event study
     synth  synthetic control: donor weights, pre-period RMSPE, placebo-in-space p-value over
            every donor, leave-one-out
 
     Every estimate is the average post-period effect in the outcome's units per period.
+    Intervals from Newey-West or Driscoll-Kraay errors use fixed-b critical values; a
+    method whose gates fail shows its estimate beside the failed gate, and the reports
+    show no number for it.
     Minimum sizes: DiD 1 comparison unit and 1 pre-period; synthetic control 2 donors and 5
     pre-periods; ITS 5 pre-periods (two years of them for seasonality).
     """
@@ -82,7 +91,8 @@ def command(panel: str, unit: str, time_col: str, outcome: str, treated_unit: st
     with progress.step(f"Area-level estimators ({', '.join(methods)}) on {len(prepared.units)} "
                        f"units and {len(prepared.periods)} periods"):
         comparison = fit_all(prepared, methods=methods, family=family, outcome_lags=lags,
-                             progress=True)
+                             progress=True,
+                             trends={"auto": None, "yes": True, "no": False}[did_trends])
     if as_json:
         document = {"panel": str(panel), "treated_unit": treated_unit,
                     "start": prepared.label(prepared.start), "verdict": comparison.verdict,

@@ -201,8 +201,9 @@ class AreaSections:
             else:
                 shown = [text("area_gate_failed", self.lang)] + ["-"] * 3
             reasons = "; ".join(self._gate_texts(gates)) or text("area_gates_ok", self.lang)
+            assumes = "did_trends" if m.get("diagnostics", {}).get("unit_trends") else method
             rows.append([text(f"area_method_{method}", self.lang), *shown, reasons,
-                         text(f"area_assumes_{method}", self.lang)])
+                         text(f"area_assumes_{assumes}", self.lang)])
         header = [text(k, self.lang) for k in ("area_col_method", "area_col_estimate", "area_col_ci",
                                                 "area_col_p", "area_col_relative", "area_col_gates",
                                                 "area_col_assumes")]
@@ -237,10 +238,19 @@ class AreaSections:
                      [text("area_method_its", self.lang), text("area_diag_placebo_time", self.lang),
                       self._num((d.get("placebo_in_time") or {}).get("p_value"), 3)],
                      [text("area_method_its", self.lang), text("area_diag_pre_rmse", self.lang), self._num(d.get("pre_rmse"))]]
+            comparison = d.get("comparison_placebo")
+            if comparison:
+                rows.append([text("area_method_its", self.lang), text("area_diag_comparison_placebo", self.lang),
+                             f"{comparison['excluding_no_change']}/{comparison['units']} "
+                             f"(p = {self._num(comparison['p_value'], 3)})"])
         if "did" in m:
             d = m["did"]["diagnostics"]
-            rows += [[text("area_method_did", self.lang), text("area_diag_pre_trend", self.lang),
+            rows += [[text("area_method_did", self.lang), text("area_diag_unit_trends", self.lang),
+                      text("area_yes" if d.get("unit_trends") else "area_no", self.lang)],
+                     [text("area_method_did", self.lang), text("area_diag_pre_trend", self.lang),
                       self._num((d.get("pre_trend") or {}).get("p_value"), 3)],
+                     [text("area_method_did", self.lang), text("area_diag_placebo_time", self.lang),
+                      self._num((d.get("placebo_in_time") or {}).get("p_value"), 3)],
                      [text("area_method_did", self.lang), text("area_diag_rate_ratio", self.lang), self._num(d.get("rate_ratio"), 3)],
                      [text("area_method_did", self.lang), text("area_diag_se", self.lang),
                       text(f"area_se_{d.get('se_method')}", self.lang, lags=d.get("se_lags"))]]

@@ -1053,6 +1053,9 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         ),
         "area_gate_residual_autocorrelation": "restled autokorrelerede",
         "area_gate_placebo_in_time": "effekt ved placebo-start før start",
+        "area_gate_comparison_placebo": (
+            "samme model finder effekter i sammenligningskommuner uden indsats (fælles stød "
+            "skævvrider en enkelt tidsserie)"),
         "area_gate_pre_trend": "ikke parallel udvikling før start",
         "area_gate_pre_trend_untestable": "kun én periode før start: parallel udvikling kan ikke testes",
         "area_gate_pre_fit": "syntetisk Aalborg følger ikke Aalborg før start",
@@ -1062,6 +1065,10 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         "area_assumes_its": "Aalborgs egen udvikling og sæsonmønster før start ville være fortsat.",
         "area_assumes_did": (
             "Aalborg og sammenligningskommunerne ville have udviklet sig parallelt (testet før start)."
+        ),
+        "area_assumes_did_trends": (
+            "Hver kommunes egen lineære udvikling og de stød, Aalborg deler med "
+            "sammenligningskommunerne, ville være fortsat (testet med en placebo-start før start)."
         ),
         "area_assumes_synth": (
             "En vægtet blanding af kommuner, der fulgte Aalborg før start, ville have fortsat med det."
@@ -1093,6 +1100,9 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         ),
         "h_area_event": "Event study: forskel mod sammenligningskommunerne år for år",
         "h_area_diagnostics": "Diagnostik",
+        "area_diag_comparison_placebo": "Samme model i sammenligningskommunerne: andel med effekt",
+        "area_diag_unit_trends": "Egen lineær trend for hver kommune",
+        "area_yes": "ja", "area_no": "nej",
         "area_diag_family": "Fordeling", "area_diag_placebo_time": "Placebo-start før start, p",
         "area_diag_pre_rmse": "Fejl før start (RMSE)", "area_diag_pre_trend": "Test for forskellig trend før start, p",
         "area_diag_rate_ratio": "Rateforhold", "area_diag_se": "Standardfejl",
@@ -1162,6 +1172,9 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         ),
         "area_gate_residual_autocorrelation": "residuals autocorrelated",
         "area_gate_placebo_in_time": "an effect at a placebo start before the start",
+        "area_gate_comparison_placebo": (
+            "the same model finds effects in comparison municipalities without the initiative "
+            "(shared shocks bias a single series)"),
         "area_gate_pre_trend": "no parallel movement before the start",
         "area_gate_pre_trend_untestable": "one period before the start only: parallel movement cannot be tested",
         "area_gate_pre_fit": "synthetic Aalborg does not track Aalborg before the start",
@@ -1171,6 +1184,10 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         "area_assumes_its": "Aalborg's own trend and seasonal pattern before the start would have continued.",
         "area_assumes_did": (
             "Aalborg and the comparison municipalities would have moved in parallel (tested before the start)."
+        ),
+        "area_assumes_did_trends": (
+            "Each municipality's own linear trend and the shocks Aalborg shares with the comparison "
+            "municipalities would have continued (tested at a placebo start before the start)."
         ),
         "area_assumes_synth": (
             "A weighted mix of municipalities that tracked Aalborg before the start would have kept doing so."
@@ -1202,6 +1219,9 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         ),
         "h_area_event": "Event study: difference from the comparison municipalities year by year",
         "h_area_diagnostics": "Diagnostics",
+        "area_diag_comparison_placebo": "Same model in the comparison municipalities: share with an effect",
+        "area_diag_unit_trends": "Own linear trend for every municipality",
+        "area_yes": "yes", "area_no": "no",
         "area_diag_family": "Family", "area_diag_placebo_time": "Placebo start before the start, p",
         "area_diag_pre_rmse": "Error before the start (RMSE)", "area_diag_pre_trend": "Test of a different trend before the start, p",
         "area_diag_rate_ratio": "Rate ratio", "area_diag_se": "Standard errors",
