@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "survival",
     "area",
     "report",
+    "track",
     "run",
     "demo",
 )
@@ -85,6 +86,8 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
       survival      the same estimators on any time-to-event table
       area          area-level effect on a panel of units (ITS, DiD, synthetic control)
       report        quarterly reports (Danish/English) from a results bundle
+      track         the series over every quarter since the start, projections, process
+                    indicators
       run           every stage of a study
       demo          the whole pipeline on simulated data
     """

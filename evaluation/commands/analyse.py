@@ -23,11 +23,13 @@ def command(study_file: str, quarter: str | None) -> None:
     from ..progress import echo
     from ..quarters import study_quarter
     from ..study import load_study
+    from ..tracking.versions import keep_version
 
     study = load_study(study_file)
     q = study_quarter(study, quarter)
     with locks(write=[study.output], read=[study.warehouse]):
         check_replaceable(study.results_dir(q))
+        keep_version(study.quarter_dir(q))  # a rebuilt quarter keeps its earlier bundle beside it
         check_study_inputs("analyse", warehouse=study.warehouse, cohort=study.cohort_dir(q))
         estimates = analyse_study(study, q)
     for line in summary_lines(estimates):

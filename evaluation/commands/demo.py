@@ -83,6 +83,7 @@ def command(out_dir: str, persons: int, seed: int) -> None:
     done += run_stages([
         ("cohort build", ["cohort", "build", str(study_file), "--quarter", quarter]),
         ("analyse", ["analyse", str(study_file), "--quarter", quarter]),
+        ("track", ["track", str(study_file), "--quarter", quarter]),
         ("report", ["report", str(study_file), "--quarter", quarter]),
     ])
 
@@ -94,6 +95,7 @@ def command(out_dir: str, persons: int, seed: int) -> None:
         ("warehouse", warehouse),
         ("cohort", out / "output" / quarter / "cohort"),
         ("results bundle", out / "output" / quarter / "results"),
+        ("tracking series", out / "output" / quarter / "tracking"),
         ("reports", out / "output" / quarter / "report"),
     ]:
         if path.exists():

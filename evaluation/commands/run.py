@@ -21,7 +21,9 @@ def command(study_file: str, quarter: str | None, skip_pseudonymise: bool) -> No
     2. validate      the warehouse against the data contract (stops on fatal problems)
     3. cohort build  contacted youths and matched comparison group
     4. analyse       outcomes and survival analyses -> results bundle
-    5. report        council report and technical appendix, in every configured language
+    5. track         the series over every quarter since the start (missing quarters built),
+                     when an answer can be expected, process indicators
+    6. report        council report and technical appendix, in every configured language
 
     Everything for quarter Q goes to OUTPUT/Q/ (cohort/, results/, report/); earlier quarters'
     folders are kept. A quarter ending before the initiative start or after the end of data is
@@ -53,6 +55,7 @@ def command(study_file: str, quarter: str | None, skip_pseudonymise: bool) -> No
             ("validate", ["validate", str(study.warehouse)]),
             ("cohort build", ["cohort", "build", str(study.path), "--quarter", q.label]),
             ("analyse", ["analyse", str(study.path), "--quarter", q.label]),
+            ("track", ["track", str(study.path), "--quarter", q.label]),
             ("report", ["report", str(study.path), "--quarter", q.label]),
         ])
     info("")

@@ -136,7 +136,8 @@ class CouncilParts:
         self.heading("h_summary")
         items = []
         for family, outcome in self.bundle.families():
-            f = finding(outcome, self.lang, self.threshold, self.check)
+            f = finding(outcome, self.lang, self.threshold, self.check,
+                        boundary_z=self.boundary_for(family))
             items.append((f.kind, summary_sentence(outcome, f, self.lang,
                                                    category_label(family, self.lang))))
         if self.html:  # each answer marked with its kind (not_yet, no_difference, ...)
@@ -180,7 +181,8 @@ class CouncilParts:
         self.paragraph("findings_intro")
         for family, outcome in self.bundle.families():
             self.heading("h_outcome", level=3, label=category_label(family, self.lang))
-            f = finding(outcome, self.lang, self.threshold, self.check)
+            f = finding(outcome, self.lang, self.threshold, self.check,
+                        boundary_z=self.boundary_for(family))
             label = self.label(outcome)
             if f.kind == NOT_YET:
                 self.paragraph("per100_not_yet", label=label, within=within(outcome, self.lang),

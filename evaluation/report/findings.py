@@ -15,6 +15,11 @@ The rules (one sentence per outcome, in the report language):
 4. The interval lies entirely on the harmful side: the same numbers, and says plainly that this
    is a harmful result.
 
+Repeated looks: with ``boundary_z`` (the boundary of the current quarterly look of the plan's
+monitoring scheme, :mod:`evaluation.tracking.spending`), rules 3 and 4 also need
+``|difference / standard error| >= boundary_z``; an interval that excludes zero without
+crossing the boundary is "cannot yet be told from chance" with a sentence that says why.
+
 Nothing is estimated here: the numbers are the bundle's.
 """
 
@@ -105,7 +110,7 @@ def population_clause(outcome: dict[str, Any], cohort: dict[str, Any], lang: str
 
 def finding(outcome: dict[str, Any], lang: str,
             threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, check: Checker | None = None,
-            cohort: dict[str, Any] | None = None) -> Finding:
+            cohort: dict[str, Any] | None = None, boundary_z: float | None = None) -> Finding:
     """The finding sentence of one outcome (rules in the module docstring).
 
     Parameters
@@ -122,14 +127,17 @@ def finding(outcome: dict[str, Any], lang: str,
     cohort
         The bundle's ``cohort`` entry: with it (and ``check``), the sentence begins by naming the
         population it describes (the matched contacted, of all eligible contacted).
+    boundary_z
+        Boundary of the current look (repeated testing); None: the 95% interval alone decides.
     """
-    found = _finding(outcome, lang, threshold, check)
+    found = _finding(outcome, lang, threshold, check, boundary_z)
     if cohort is None or check is None:
         return found
     return replace(found, sentence=population_clause(outcome, cohort, lang, check) + found.sentence)
 
 
-def _finding(outcome: dict[str, Any], lang: str, threshold: int, check: Checker | None) -> Finding:
+def _finding(outcome: dict[str, Any], lang: str, threshold: int, check: Checker | None,
+             boundary_z: float | None = None) -> Finding:
     """The finding without the population clause."""
     label = _label(outcome, lang)
     horizon = outcome.get("primary_horizon_days") or 365
@@ -172,6 +180,11 @@ def _finding(outcome: dict[str, Any], lang: str, threshold: int, check: Checker 
     values = {"c": float(ci_c["estimate"]), "k": float(ci_k["estimate"]), "rd": est, "lo": lo,
               "hi": hi, "c_low": _float(ci_c.get("conf_low")), "c_high": _float(ci_c.get("conf_high")),
               "k_low": _float(ci_k.get("conf_low")), "k_high": _float(ci_k.get("conf_high"))}
+    if not (lo <= 0.0 <= hi) and not _beyond(rd, boundary_z):
+        return Finding(outcome.get("id", ""), NO_DIFFERENCE,
+                       text("finding_not_beyond_boundary", lang, rd=fmt.points(est, lang),
+                            lo=fmt.points(lo, lang), hi=fmt.points(hi, lang), **fields),
+                       numbers=numbers, values=values)
     if lo <= 0.0 <= hi:
         return Finding(outcome.get("id", ""), NO_DIFFERENCE,
                        text("finding_no_difference", lang, rd=fmt.points(est, lang),
@@ -211,6 +224,16 @@ def effect_phrase(outcome: dict[str, Any], lang: str) -> str | None:
     if mde > 1:
         return text("effect_up", lang, times=fmt.number(mde, lang))
     return text("effect_down", lang, pct=fmt.percent(mde, lang, digits=0))
+
+
+def _beyond(rd: dict[str, Any], boundary_z: float | None) -> bool:
+    """The estimate crosses the look's boundary (True when there is no boundary to apply)."""
+    if boundary_z is None:
+        return True
+    se = rd.get("std_error")
+    if se is None or not float(se) > 0:
+        return False  # no standard error: the boundary cannot be checked, so no finding
+    return abs(float(rd["estimate"]) / float(se)) >= boundary_z
 
 
 def mde_sentence(outcome: dict[str, Any], lang: str) -> str:

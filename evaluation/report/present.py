@@ -36,6 +36,7 @@ from .texts import (
     text,
     vocabulary_label,
 )
+from .tracking import TrackingParts
 
 STYLE = """<style>
 .report-table{border-collapse:collapse;margin:0.6em 0 1.2em 0;font-size:0.92em}
@@ -88,7 +89,7 @@ class Raw(str):
     or for PDF the Markdown count span."""
 
 
-class Report(CouncilParts, AreaSections):
+class Report(CouncilParts, AreaSections, TrackingParts):
     """Presents one results bundle in one language.
 
     Parameters
@@ -449,7 +450,8 @@ class Report(CouncilParts, AreaSections):
         """Per outcome: finding, curve with numbers at risk, every model row, diagnostics."""
         for outcome in self.bundle.outcomes:
             self.heading("h_outcome", level=2, label=self.label(outcome))
-            f = finding(outcome, self.lang, self.threshold, self.check, self.bundle.cohort)
+            f = finding(outcome, self.lang, self.threshold, self.check, self.bundle.cohort,
+                        boundary_z=self.boundary_for(outcome.get("family")))
             self._show(f"**{fmt.plain(f.sentence)}**")
             self.heading("h_curve", level=3)
             self._curve(outcome, survival=True)

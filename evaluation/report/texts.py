@@ -784,6 +784,224 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
+
+#: Texts of the tracking series (evaluation.report.tracking) and of the boundary of repeated
+#: looks in the findings; merged into TEXTS.
+_TRACKING_TEXTS: dict[str, dict[str, str]] = {
+    "da": {
+        "finding_not_beyond_boundary": (
+            "{label} {within}: {pct_c} af de unge med kontakt og {pct_k} i sammenligningsgruppen "
+            "({rd} procentpoint, 95 %-konfidensinterval {lo} til {hi}). Fordi vi ser på tallene "
+            "hvert kvartal, kræver en konklusion en større sikkerhed end et almindeligt "
+            "95 %-interval på dette tidspunkt; den er endnu ikke nået."
+        ),
+        "trk_tracking_missing": "(Udviklingen over kvartaler er ikke beregnet for dette kvartal; kør `evaluation track`.)",
+        "trk_not_yet_known": "endnu ikke kendt",
+        "trk_suppressed_value": "–",
+        "trk_h_trajectory": "Sådan har svaret udviklet sig",
+        "trk_trajectory_intro": (
+            "Figurerne viser for hvert område forskellen mellem de unge med kontakt og "
+            "sammenligningsgruppen, kvartal for kvartal siden indsatsen begyndte. Punktet er "
+            "forskellen i procentpoint, stregen dens 95 %-konfidensinterval, og den vandrette "
+            "linje er nul: ingen forskel."
+        ),
+        "trk_trajectory_caption": (
+            "{label}: {n} af {total} kvartaler har et resultat, der kan vises; i de øvrige kunne "
+            "vi endnu ikke sige noget (for få hændelser, eller et af kvalitetstjekkene holdt ikke)."
+        ),
+        "trk_h_expected": "Hvornår kan vi forvente et svar?",
+        "trk_expected_now": (
+            "{label}: tallene er allerede store nok til at opdage en virkning på {size}, hvis den "
+            "findes."
+        ),
+        "trk_expected_quarter": (
+            "{label}: et svar (om kontakten ændrer risikoen med {size}) kan forventes omkring {quarter}."
+        ),
+        "trk_expected_no_events": (
+            "{label}: der er endnu ingen hændelser at regne på, så vi kan ikke sige, hvornår et "
+            "svar kan forventes."
+        ),
+        "trk_expected_not_within": (
+            "{label}: med det nuværende antal unge kan et svar (om kontakten ændrer risikoen med "
+            "{size}) ikke forventes inden for tre år."
+        ),
+        "trk_expected_note": (
+            "Beregnet ud fra, hvor mange unge der hidtil er kommet til hvert kvartal, og hvor ofte "
+            "hændelserne sker i hver gruppe, med den sikkerhed, der kræves, når vi ser på tallene "
+            "hvert kvartal. Udbredte ungdomsindsatser finder typisk virkninger af denne størrelse "
+            "eller mindre."
+        ),
+        "trk_h_process": "Når indsatsen de unge hurtigt?",
+        "trk_col_indicator": "Mål",
+        "trk_col_quarter": "Kvartal",
+        "trk_col_value": "Seneste kvartal",
+        "trk_col_persons": "Personer",
+        "trk_col_since_start": "Siden start",
+        "trk_ind_reach_within_14": "Kontaktet inden for 14 dage efter en udløsende hændelse",
+        "trk_ind_reach_within_30": "Kontaktet inden for 30 dage",
+        "trk_ind_reach_within_90": "Kontaktet inden for 90 dage",
+        "trk_ind_speed_median": "Dage fra seneste udløsende hændelse til første kontakt",
+        "trk_ind_activation_contacted": "Henvist til uddannelse, job eller fritid: startet uddannelse eller job inden for 90 dage",
+        "trk_ind_activation_comparison": "Det samme i sammenligningsgruppen (samme dage)",
+        "trk_ind_repeat_contacts_per_person": "Kontakter pr. ung inden for 6 måneder",
+        "trk_ind_repeat_seen_again": "Set igen inden for 6 måneder",
+        "trk_ind_days": "{median} (kvartiler {q1}-{q3})",
+        "trk_process_note": (
+            "En udløsende hændelse er en sigtelse for vold eller våben eller en sag sammen med et "
+            "registreret bandemedlem, for unge på 14-25 år i kommunen, der ikke havde haft kontakt "
+            "før. Andelen kontaktet vises først, når 90 dage er gået for alle i kvartalet. Tal under "
+            "{threshold} og tal, der kan regnes ud af forskellen til tidligere offentliggjorte tal, "
+            "vises som \"–\" eller \"<{threshold}\"; medianer vises kun for mindst "
+            "{min_quantiles} unge."
+        ),
+        "trk_h_trajectory_table": "Udviklingen over kvartaler",
+        "trk_col_family": "Område",
+        "trk_col_contacted": "Kontaktet i alt",
+        "trk_col_matched": "Matchet",
+        "trk_col_events_c": "Hændelser, kontakt",
+        "trk_col_events_k": "Hændelser, sammenligning",
+        "trk_col_rd": "Forskel, procentpoint (95 %-KI)",
+        "trk_col_hr": "HR (95 %-KI)",
+        "trk_col_mde": "Mindste påviselige HR",
+        "trk_col_gates": "Tjek bestået",
+        "trk_col_z": "z / grænse",
+        "trk_col_version": "Version",
+        "trk_yes": "ja",
+        "trk_no": "nej",
+        "trk_not_estimated_short": "ikke estimeret",
+        "trk_trajectory_table_note": (
+            "Hver række er læst fra kvartalets gemte resultatpakke (version = de første 12 tegn af "
+            "SHA-256 af dens manifest). Forskellen er risikoforskellen ved den primære horisont i "
+            "den matchede analyse; z = forskel / standardfejl. Et fund (\"virker\" eller \"skader\") "
+            "kræver |z| mindst lig grænsen for kvartalets kig. Antal, hvis forskel til det forrige "
+            "viste tal i samme række er lille, skjules."
+        ),
+        "trk_h_boundaries": "Gentagne kig: grænser",
+        "trk_boundaries_intro": (
+            "{families}: {looks} planlagte kvartalsvise kig, {spending}, samlet tosidet "
+            "signifikansniveau {alpha}."
+        ),
+        "trk_spending_obrien_fleming": "Lan-DeMets forbrugsfunktion af O'Brien-Fleming-typen",
+        "trk_spending_pocock": "Lan-DeMets forbrugsfunktion af Pocock-typen",
+        "trk_col_look": "Kig",
+        "trk_col_fraction": "Informationsandel",
+        "trk_col_boundary": "Grænse (|z|)",
+        "trk_col_nominal": "Nominelt niveau",
+        "trk_col_spent": "Brugt alfa",
+        "trk_boundaries_note": (
+            "Kig k af K ligger ved informationsandel k/K (kalendertid), så grænserne ligger fast, "
+            "før data ses. ∞: intet alfa at bruge ved dette kig (intet fund muligt)."
+        ),
+    },
+    "en": {
+        "finding_not_beyond_boundary": (
+            "{label} {within}: {pct_c} of contacted young people and {pct_k} of the comparison "
+            "group ({rd} percentage points, 95% confidence interval {lo} to {hi}). Because we look "
+            "at the numbers every quarter, a conclusion at this point needs more certainty than an "
+            "ordinary 95% interval; that has not been reached yet."
+        ),
+        "trk_tracking_missing": "(The development over quarters has not been computed for this quarter; run `evaluation track`.)",
+        "trk_not_yet_known": "not yet known",
+        "trk_suppressed_value": "–",
+        "trk_h_trajectory": "How the answer has developed",
+        "trk_trajectory_intro": (
+            "For each area, the figures show the difference between contacted young people and the "
+            "comparison group, quarter by quarter since the initiative began. The dot is the "
+            "difference in percentage points, the line its 95% confidence interval, and the "
+            "horizontal line is zero: no difference."
+        ),
+        "trk_trajectory_caption": (
+            "{label}: {n} of {total} quarters have a result that can be shown; for the others we "
+            "could not yet say anything (too few events, or one of the quality checks failed)."
+        ),
+        "trk_h_expected": "When can we expect an answer?",
+        "trk_expected_now": (
+            "{label}: the numbers are already large enough to detect an effect of {size}, if there "
+            "is one."
+        ),
+        "trk_expected_quarter": (
+            "{label}: an answer (whether contact changes the risk by {size}) can be expected around "
+            "{quarter}."
+        ),
+        "trk_expected_no_events": (
+            "{label}: there are no events to count yet, so we cannot say when an answer can be "
+            "expected."
+        ),
+        "trk_expected_not_within": (
+            "{label}: at the current number of young people, an answer (whether contact changes "
+            "the risk by {size}) cannot be expected within three years."
+        ),
+        "trk_expected_note": (
+            "Computed from how many young people have joined each quarter so far and how often the "
+            "events happen in each group, with the certainty needed when the numbers are looked at "
+            "every quarter. Published youth programmes usually find effects of this size or smaller."
+        ),
+        "trk_h_process": "Does the initiative reach young people quickly?",
+        "trk_col_indicator": "Measure",
+        "trk_col_quarter": "Quarter",
+        "trk_col_value": "Latest quarter",
+        "trk_col_persons": "Persons",
+        "trk_col_since_start": "Since the start",
+        "trk_ind_reach_within_14": "Contacted within 14 days of a triggering event",
+        "trk_ind_reach_within_30": "Contacted within 30 days",
+        "trk_ind_reach_within_90": "Contacted within 90 days",
+        "trk_ind_speed_median": "Days from the latest triggering event to the first contact",
+        "trk_ind_activation_contacted": "Referred to education, a job or leisure: started education or a job within 90 days",
+        "trk_ind_activation_comparison": "The same in the comparison group (same days)",
+        "trk_ind_repeat_contacts_per_person": "Contacts per young person within 6 months",
+        "trk_ind_repeat_seen_again": "Seen again within 6 months",
+        "trk_ind_days": "{median} (quartiles {q1}-{q3})",
+        "trk_process_note": (
+            "A triggering event is a violence or weapons charge or a case shared with a registered "
+            "group member, for young people aged 14-25 in the municipality who had not been "
+            "contacted before. The share contacted is shown once 90 days have passed for everyone "
+            "in the quarter. Numbers below {threshold}, and numbers that could be worked out from "
+            "the difference to numbers published before, are shown as \"–\" or \"<{threshold}\"; "
+            "medians are shown for at least {min_quantiles} young people only."
+        ),
+        "trk_h_trajectory_table": "Development over quarters",
+        "trk_col_family": "Area",
+        "trk_col_contacted": "Contacted in all",
+        "trk_col_matched": "Matched",
+        "trk_col_events_c": "Events, contacted",
+        "trk_col_events_k": "Events, comparison",
+        "trk_col_rd": "Difference, points (95% CI)",
+        "trk_col_hr": "HR (95% CI)",
+        "trk_col_mde": "Minimum detectable HR",
+        "trk_col_gates": "Checks passed",
+        "trk_col_z": "z / boundary",
+        "trk_col_version": "Version",
+        "trk_yes": "yes",
+        "trk_no": "no",
+        "trk_not_estimated_short": "not estimated",
+        "trk_trajectory_table_note": (
+            "Each row is read from the quarter's kept results bundle (version = the first 12 "
+            "characters of the SHA-256 of its manifest). The difference is the risk difference at "
+            "the primary horizon in the matched analysis; z = difference / standard error. A "
+            "finding (\"works\" or \"harms\") needs |z| at least the boundary of the quarter's look. "
+            "Counts whose difference to the previous count shown in the same row is small are hidden."
+        ),
+        "trk_h_boundaries": "Repeated looks: boundaries",
+        "trk_boundaries_intro": (
+            "{families}: {looks} planned quarterly looks, {spending}, overall two-sided "
+            "significance level {alpha}."
+        ),
+        "trk_spending_obrien_fleming": "Lan-DeMets spending function of the O'Brien-Fleming type",
+        "trk_spending_pocock": "Lan-DeMets spending function of the Pocock type",
+        "trk_col_look": "Look",
+        "trk_col_fraction": "Information fraction",
+        "trk_col_boundary": "Boundary (|z|)",
+        "trk_col_nominal": "Nominal level",
+        "trk_col_spent": "Alpha spent",
+        "trk_boundaries_note": (
+            "Look k of K lies at information fraction k/K (calendar time), so the boundaries are "
+            "fixed before the data are seen. ∞: no alpha to spend at this look (no finding possible)."
+        ),
+    },
+}
+for _lang, _texts in _TRACKING_TEXTS.items():
+    TEXTS[_lang].update(_texts)
+
 #: Labels of category codes in the contacts table; unknown codes are shown as they are.
 CATEGORY_LABELS: dict[str, dict[str, str]] = {
     "da": {

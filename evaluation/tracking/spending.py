@@ -152,7 +152,8 @@ class Boundaries:
     def tidy(self) -> list[dict]:
         """One row per look: ``look``, ``fraction``, ``z``, ``nominal_alpha``, ``spent``."""
         return [
-            {"look": k + 1, "fraction": f, "z": z, "nominal_alpha": p, "spent": s}
+            {"look": k + 1, "fraction": f, "z": z if math.isfinite(z) else None,
+             "nominal_alpha": p, "spent": s}
             for k, (f, z, p, s) in enumerate(
                 zip(self.fractions, self.z, self.nominal_alpha, self.spent))
         ]

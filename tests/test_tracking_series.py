@@ -1,0 +1,116 @@
+"""The tracking series: kept versions, trajectory rows, the boundary in the findings, and
+`evaluation track` end to end on simulated data."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from bundle_factory import make_bundle
+from click.testing import CliRunner
+
+from evaluation import disclosure
+from evaluation.cli import cli
+from evaluation.report.findings import BENEFICIAL, NO_DIFFERENCE, finding
+from evaluation.report.tracking import series_suppressed
+from evaluation.tracking.spending import planned_boundaries
+from evaluation.tracking.trajectory import trajectory_rows
+from evaluation.tracking.versions import keep_version, kept_versions, version_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_rebuilt_quarter_is_kept_beside_the_old_one(tmp_path):
+    quarter = tmp_path / "2026Q3"
+    results = quarter / "results"
+    results.mkdir(parents=True)
+    (results / "manifest.json").write_text('{"inputs": {"a": "1"}}')
+    (results / "estimates.json").write_text('{"outcomes": [], "n": 1}')
+    first = keep_version(quarter)
+    assert keep_version(quarter) == first  # the same bundle: no second copy
+    (results / "manifest.json").write_text('{"inputs": {"a": "2"}}')  # changed data
+    (results / "estimates.json").write_text('{"outcomes": [], "n": 2}')
+    second = keep_version(quarter)
+    assert second != first and kept_versions(quarter) == [first, second]
+    old = json.loads((version_dir(quarter, first) / "estimates.json").read_text())
+    assert old["n"] == 1  # never rewritten
+    assert keep_version(tmp_path / "2026Q2") is None  # no bundle, no version
+
+
+def test_series_suppression_hides_small_differences_between_releases():
+    assert series_suppressed([10, 12, 20, 21, 30, 3, None], 5) == [
+        False, True, False, True, False, True, False]
+
+
+def test_trajectory_rows_copy_the_bundle(tmp_path):
+    bundle = make_bundle(tmp_path / "results")
+    estimates = json.loads((bundle / "estimates.json").read_text())
+    b = planned_boundaries(20)
+    rows = trajectory_rows("2026Q3", 13, "abc", estimates, dict.fromkeys(
+        ("reoffending", "education_job", "group_recruitment"), b))
+    assert [r["family"] for r in rows] == ["reoffending", "education_job", "group_recruitment"]
+    reo = rows[0]
+    rd = next(e for e in estimates["outcomes"][0]["estimates"] if e["model"] == "risk_difference"
+              and e["time"] == 365 and e["analysis"] == "matched")
+    assert (reo["rd"], reo["rd_low"], reo["rd_high"]) == (rd["estimate"], rd["conf_low"],
+                                                          rd["conf_high"])
+    assert reo["events_contacted"] == 98 and reo["min_detectable_hr"] == 0.72
+    assert reo["boundary_z"] == pytest.approx(b.z[12])
+    assert reo["crossed"] == (abs(reo["rd"] / reo["rd_se"]) >= b.z[12])
+    assert not rows[2]["crossed"]  # gates failed
+
+
+def test_findings_use_the_boundary_of_the_current_look(tmp_path):
+    bundle = make_bundle(tmp_path / "results")
+    outcome = json.loads((bundle / "estimates.json").read_text())["outcomes"][0]
+    assert finding(outcome, "en").kind == BENEFICIAL
+    assert finding(outcome, "en", boundary_z=1.96).kind == BENEFICIAL
+    strict = finding(outcome, "en", boundary_z=4.0)
+    assert strict.kind == NO_DIFFERENCE and "every quarter" in strict.sentence
+    assert finding(outcome, "da", boundary_z=math.inf).kind == NO_DIFFERENCE
+
+
+@pytest.mark.slow
+def test_track_builds_every_quarter_and_counts_the_contacted(simulated_warehouse, tmp_path):
+    """`evaluation track` on a study whose initiative starts 2026-04-01: both quarters built,
+    the contacted counts equal a direct count from the warehouse, reports show the series."""
+    definition = (ROOT / "cohorts" / "knock_knock.toml").read_text("utf-8")
+    cohort = tmp_path / "cohort.toml"
+    cohort.write_text(definition.replace("start = 2023-09-01", "start = 2026-04-01"), "utf-8")
+    analyses = ", ".join(f'"{p}"' for p in sorted((ROOT / "analyses").glob("*.toml")))
+    study = tmp_path / "study.toml"
+    study.write_text(
+        f'[study]\nname = "sim"\nwarehouse = "{simulated_warehouse}"\ncohort = "{cohort}"\n'
+        f'analyses = [{analyses}]\noutput = "output"\ndata_end = "2026-09-30"\nseed = 11\n\n'
+        f'[report]\nquarter = "2026Q3"\nlanguages = ["en"]\n')
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--quiet", "track", str(study)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "output"
+    table = pd.read_parquet(out / "2026Q3" / "tracking" / "tracking.parquet")
+    assert sorted(table["quarter"].unique()) == ["2026Q2", "2026Q3"]
+    contacts = pd.read_parquet(simulated_warehouse / "contacts.parquet")
+    contacts["contact_date"] = pd.to_datetime(contacts["contact_date"])
+    for quarter, end in (("2026Q2", "2026-06-30"), ("2026Q3", "2026-09-30")):
+        direct = contacts[(contacts["contact_date"] >= "2026-04-01")
+                          & (contacts["contact_date"] <= end)]["person_id"].nunique()
+        assert (table.loc[table["quarter"] == quarter, "contacted"] == direct).all()
+    doc = json.loads((out / "2026Q3" / "tracking" / "tracking.json").read_text())
+    for look in doc["looks"]:
+        assert look["version"] in look["versions_kept"]
+        assert (version_dir(out / look["quarter"], look["version"]) / "estimates.json").is_file()
+    assert set(doc["projections"]) == {"reoffending", "education_job", "group_recruitment"}
+    result = runner.invoke(cli, ["--quiet", "report", str(study)])
+    assert result.exit_code == 0, result.output
+    for doc_name in ("quarterly", "technical"):
+        page = (out / "2026Q3" / "report" / "en" / f"{doc_name}.html").read_text("utf-8")
+        found, bad = disclosure.scan_html_counts(page, 5)
+        assert found >= 5 and bad == [], bad
+        assert "Does the initiative reach young people quickly?" in page
+    page = (out / "2026Q3" / "report" / "en" / "quarterly.html").read_text("utf-8")
+    assert "How the answer has developed" in page
+    assert len(re.findall(r"an answer|no events to count yet", page)) >= 3
