@@ -209,10 +209,13 @@ class TrackingParts:
         if not series:
             return "", self.t("trk_not_yet_known"), ""
         last = series[-1]
-        hidden = series_suppressed([_num(r["denominator"]) for r in series], self.threshold)[-1]
-        if last.get("numerator") is not None:
-            hidden = hidden or series_suppressed([_num(r["numerator"]) for r in series],
-                                                 self.threshold)[-1]
+        hidden = False
+        if scope == "cumulative":  # the same count, one quarter on: guard the difference
+            hidden = series_suppressed([_num(r["denominator"]) for r in series],
+                                       self.threshold)[-1]
+            if last.get("numerator") is not None:
+                hidden = hidden or series_suppressed([_num(r["numerator"]) for r in series],
+                                                     self.threshold)[-1]
         n = last["denominator"]
         persons = tables.count_cell(n, self.lang, self.threshold, hidden)
         few = hidden or disclosure.is_small(n, self.threshold)
