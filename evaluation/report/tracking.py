@@ -117,10 +117,13 @@ class TrackingParts:
         return b if b is not None else math.inf
 
     def _missing_series(self) -> bool:
-        if self._tracking() is None:
+        """True without a series; the first part asking says so once per document."""
+        if self._tracking() is not None:
+            return False
+        if not getattr(self, "_tracking_noted", False):
+            self._tracking_noted = True
             self._show(self.t("trk_tracking_missing"))
-            return True
-        return False
+        return True
 
     def _share(self, k: Any, n: Any, suppressed: bool = False) -> str:
         k, n = _num(k), _num(n)
@@ -133,9 +136,9 @@ class TrackingParts:
     # -- council report ---------------------------------------------------------------------
     def trajectory(self) -> None:
         """One small figure per outcome family: the estimate and its interval over quarters."""
-        self.heading("trk_h_trajectory")
         if self._missing_series():
             return
+        self.heading("trk_h_trajectory")
         self.paragraph("trk_trajectory_intro")
         for family in self._families():
             rows = self._series(family)
@@ -153,9 +156,9 @@ class TrackingParts:
 
     def expected_answer(self) -> None:
         """When an answer can be expected: one sentence per outcome family."""
-        self.heading("trk_h_expected")
         if self._missing_series():
             return
+        self.heading("trk_h_expected")
         doc = self._tracking()
         items = []
         for family in self._families():
@@ -178,9 +181,9 @@ class TrackingParts:
     def process_indicators(self) -> None:
         """Reach, speed, activation and repeat contacts: the latest quarter known and since the
         start, each with the number of persons behind it."""
-        self.heading("trk_h_process")
         if self._missing_series():
             return
+        self.heading("trk_h_process")
         rows = (self._tracking() or {}).get("indicators", [])
         header = [self.t(k) for k in ("trk_col_indicator", "trk_col_quarter", "trk_col_value", "trk_col_persons",
                                         "trk_col_since_start", "trk_col_persons")]
@@ -238,9 +241,9 @@ class TrackingParts:
     # -- technical appendix -----------------------------------------------------------------
     def trajectory_table(self) -> None:
         """The trajectory as a table: one row per quarter and primary outcome."""
-        self.heading("trk_h_trajectory_table")
         if self._missing_series():
             return
+        self.heading("trk_h_trajectory_table")
         header = [self.t(k) for k in ("trk_col_quarter", "trk_col_family", "trk_col_contacted", "trk_col_matched",
                                         "trk_col_events_c", "trk_col_events_k", "trk_col_rd", "trk_col_hr",
                                         "trk_col_mde", "trk_col_gates", "trk_col_z", "trk_col_version")]
@@ -283,9 +286,9 @@ class TrackingParts:
         """The monitoring scheme of each family and its boundaries per look."""
         from ..tracking.calendar import shift_quarter
 
-        self.heading("trk_h_boundaries")
         if self._missing_series():
             return
+        self.heading("trk_h_boundaries")
         doc = self._tracking()
         start_q = doc["looks"][0]["quarter"] if doc.get("looks") else None
         schemes: dict[tuple, list[str]] = {}
