@@ -145,9 +145,9 @@ class TrackingParts:
             shown = [r for r in rows if r.get("gates_passed") and _num(r.get("rd")) is not None
                      and not self._small_arms(r)]
             label = category_label(family, self.lang)
-            self.figure(trajectory_figure(rows, shown, label, self.lang))
-            self._show("*" + self.t("trk_trajectory_caption", label=label,
-                                    n=len(shown), total=len(rows)) + "*")
+            caption = self.t("trk_trajectory_caption", label=label, n=len(shown), total=len(rows))
+            self.figure(trajectory_figure(rows, shown, label, self.lang), caption)
+            self._show("*" + caption + "*")
 
     def _small_arms(self, row: dict[str, Any]) -> bool:
         counts = [row.get(k) for k in ("events_contacted", "events_comparison",
