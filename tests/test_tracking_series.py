@@ -16,7 +16,6 @@ from click.testing import CliRunner
 from evaluation import disclosure
 from evaluation.cli import cli
 from evaluation.report.findings import BENEFICIAL, NO_DIFFERENCE, finding
-from evaluation.report.tracking import series_suppressed
 from evaluation.tracking.spending import planned_boundaries
 from evaluation.tracking.trajectory import trajectory_rows
 from evaluation.tracking.versions import keep_version, kept_versions, version_dir
@@ -41,9 +40,72 @@ def test_a_rebuilt_quarter_is_kept_beside_the_old_one(tmp_path):
     assert keep_version(tmp_path / "2026Q2") is None  # no bundle, no version
 
 
-def test_series_suppression_hides_small_differences_between_releases():
-    assert series_suppressed([10, 12, 20, 21, 30, 3, None], 5) == [
-        False, True, False, True, False, True, False]
+def _row(q, look, contacted, events_c, gates=True, rd=(-0.04, -0.08, 0.0)):
+    return {"quarter": q, "look": look, "version": "v", "family": "reoffending",
+            "outcome_id": "reoffending_any", "contacted": contacted, "matched": contacted - 10,
+            "population_contacted": contacted - 10, "population_comparison": 3 * contacted,
+            "events_contacted": events_c, "events_comparison": 3 * events_c,
+            "rd": rd[0], "rd_low": rd[1], "rd_high": rd[2], "rd_se": 0.02, "hr": 0.8,
+            "hr_low": 0.6, "hr_high": 1.05 if gates else None, "min_detectable_hr": 0.7,
+            "gates_passed": gates, "z": -2.0, "boundary_z": 3.0}
+
+
+def _indicator(q, scope, stat, k, n):
+    return {"quarter": q, "scope": scope, "indicator": "reach", "statistic": stat,
+            "value": k / n, "numerator": k, "denominator": n}
+
+
+def test_tracking_cells_go_through_the_documents_checker(tmp_path, monkeypatch):
+    """Trajectory and process-indicator counts are checker cells: a count whose change since the
+    previous quarter is small is hidden with the neutral marker, a quarter whose model was not
+    estimated shows no number, and every shown cell is in the disclosure record."""
+    import IPython.display
+    import mistune
+
+    from evaluation.report.present import Report
+
+    results = make_bundle(tmp_path / "2026Q3" / "results")
+    estimates = json.loads((results / "estimates.json").read_text())
+    matched = estimates["cohort"]["n_contacted"]
+    trajectory = [_row("2026Q1", 1, 200, 40), _row("2026Q2", 2, 203, 60, gates=False),
+                  {**_row("2026Q3", 3, 520, 98), "matched": matched}]
+    indicators = [_indicator("2026Q1", "cumulative", "within_14", 30, 60),
+                  _indicator("2026Q2", "cumulative", "within_14", 32, 63),
+                  _indicator("2026Q2", "quarter", "within_14", 20, 40)]
+    folder = tmp_path / "2026Q3" / "tracking"
+    folder.mkdir()
+    (folder / "tracking.json").write_text(json.dumps(
+        {"quarter": "2026Q3", "looks": [], "monitoring": {}, "projections": {},
+         "trajectory": trajectory, "indicators": indicators}))
+    shown: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    record = tmp_path / "technical.html.disclosure.json"
+    report = Report(results, "2026Q3", "en", 5, "html", record=record)
+    check = report.check
+    # 203 - 200 = 3 newly contacted: one of the two is hidden, the later one stays shown
+    assert check.suppressed("tracking/2026Q1/contacted") != check.suppressed("tracking/2026Q2/contacted")
+    assert not check.suppressed("tracking/2026Q3/contacted")
+    # 63 - 60 persons and 32 - 30 reached since the previous quarter's cumulative figures
+    assert check.suppressed("process/reach/cumulative/persons")
+    assert check.suppressed("process/reach/cumulative/within_14")
+    assert not check.suppressed("process/reach/2026Q2/persons")
+    report.trajectory_table()
+    report.process_indicators()
+    report.close()
+    page = "\n".join(o.data if type(o).__name__ == "HTML" else mistune.html(o.data)
+                      for o in shown if type(o).__name__ in ("HTML", "Markdown"))
+    found, bad = disclosure.scan_html_counts(page, 5)
+    assert found >= 5 and bad == [], bad
+    assert disclosure.SUPPRESSED_MARK in page and "&lt;5" not in page
+    q2 = page[page.index(">2026Q2<"):].split("</tr>")[0]
+    assert "not estimated" in q2 and "-2.00" not in q2 and "0.80" not in q2  # no number
+    rec = json.loads(record.read_text())
+    keys = {c["key"]: c for c in rec["cells"]}
+    for key in ("tracking/2026Q1/contacted", "tracking/2026Q3/reoffending_any/events/contacted",
+                "process/reach/cumulative/persons", "process/reach/2026Q2/within_14/with"):
+        assert key in keys
+    assert keys["process/reach/cumulative/persons"]["suppressed"]
+    assert "value" not in keys["process/reach/cumulative/persons"]
 
 
 def test_trajectory_rows_copy_the_bundle(tmp_path):

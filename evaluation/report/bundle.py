@@ -111,6 +111,14 @@ class Bundle:
         order = {fam: i for i, fam in enumerate(FAMILY_ORDER)}
         return sorted(chosen.items(), key=lambda item: order.get(item[0], len(order)))
 
+    def tracking(self) -> dict[str, Any] | None:
+        """The quarter's tracking series (``<quarter>/tracking/tracking.json`` beside the bundle,
+        written by ``evaluation track``); None when there is none."""
+        if "_tracking" not in self._tables:
+            path = self.path.parent / "tracking" / "tracking.json"
+            self._tables["_tracking"] = _read_json(path) if path.is_file() else None  # type: ignore[assignment]
+        return self._tables["_tracking"]  # type: ignore[return-value]
+
     def file(self, relative: str | None) -> Path | None:
         """A file of the bundle by its path relative to the bundle folder (None when absent)."""
         if not relative:

@@ -30,6 +30,12 @@ Keys
 ``placebo/n_contacted``, ``placebo/<id>/events/<arm>``, ``placebo/<id>/risk_difference``
 ``subgroup/<id>/<dimension>/<group>/events/<arm>``, ``subgroup/<id>/<dimension>/<group>/risk_difference``,
 ``subgroup/<id>/<dimension>/interaction``; ``rosenbaum/<id>``
+``tracking/<Q>/contacted``, ``tracking/<Q>/matched``, ``tracking/<Q>/<id>/events/<arm>``
+    The trajectory (:func:`tracking`), one set per quarter of the series; estimates
+    ``tracking/<Q>/<id>/rd|hr|mde``.
+``process/<indicator>/<group>/<scope>/persons|with|without``
+    The process indicators of the latest quarter (``<scope>`` the quarter label) and since the
+    start (``cumulative``); estimates ``.../<statistic>``.
 """
 
 from __future__ import annotations
@@ -617,10 +623,134 @@ def subgroups(check: Checker, bundle: Bundle, quarter: str) -> None:
         check.estimate(f"rosenbaum/{oid}", gamma, keys=totals)
 
 
+# -- tracking series ------------------------------------------------------------------------
+#: The process indicators the reports show: (indicator, statistic, persons group, share of).
+PROCESS_CELLS = (("reach", "within_14", "reach", True), ("reach", "within_30", "reach", True),
+                 ("reach", "within_90", "reach", True), ("speed", "median", "speed", False),
+                 ("activation", "contacted", "activation_contacted", True),
+                 ("activation", "comparison", "activation_comparison", False),
+                 ("repeat", "contacts_per_person", "repeat", False),
+                 ("repeat", "seen_again", "repeat", True))
+TRAJECTORY_COUNTS = ("contacted", "matched", "events_contacted", "events_comparison")
+
+
+def _differs(check: Checker, later: str, earlier: str, name: str, lower: float | None) -> None:
+    """``later = earlier + name``: the change between two published counts is protected."""
+    a, b = check.entries[later].value, check.entries[earlier].value
+    if a is None or b is None:
+        return
+    check.relation(later, [earlier, check.latent(name, a - b, lower=lower)])
+
+
+def trajectory_key(quarter: str, row: dict[str, Any], name: str) -> str:
+    """The checker key of one trajectory cell (``name`` in :data:`TRAJECTORY_COUNTS`, or an
+    estimate: ``rd``, ``hr``, ``mde``)."""
+    if name in ("contacted", "matched"):
+        return f"tracking/{quarter}/{name}"
+    if name.startswith("events_"):
+        return f"tracking/{quarter}/{row.get('outcome_id')}/events/{name[7:]}"
+    return f"tracking/{quarter}/{row.get('outcome_id')}/{name}"
+
+
+def tracking(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """The tracking series: the trajectory's counts per quarter, each linked to the same count a
+    quarter earlier (the change is a count of persons too: the contacted are cumulative, so the
+    newly contacted are at least 0; other changes may go either way), the current quarter's
+    linked to the bundle's; the estimates rest on the events and outcome populations; then the
+    process indicators (:func:`_process`)."""
+    doc = bundle.tracking()
+    if not doc:
+        return
+    previous: dict[str, str] = {}
+    for r in sorted(doc.get("trajectory") or [], key=lambda r: (r.get("look") or 0)):
+        q = str(r.get("quarter"))
+        for name in TRAJECTORY_COUNTS:
+            key = trajectory_key(q, r, name)
+            if key in check.entries:
+                continue  # contacted and matched: one cell per quarter, shared by the families
+            check.count(key, r.get(name))
+            series = key.replace(f"tracking/{q}/", "", 1)
+            if series in previous:
+                _differs(check, key, previous[series], f"{key}~change",
+                         0.0 if name == "contacted" else None)
+            previous[series] = key
+        events = [trajectory_key(q, r, n) for n in ("events_contacted", "events_comparison")]
+        counts = [r.get(k) for k in ("events_contacted", "events_comparison",
+                                     "population_contacted", "population_comparison")]
+        for name in ("rd", "hr", "mde"):
+            value = r.get("min_detectable_hr" if name == "mde" else name)
+            check.estimate(trajectory_key(q, r, name), value, counts=counts, keys=events)
+        if q == quarter:
+            oid = r.get("outcome_id")
+            for arm, key in zip(ARMS, events):
+                if f"outcome/{oid}/events/{arm}" in check.entries:
+                    _differs(check, key, f"outcome/{oid}/events/{arm}", f"{key}~bundle", None)
+    if f"tracking/{quarter}/matched" in check.entries and "cohort/n_contacted" in check.entries:
+        _differs(check, f"tracking/{quarter}/matched", "cohort/n_contacted",
+                 f"tracking/{quarter}/matched~bundle", None)
+    _process(check, doc.get("indicators") or [])
+
+
+def process_rows(rows: list[dict[str, Any]], indicator: str, statistic: str,
+                 scope: str) -> list[dict[str, Any]]:
+    """One statistic's rows (oldest first), quarters with persons only."""
+    sel = [r for r in rows if r.get("indicator") == indicator and r.get("statistic") == statistic
+           and r.get("scope") == scope and (r.get("denominator") or 0) > 0]
+    return sorted(sel, key=lambda r: str(r["quarter"]))
+
+
+def process_key(group: str, scope: str, quarter: str, part: str) -> str:
+    """The checker key of a process-indicator cell: ``part`` is ``persons``, ``with``,
+    ``without`` or the statistic (an estimate)."""
+    return f"process/{group}/{quarter if scope == 'quarter' else 'cumulative'}/{part}"
+
+
+def _process(check: Checker, rows: list[dict[str, Any]]) -> None:
+    """The latest quarter's and the cumulative process indicators: persons (and, for a share,
+    those with and without) are counts; the cumulative counts of earlier quarters count as
+    published (each quarter's report showed them), so the change since each is protected; the
+    quarter's counts are part of the cumulative ones."""
+    for ind, stat, group, share in PROCESS_CELLS:
+        keys: dict[str, dict[str, str]] = {}
+        for scope in ("quarter", "cumulative"):
+            series = process_rows(rows, ind, stat, scope)
+            if not series:
+                continue
+            last = series[-1]
+            n, k = _int(last.get("denominator")), _int(last.get("numerator"))
+            q = str(last["quarter"])
+            cells = {"persons": check.count(process_key(group, scope, q, "persons"), n)}
+            parts = ("persons",)
+            if share:
+                cells["with"] = check.count(process_key(group, scope, q, f"{stat}/with"), k)
+                cells["without"] = check.count(process_key(group, scope, q, f"{stat}/without"),
+                                               n - k)
+                check.relation(cells["persons"], [cells["with"], cells["without"]])
+                parts = ("persons", "with", "without")
+            counts = [n] if ind != "activation" or share else [n, last.get("numerator")]
+            check.estimate(process_key(group, scope, q, stat), last.get("value"),
+                           counts=counts, keys=list(cells.values()))
+            if scope == "cumulative":
+                for before in series[:-1]:
+                    values = {"persons": before.get("denominator"),
+                              "with": before.get("numerator"),
+                              "without": _int(before.get("denominator"))
+                              - _int(before.get("numerator"))}
+                    for part in parts:
+                        if f"{before['quarter']} series:{cells[part]}" not in check.entries:
+                            check.earlier(cells[part], values[part], f"{before['quarter']} series")
+            keys[scope] = cells | {"quarter": q}
+        if len(keys) == 2 and keys["quarter"]["quarter"] == keys["cumulative"]["quarter"]:
+            for part in keys["quarter"]:
+                if part != "quarter" and part in keys["cumulative"]:
+                    _differs(check, keys["cumulative"][part], keys["quarter"][part],
+                             f"{keys['cumulative'][part]}~other_quarters", None)
+
+
 #: Registration steps, in order (later ones may link to keys of earlier ones).
 REGISTRARS: list[Callable[[Checker, Bundle, str], None]] = [
     contacts, cohort, balance, outcomes, overlap, coverage, quality,
-    estimands, negative_controls, placebo, subgroups]
+    estimands, negative_controls, placebo, subgroups, tracking]
 
 
 def build_checker(bundle: Bundle, quarter: str, threshold: int, *, override: str | None = None,

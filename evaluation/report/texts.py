@@ -797,7 +797,6 @@ _TRACKING_TEXTS: dict[str, dict[str, str]] = {
         ),
         "trk_tracking_missing": "(Udviklingen over kvartaler er ikke beregnet for dette kvartal; kør `evaluation track`.)",
         "trk_not_yet_known": "endnu ikke kendt",
-        "trk_suppressed_value": "–",
         "trk_h_trajectory": "Sådan har svaret udviklet sig",
         "trk_trajectory_intro": (
             "Figurerne viser for hvert område forskellen mellem de unge med kontakt og "
@@ -851,8 +850,8 @@ _TRACKING_TEXTS: dict[str, dict[str, str]] = {
             "registreret bandemedlem, for unge på 14-25 år i kommunen, der ikke havde haft kontakt "
             "før. Andelen kontaktet vises først, når 90 dage er gået for alle i kvartalet. Tal under "
             "{threshold} og tal, der kan regnes ud af forskellen til tidligere offentliggjorte tal, "
-            "vises som \"–\" eller \"<{threshold}\"; medianer vises kun for mindst "
-            "{min_quantiles} unge."
+            "vises som \"•\", og det samme gælder en andel, når de unge med eller uden er færre end "
+            "{threshold}; medianer vises kun for mindst {min_quantiles} unge."
         ),
         "trk_h_trajectory_table": "Udviklingen over kvartaler",
         "trk_col_family": "Område",
@@ -902,7 +901,6 @@ _TRACKING_TEXTS: dict[str, dict[str, str]] = {
         ),
         "trk_tracking_missing": "(The development over quarters has not been computed for this quarter; run `evaluation track`.)",
         "trk_not_yet_known": "not yet known",
-        "trk_suppressed_value": "–",
         "trk_h_trajectory": "How the answer has developed",
         "trk_trajectory_intro": (
             "For each area, the figures show the difference between contacted young people and the "
@@ -956,8 +954,9 @@ _TRACKING_TEXTS: dict[str, dict[str, str]] = {
             "group member, for young people aged 14-25 in the municipality who had not been "
             "contacted before. The share contacted is shown once 90 days have passed for everyone "
             "in the quarter. Numbers below {threshold}, and numbers that could be worked out from "
-            "the difference to numbers published before, are shown as \"–\" or \"<{threshold}\"; "
-            "medians are shown for at least {min_quantiles} young people only."
+            "the difference to numbers published before, are shown as \"•\", and so is a share when "
+            "those with or without are fewer than {threshold}; medians are shown for at least "
+            "{min_quantiles} young people only."
         ),
         "trk_h_trajectory_table": "Development over quarters",
         "trk_col_family": "Area",

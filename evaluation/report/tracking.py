@@ -3,46 +3,28 @@
 Mixed into :class:`evaluation.report.present.Report`. Everything shown is read from the series
 that ``evaluation track`` wrote beside the quarter's bundle; nothing is estimated here.
 
-Disclosure. Counts go through the report's count cell (the suppression threshold), shares
-through :func:`evaluation.disclosure.show_percent`, and a share is also hidden when the persons
-*not* counted in it are fewer than the threshold (``n - k`` would be published by subtraction).
-The series repeat numbers each quarter: a cumulative count published now and the same count
-published a quarter earlier differ by the persons added in the quarter, so a count whose
-difference from the last shown value of its series is a small nonzero number is suppressed
-(:func:`series_suppressed`). Medians and quartiles of days are shown only for at least
-:data:`MIN_FOR_QUANTILES` persons (an order statistic is one person's value).
+Disclosure. Every count and estimate shown here is a cell of the document's checker, registered
+with its links in :func:`evaluation.report.cells.tracking`: the same count a quarter earlier
+(the difference of two published numbers must not be a small count), the latest quarter's
+counts as part of the cumulative ones, the current quarter's as the bundle's; a share is hidden
+when the persons with or without are few. Medians and quartiles of days are shown only for at
+least :data:`MIN_FOR_QUANTILES` persons (an order statistic is one person's value). A quarter
+whose model was not estimated, or whose gates failed, shows no estimate.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any
 
-from .. import disclosure
+from ..disclosure import SUPPRESSED_MARK
 from . import fmt, tables
+from .cells import PROCESS_CELLS, TRAJECTORY_COUNTS, process_key, process_rows, trajectory_key
 from .texts import category_label
 
 #: Fewest persons behind a median or quartile shown (2 x the default threshold).
 MIN_FOR_QUANTILES = 10
 FAMILY_ORDER = ("reoffending", "education_job", "group_recruitment")
-
-
-def series_suppressed(values: list[float | None], threshold: int) -> list[bool]:
-    """Which values of a repeated series to suppress so that no difference between two shown
-    values is a small nonzero count (primary suppression of the values themselves included)."""
-    out, last = [], None
-    for v in values:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            out.append(False)
-            continue
-        hide = disclosure.is_small(v, threshold) or (
-            last is not None and disclosure.is_small(abs(v - last), threshold))
-        out.append(hide)
-        if not hide:
-            last = v
-    return out
 
 
 def _num(v: Any) -> float | None:
@@ -89,11 +71,7 @@ class TrackingParts:
 
     # -- data -------------------------------------------------------------------------------
     def _tracking(self) -> dict[str, Any] | None:
-        if not hasattr(self, "_tracking_doc"):
-            path = Path(self.bundle.path).parent / "tracking" / "tracking.json"
-            self._tracking_doc = (json.loads(path.read_text(encoding="utf-8"))
-                                  if path.is_file() else None)
-        return self._tracking_doc
+        return self.bundle.tracking()
 
     def _series(self, family: str) -> list[dict[str, Any]]:
         doc = self._tracking() or {}
@@ -125,13 +103,13 @@ class TrackingParts:
             self._show(self.t("trk_tracking_missing"))
         return True
 
-    def _share(self, k: Any, n: Any, suppressed: bool = False) -> str:
-        k, n = _num(k), _num(n)
-        if k is None or n is None or n == 0:
-            return self.t("trk_not_yet_known")
-        hidden = suppressed or disclosure.is_small(n - k, self.threshold)
-        return disclosure.show_percent(k, n, self.threshold, lang=self.lang, digits=0,
-                                       suppressed=hidden)
+    def _shown(self, r: dict[str, Any], name: str) -> bool:
+        """True when the estimate ``name`` (rd, hr) of a trajectory row may be shown: gates
+        passed, the model estimated (an interval), the checker allows it."""
+        values = [_num(r.get(k)) for k in (name, f"{name}_low", f"{name}_high")]
+        if not r.get("gates_passed") or any(v is None for v in values):
+            return False
+        return not self.check.suppressed(trajectory_key(r["quarter"], r, name))
 
     # -- council report ---------------------------------------------------------------------
     def trajectory(self) -> None:
@@ -142,17 +120,11 @@ class TrackingParts:
         self.paragraph("trk_trajectory_intro")
         for family in self._families():
             rows = self._series(family)
-            shown = [r for r in rows if r.get("gates_passed") and _num(r.get("rd")) is not None
-                     and not self._small_arms(r)]
+            shown = [r for r in rows if self._shown(r, "rd")]
             label = category_label(family, self.lang)
             caption = self.t("trk_trajectory_caption", label=label, n=len(shown), total=len(rows))
             self.figure(trajectory_figure(rows, shown, label, self.lang), caption)
             self._show("*" + caption + "*")
-
-    def _small_arms(self, row: dict[str, Any]) -> bool:
-        counts = [row.get(k) for k in ("events_contacted", "events_comparison",
-                                        "population_contacted", "population_comparison")]
-        return any(disclosure.is_small(_num(c), self.threshold) for c in counts)
 
     def expected_answer(self) -> None:
         """When an answer can be expected: one sentence per outcome family."""
@@ -188,55 +160,43 @@ class TrackingParts:
         header = [self.t(k) for k in ("trk_col_indicator", "trk_col_quarter", "trk_col_value", "trk_col_persons",
                                         "trk_col_since_start", "trk_col_persons")]
         body = []
-        for ind, stat in (("reach", "within_14"), ("reach", "within_30"), ("reach", "within_90"),
-                          ("speed", "median"), ("activation", "contacted"),
-                          ("activation", "comparison"), ("repeat", "contacts_per_person"),
-                          ("repeat", "seen_again")):
-            quarter, value, n = self._indicator_cells(rows, ind, stat, "quarter")
-            _, total, n_total = self._indicator_cells(rows, ind, stat, "cumulative")
+        for ind, stat, group, share in PROCESS_CELLS:
+            quarter, value, n = self._indicator_cells(rows, ind, stat, group, share, "quarter")
+            _, total, n_total = self._indicator_cells(rows, ind, stat, group, share, "cumulative")
             body.append([self.t(f"trk_ind_{ind}_{stat}"), quarter, value, n, total, n_total])
         self.table(tables.render(header, body, self.output))
         self._show("*" + self.t("trk_process_note", threshold=self.threshold,
                                 min_quantiles=MIN_FOR_QUANTILES) + "*")
 
-    def _indicator_series(self, rows: list[dict], ind: str, stat: str, scope: str) -> list[dict]:
-        """The series of one statistic (oldest first), quarters with persons only."""
-        sel = [r for r in rows if r["indicator"] == ind and r["statistic"] == stat
-               and r["scope"] == scope and (r.get("denominator") or 0) > 0]
-        return sorted(sel, key=lambda r: r["quarter"])
-
-    def _indicator_cells(self, rows: list[dict], ind: str, stat: str,
+    def _indicator_cells(self, rows: list[dict], ind: str, stat: str, group: str, share: bool,
                          scope: str) -> tuple[str, Any, Any]:
         """(quarter, value text, persons cell) of the latest quarter of one statistic."""
-        series = self._indicator_series(rows, ind, stat, scope)
+        series = process_rows(rows, ind, stat, scope)
         if not series:
             return "", self.t("trk_not_yet_known"), ""
         last = series[-1]
-        hidden = False
-        if scope == "cumulative":  # the same count, one quarter on: guard the difference
-            hidden = series_suppressed([_num(r["denominator"]) for r in series],
-                                       self.threshold)[-1]
-            if last.get("numerator") is not None:
-                hidden = hidden or series_suppressed([_num(r["numerator"]) for r in series],
-                                                     self.threshold)[-1]
-        n = last["denominator"]
-        persons = tables.count_cell(n, self.lang, self.threshold, hidden)
-        few = hidden or disclosure.is_small(n, self.threshold)
+        q = str(last["quarter"])
+        persons_key = process_key(group, scope, q, "persons")
+        persons = tables.checked(self.check, persons_key, self.lang)
+        key = process_key(group, scope, q, stat)
+        if share:  # the share publishes those with and without: both are cells of the record
+            for part in ("with", "without"):
+                self.check.suppressed(process_key(group, scope, q, f"{stat}/{part}"))
+        if self.check.suppressed(key) or _num(last.get("value")) is None:
+            return q, SUPPRESSED_MARK, persons
         if ind == "speed":
-            q = {r["statistic"]: r["value"] for r in rows if r["indicator"] == "speed"
+            if (_num(last.get("denominator")) or 0) < MIN_FOR_QUANTILES:
+                return q, SUPPRESSED_MARK, persons
+            d = {r["statistic"]: r["value"] for r in rows if r["indicator"] == "speed"
                  and r["scope"] == scope and r["quarter"] == last["quarter"]}
-            value = (self.t("trk_suppressed_value") if few or n < MIN_FOR_QUANTILES else
-                     self.t("trk_ind_days", median=fmt.number(q.get("median"), self.lang, 0),
-                            q1=fmt.number(q.get("q1"), self.lang, 0),
-                            q3=fmt.number(q.get("q3"), self.lang, 0)))
+            value = self.t("trk_ind_days", median=fmt.number(d.get("median"), self.lang, 0),
+                           q1=fmt.number(d.get("q1"), self.lang, 0),
+                           q3=fmt.number(d.get("q3"), self.lang, 0))
         elif stat == "contacts_per_person":
-            value = self.t("trk_suppressed_value") if few else fmt.number(last["value"], self.lang, 1)
-        elif ind == "activation" and stat == "comparison":  # a weighted share
-            value = (self.t("trk_suppressed_value") if few or disclosure.is_small(
-                last.get("numerator"), self.threshold) else fmt.percent(last["value"], self.lang, 0))
+            value = fmt.number(last["value"], self.lang, 1)
         else:
-            value = self._share(last.get("numerator"), n, hidden)
-        return last["quarter"], value, persons
+            value = fmt.percent(last["value"], self.lang, 0)
+        return q, value, persons
 
     # -- technical appendix -----------------------------------------------------------------
     def trajectory_table(self) -> None:
@@ -249,20 +209,17 @@ class TrackingParts:
                                         "trk_col_mde", "trk_col_gates", "trk_col_z", "trk_col_version")]
         body = []
         for family in self._families():
-            rows = self._series(family)
-            hide = {k: series_suppressed([_num(r.get(k)) for r in rows], self.threshold)
-                    for k in ("contacted", "matched", "events_contacted", "events_comparison")}
-            for i, r in enumerate(rows):
-                ok = r.get("gates_passed") and not self._small_arms(r)
+            for r in self._series(family):
+                q = r["quarter"]
+                rd_ok = self._shown(r, "rd")
                 body.append([
-                    r["quarter"], category_label(family, self.lang),
-                    *(tables.count_cell(r.get(k), self.lang, self.threshold, hide[k][i])
-                      for k in ("contacted", "matched", "events_contacted",
-                                "events_comparison")),
-                    self._interval(r, "rd", ok, points=True), self._interval(r, "hr", ok),
-                    fmt.number(r.get("min_detectable_hr"), self.lang, 2),
-                    self.t("trk_yes") if r.get("gates_passed") else self.t("trk_no"),
-                    self._z(r, ok), r.get("version") or "",
+                    q, category_label(family, self.lang),
+                    *(tables.checked(self.check, trajectory_key(q, r, k), self.lang)
+                      for k in TRAJECTORY_COUNTS),
+                    self._interval(r, "rd", rd_ok, points=True),
+                    self._interval(r, "hr", self._shown(r, "hr")),
+                    self._mde(r), self.t("trk_yes") if r.get("gates_passed") else self.t("trk_no"),
+                    self._z(r, rd_ok), r.get("version") or "",
                 ])
         self.table(tables.render(header, body, self.output))
         self._show("*" + self.t("trk_trajectory_table_note") + "*")
@@ -274,6 +231,13 @@ class TrackingParts:
         f = (lambda v: fmt.points(v, self.lang)) if points else (
             lambda v: fmt.number(v, self.lang, 2))
         return f"{f(est)} ({f(lo)}; {f(hi)})"
+
+    def _mde(self, r: dict) -> str:
+        value = _num(r.get("min_detectable_hr"))
+        if value is None:
+            return self.t("trk_not_estimated_short")
+        return self.check.show(trajectory_key(r["quarter"], r, "mde"),
+                               fmt.number(value, self.lang, 2))
 
     def _z(self, r: dict, ok: bool) -> str:
         b = _num(r.get("boundary_z"))
