@@ -166,6 +166,11 @@ def test_track_builds_every_quarter_and_counts_the_contacted(simulated_warehouse
         assert look["version"] in look["versions_kept"]
         assert (version_dir(out / look["quarter"], look["version"]) / "estimates.json").is_file()
     assert set(doc["projections"]) == {"reoffending", "education_job", "group_recruitment"}
+    earlier = json.loads((out / "2026Q2" / "results" / "estimates.json").read_text())
+    assert earlier["study"]["scope"] == "tracking"  # built only as far as the series needs
+    assert all(o["primary"] for o in earlier["outcomes"]) and len(earlier["outcomes"]) == 3
+    refused = runner.invoke(cli, ["--quiet", "report", str(study), "--quarter", "2026Q2"])
+    assert refused.exit_code != 0 and "only as far as the tracking series needs" in refused.output
     result = runner.invoke(cli, ["--quiet", "report", str(study)])
     assert result.exit_code == 0, result.output
     for doc_name in ("quarterly", "technical"):

@@ -697,9 +697,16 @@ def _lazy_covariates_at(study: Study):
     return covariates_at
 
 
-def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any]:
+#: What a results bundle holds: ``full`` (every outcome, the naive comparison, the area-level
+#: estimators: what the reports need) or ``tracking`` (the primary outcome of each plan only: what
+#: the tracking series reads from an earlier quarter; ``evaluation report`` refuses it).
+SCOPES = ("full", "tracking")
+
+
+def analyse_study(study: Study, quarter: Quarter | None = None, *,
+                  scope: str = "full") -> dict[str, Any]:
     """Run every analysis plan of ``study`` for ``quarter`` and write the results bundle to
-    ``<output>/<quarter>/results/``.
+    ``<output>/<quarter>/results/`` (``scope``: :data:`SCOPES`).
 
     The analysis date is the quarter's last day: the cohort must have been built for the same
     quarter, and nothing in the warehouse dated after it is read. ``quarter`` defaults to the
@@ -721,6 +728,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
     if not study.analyses:
         raise ConfigError("lists no analysis plan", file=str(study.path), key="study.analyses")
     plans = load_plans(study.analyses)
+    full = scope == "full"
     q = quarter or study_quarter(study, None)
     data_end = q.last_day
     cohort_dir = study.cohort_dir(q)
@@ -737,7 +745,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
     start = find_initiative_start(cohort.meta, study.cohort, contacts)
     design = str(cohort.meta.get("design", "risk_set_matching"))
     naive = None
-    if any(p.naive for p in plans):
+    if full and any(p.naive for p in plans):
         with step("naive comparison population"):
             naive = naive_population(study.warehouse, cohort.contacted_for_naive(), start,
                                      pd.Timestamp(data_end))
@@ -748,14 +756,14 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
     results: list[OutcomeResult] = []
     for plan in plans:
         weighted = plan.weighted or design == "iptw"
-        for spec in plan.outcomes:
+        for spec in plan.outcomes if full else [o for o in plan.outcomes if o.primary]:
             with step(f"outcome {spec.id}"):
                 results.append(analyse_outcome(spec, plan, cohort, tables, naive if plan.naive else None,
                                                threshold, weighted, seed=study.seed,
                                                covariates_at=covariates_at))
     falsification = study_checks(plans, study, cohort, tables, start, design, results)
     contacts_table = contacts_summary(study.warehouse, start, data_end, q.label)
-    area_entry, area_tables = area_section(study.warehouse, start, data_end)
+    area_entry, area_tables = area_section(study.warehouse, start, data_end) if full else (None, {})
 
     c = cohort.cohort
     ratio = cohort.meta.get("ratio")
@@ -766,7 +774,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
         "study": {"name": study.name, "data_end": data_end.isoformat(), "design": design,
                   "seed": study.seed, "initiative_start": start.isoformat(),
                   "quarter": q.label, "analysis_date": data_end.isoformat(),
-                  "report_quarter": q.label,
+                  "report_quarter": q.label, "scope": scope,
                   "naive_index_date": start.isoformat() if naive is not None else None},
         "cohort": {"n_contacted": int((c["treated"] == 1).sum()), "n_comparison": int((c["treated"] == 0).sum()),
                    "n_sets": int(c["set_id"].nunique()), "ratio": ratio,
@@ -796,7 +804,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None) -> dict[str, Any
     for p in plans:
         configs[f"analysis/{p.path.name}"] = p.sha256
     manifest = {"schema_version": SCHEMA_VERSION, "created_with": f"evaluation {__version__}",
-                "seed": study.seed, "inputs": inputs, "configs": configs,
+                "seed": study.seed, "scope": scope, "inputs": inputs, "configs": configs,
                 "key_fingerprint": cohort.meta.get("key_fingerprint"),
                 "packages": _package_versions()}
 

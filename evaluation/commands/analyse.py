@@ -9,7 +9,11 @@ import click
 @click.argument("study_file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--quarter", help="Quarter, e.g. 2026Q3: data up to its last day and nothing later "
               "(default: the study's [report] quarter, else the latest complete quarter).")
-def command(study_file: str, quarter: str | None) -> None:
+@click.option("--scope", type=click.Choice(["full", "tracking"]), default="full", show_default=True,
+              help="full: every outcome, the naive comparison and the area-level estimators (what "
+              "the reports need); tracking: the primary outcome of each plan only, what the "
+              "tracking series reads from an earlier quarter (`evaluation report` refuses it).")
+def command(study_file: str, quarter: str | None, scope: str) -> None:
     """Analyse the outcomes of the study's cohort and write the results bundle.
 
     Reads the cohort built by `evaluation cohort build` for the same quarter
@@ -31,7 +35,7 @@ def command(study_file: str, quarter: str | None) -> None:
         check_replaceable(study.results_dir(q))
         keep_version(study.quarter_dir(q))  # a rebuilt quarter keeps its earlier bundle beside it
         check_study_inputs("analyse", warehouse=study.warehouse, cohort=study.cohort_dir(q))
-        estimates = analyse_study(study, q)
+        estimates = analyse_study(study, q, scope=scope)
     for line in summary_lines(estimates):
         echo(line)
     echo(f"results bundle for {q} (data up to {q.last_day}): {study.results_dir(q)}")

@@ -66,6 +66,10 @@ def command(study_file: str, quarter: str | None, langs: tuple[str, ...],
         raise EvaluationError(f"{study.results_dir(q)}: the results bundle was made for "
                               f"{made_for or 'no stated quarter'}, not {quarter}; run "
                               f"`evaluation analyse --quarter {quarter}`")
+    if bundle.study.get("scope", "full") != "full":
+        raise EvaluationError(f"{study.results_dir(q)}: the results bundle of {quarter} was built "
+                              "only as far as the tracking series needs (the primary outcomes); "
+                              f"run `evaluation analyse --quarter {quarter}` for the full bundle")
     langs = langs or study.report.languages
     for lang in langs:
         if lang not in LANGUAGES:

@@ -13,7 +13,9 @@ def command(study_file: str, quarter: str | None) -> None:
     """The series over every quarter from the initiative start to QUARTER.
 
     Reads the kept results bundle of each quarter (OUTPUT/<Q>/results/), building any that is
-    missing with `cohort build` and `analyse` for that quarter, and keeps each bundle's version
+    missing with `cohort build` and `analyse` for that quarter (an earlier quarter with --scope
+    tracking: the primary outcomes, which is what the series reads; QUARTER itself in full),
+    and keeps each bundle's version
     (OUTPUT/<Q>/versions/<n>-<version>/: a rebuilt quarter with changed data or code is kept beside
     the old one). Writes OUTPUT/<QUARTER>/tracking/: tracking.parquet (one row per quarter and
     primary outcome: contacted, matched, events per arm, the primary estimate and its 95%

@@ -2,8 +2,9 @@
 
 :func:`track_study` is what ``evaluation track`` (and the ``track`` step of ``evaluation run``)
 does for quarter Q: it makes sure every quarter from the initiative start to Q has a kept
-results bundle (building the missing ones with ``cohort build`` and ``analyse`` for that
-quarter), keeps each bundle's version (:mod:`evaluation.tracking.versions`), reads the rows of
+results bundle (building the missing ones with ``cohort build`` and ``analyse``: an earlier
+quarter with ``--scope tracking``, the primary outcomes only, which is what the series reads;
+quarter Q itself in full, for its reports), keeps each bundle's version (:mod:`evaluation.tracking.versions`), reads the rows of
 the trajectory from them (:mod:`evaluation.tracking.trajectory`), projects when an answer can be
 expected, computes the process indicators on Q's analysis date, and writes
 ``<output>/<Q>/tracking/``:
@@ -53,15 +54,19 @@ def _bundle(study: Study, q: Quarter) -> dict[str, Any] | None:
 
 
 def build_missing(study: Study, quarters: list[Quarter]) -> list[Quarter]:
-    """Build the bundle of every quarter in ``quarters`` that has none; return those built."""
+    """Build the bundle of every quarter in ``quarters`` that has none: the earlier ones as far
+    as the series needs them (``analyse --scope tracking``: the primary outcomes), the last one
+    (the quarter reported on) in full; return those built."""
     from ..pipeline import run_stages
 
     built = []
     for q in quarters:
         if _bundle(study, q) is None:
-            info(f"quarter {q}: no kept results bundle; building it")
+            scope = "full" if q == quarters[-1] else "tracking"  # the last one is reported on
+            info(f"quarter {q}: no kept results bundle; building it ({scope})")
             run_stages([("cohort build", ["cohort", "build", str(study.path), "--quarter", q.label]),
-                        ("analyse", ["analyse", str(study.path), "--quarter", q.label])])
+                        ("analyse", ["analyse", str(study.path), "--quarter", q.label,
+                                     "--scope", scope])])
             built.append(q)
     return built
 
