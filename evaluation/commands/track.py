@@ -36,5 +36,8 @@ def command(study_file: str, quarter: str | None) -> None:
                 p["expected_quarter"] or p["reason"])
         click.echo(f"{family}: an effect of HR {p['target_hr']} detectable with "
                    f"{p['power']:.0%} power: {when}")
+    left_out = [lk["quarter"] for lk in doc["looks"] if lk.get("not_built")]
+    if left_out:
+        click.echo(f"left out (no results bundle could be built): {', '.join(left_out)}")
     click.echo(f"tracking series of {len(doc['looks'])} quarters up to {q}: "
                f"{study.quarter_dir(q) / 'tracking'}")

@@ -796,6 +796,10 @@ _TRACKING_TEXTS: dict[str, dict[str, str]] = {
             "95 %-interval på dette tidspunkt; den er endnu ikke nået."
         ),
         "trk_tracking_missing": "(Udviklingen over kvartaler er ikke beregnet for dette kvartal; kør `evaluation track`.)",
+        "trk_not_built": (
+            "For {quarters} kunne der ikke beregnes resultater (f.eks. fordi ingen unge med kontakt "
+            "endnu kunne indgå i sammenligningen); de kvartaler er ikke med."
+        ),
         "trk_not_yet_known": "endnu ikke kendt",
         "trk_h_trajectory": "Sådan har svaret udviklet sig",
         "trk_trajectory_intro": (
@@ -900,6 +904,10 @@ _TRACKING_TEXTS: dict[str, dict[str, str]] = {
             "ordinary 95% interval; that has not been reached yet."
         ),
         "trk_tracking_missing": "(The development over quarters has not been computed for this quarter; run `evaluation track`.)",
+        "trk_not_built": (
+            "No results could be computed for {quarters} (for example, because no contacted young "
+            "person could yet enter the comparison); those quarters are left out."
+        ),
         "trk_not_yet_known": "not yet known",
         "trk_h_trajectory": "How the answer has developed",
         "trk_trajectory_intro": (

@@ -94,6 +94,13 @@ class TrackingParts:
         b = _num(rows[0].get("boundary_z"))
         return b if b is not None else math.inf
 
+    def _not_built_note(self) -> None:
+        """Which quarters of the series have no results bundle (none could be built)."""
+        left_out = [lk["quarter"] for lk in (self._tracking() or {}).get("looks", [])
+                    if lk.get("not_built")]
+        if left_out:
+            self._show("*" + self.t("trk_not_built", quarters=", ".join(left_out)) + "*")
+
     def _missing_series(self) -> bool:
         """True without a series; the first part asking says so once per document."""
         if self._tracking() is not None:
@@ -125,6 +132,7 @@ class TrackingParts:
             caption = self.t("trk_trajectory_caption", label=label, n=len(shown), total=len(rows))
             self.figure(trajectory_figure(rows, shown, label, self.lang), caption)
             self._show("*" + caption + "*")
+        self._not_built_note()
 
     def expected_answer(self) -> None:
         """When an answer can be expected: one sentence per outcome family."""
@@ -223,6 +231,7 @@ class TrackingParts:
                 ])
         self.table(tables.render(header, body, self.output))
         self._show("*" + self.t("trk_trajectory_table_note") + "*")
+        self._not_built_note()
 
     def _interval(self, r: dict, key: str, ok: bool, points: bool = False) -> str:
         est, lo, hi = (_num(r.get(key)), _num(r.get(f"{key}_low")), _num(r.get(f"{key}_high")))

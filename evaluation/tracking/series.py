@@ -53,22 +53,33 @@ def _bundle(study: Study, q: Quarter) -> dict[str, Any] | None:
         raise InputError(f"is not valid JSON: {exc}", file=str(path)) from None
 
 
-def build_missing(study: Study, quarters: list[Quarter]) -> list[Quarter]:
+def build_missing(study: Study, quarters: list[Quarter]) -> tuple[list[Quarter], dict[str, str]]:
     """Build the bundle of every quarter in ``quarters`` that has none: the earlier ones as far
     as the series needs them (``analyse --scope tracking``: the primary outcomes), the last one
-    (the quarter reported on) in full; return those built."""
+    (the quarter reported on) in full. Returns the quarters built and, for an earlier quarter
+    that cannot be built (e.g. no contacted person can enter its cohort yet), the reason; the
+    series leaves such a quarter out and says so. The last quarter's failure is an error."""
+    from ..errors import EvaluationError
     from ..pipeline import run_stages
 
-    built = []
+    built, unbuilt = [], {}
     for q in quarters:
-        if _bundle(study, q) is None:
-            scope = "full" if q == quarters[-1] else "tracking"  # the last one is reported on
-            info(f"quarter {q}: no kept results bundle; building it ({scope})")
+        if _bundle(study, q) is not None:
+            continue
+        scope = "full" if q == quarters[-1] else "tracking"  # the last one is reported on
+        info(f"quarter {q}: no kept results bundle; building it ({scope})")
+        try:
             run_stages([("cohort build", ["cohort", "build", str(study.path), "--quarter", q.label]),
                         ("analyse", ["analyse", str(study.path), "--quarter", q.label,
                                      "--scope", scope])])
-            built.append(q)
-    return built
+        except EvaluationError as exc:
+            if q == quarters[-1]:
+                raise
+            unbuilt[q.label] = exc.message
+            info(f"quarter {q}: no results bundle can be built; the series leaves it out")
+            continue
+        built.append(q)
+    return built, unbuilt
 
 
 def _schemes(study: Study) -> tuple[dict[str, Boundaries], dict[str, Any]]:
@@ -96,11 +107,16 @@ def track_study(study: Study, q: Quarter, *, build: bool = True) -> dict[str, An
     content of ``tracking.json``."""
     definition = load_definition(study.cohort)
     quarters = possible_quarters(definition.start, q.last_day)
-    built = build_missing(study, quarters) if build else []
+    built, unbuilt = build_missing(study, quarters) if build else ([], {})
     bounds, schemes = _schemes(study)
     rows, looks = [], []
     for look, quarter in enumerate(quarters, start=1):
         estimates = _bundle(study, quarter)
+        if estimates is None and quarter.label in unbuilt:
+            looks.append({"quarter": quarter.label, "look": look, "version": None,
+                          "versions_kept": [], "built_now": False,
+                          "not_built": unbuilt[quarter.label]})
+            continue
         if estimates is None:
             raise InputError(f"no results bundle for {quarter}; run `evaluation analyse "
                              f"--quarter {quarter}`", file=str(study.results_dir(quarter)))
