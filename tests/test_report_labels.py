@@ -20,6 +20,10 @@ HOSTILE = (LINK, SCRIPT, STYLE, "![img](http://example.org/a.png)", "$x^2$ `code
            "_em_ and __strong__ and ~~gone~~")
 
 
+# one family per outcome of the bundle factory; with the labels above every hostile text is used
+FAMILIES = (HOSTILE[0], HOSTILE[1], f"- {LINK}", f"1. {SCRIPT}")
+
+
 def _markdown_to_html(text: str) -> str:
     """Markdown as the report renderer without Quarto converts it (nbconvert's mistune)."""
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
@@ -45,7 +49,9 @@ def _hostile_bundle(tmp_path):
     est = json.loads((path / "estimates.json").read_text(encoding="utf-8"))
     est["study"]["name"] = f"Study {STYLE}"
     for i, outcome in enumerate(est["outcomes"]):
-        outcome["label"] = {"da": f"{HOSTILE[i % len(HOSTILE)]} da", "en": f"{LINK} en"}
+        outcome["label"] = {"da": f"{HOSTILE[(i + 2) % len(HOSTILE)]} da", "en": f"{LINK} en"}
+        # the family code is shown as it is in the council summary's bullets
+        outcome["family"] = FAMILIES[i]
     est["cohort"]["covariates"]["charges_6m"] = {"da": SCRIPT, "en": SCRIPT}
     (path / "estimates.json").write_text(json.dumps(est), encoding="utf-8")
     contacts = pd.read_parquet(path / "tables" / "contacts.parquet")
@@ -75,6 +81,8 @@ def test_hostile_labels_in_bundle_render_as_text_in_every_report_part(tmp_path, 
     for obj in shown:
         if type(obj).__name__ == "Markdown":
             pages.append(_markdown_to_html(obj.data))
+            if output == "pdf":  # Quarto and the PDF route read the Markdown with pandoc
+                pages.append(_pandoc_to_html(obj.data))
         elif type(obj).__name__ == "HTML":
             pages.append(obj.data)
     page = "\n".join(pages)
@@ -87,11 +95,110 @@ def test_hostile_labels_in_bundle_render_as_text_in_every_report_part(tmp_path, 
     assert not re.search(r"<a\b", page)
     assert not re.search(r"<script\b", page) and not re.search(r"<style\b", page)
     assert not re.search(r"<b\b", page) and not re.search(r"<img\b", page)
-    visible = htmllib.unescape(re.sub(r"<[^>]+>", "", page))
-    assert LINK in visible and SCRIPT in visible
+    # (the report's own captions are <em>, its findings <strong>: a label's emphasis shows as text)
+    assert not re.search(r"<(code|del|sup|sub|math|li>\s*<ol|li>\s*<ul)\b", page)
+    assert 'class="math' not in page and "<hr" not in page
+    visible = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    for label in (*HOSTILE, *FAMILIES):
+        assert label in visible, label
+
+
+def _pandoc_to_html(text: str) -> str:
+    import pypandoc
+
+    return pypandoc.convert_text(text, "html", format="markdown")
 
 
 def report_style() -> str:
     from evaluation.report.present import STYLE as CSS
 
     return CSS
+
+
+def _shown(report_parts, output, tmp_path, monkeypatch):
+    import IPython.display
+
+    from evaluation.report.present import Report
+
+    shown: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kwargs: shown.append(obj))
+    report = Report(_hostile_bundle(tmp_path), "2026Q3", "da", 5, output=output)
+    for part in report_parts:
+        getattr(report, part)()
+    return shown
+
+
+def test_figure_labels_are_drawn_as_text_not_math(tmp_path, monkeypatch):
+    """matplotlib reads "$...$" as math text; in a report's figure it is the label itself."""
+    shown = _shown(["outcome_sections"], "pdf", tmp_path, monkeypatch)
+    drawn = []  # the lettering of every figure (the SVG keeps it as text elements)
+    for obj in shown:
+        if isinstance(obj, dict) and "image/svg+xml" in obj:
+            for element in re.findall(r"<text\b[^>]*>(.*?)</text>", obj["image/svg+xml"], re.DOTALL):
+                drawn.append(htmllib.unescape(re.sub(r"<[^>]+>", "", element)).strip())
+    assert f"{HOSTILE[4]} da" in drawn  # a curve's title: "$x^2$" is not drawn as x squared
+    assert f"{HOSTILE[5]} da" in drawn
+
+
+def _render(tmp_path, output):
+    from evaluation.report.pdf import render_pdf
+    from evaluation.report.render import TEMPLATES, render_fallback
+
+    bundle = _hostile_bundle(tmp_path)
+    paths = []
+    for doc in ("quarterly", "technical"):
+        params = {"bundle": str(bundle), "quarter": "2026Q3", "lang": "da", "threshold": 5,
+                  "output": output, "override": "", "earlier": ""}
+        target = tmp_path / f"{doc}.{output}"
+        render = render_pdf if output == "pdf" else render_fallback
+        paths.append(render(TEMPLATES / f"{doc}.qmd", params, target, lang="da", title=doc))
+    return paths
+
+
+def _labels_visible(text: str) -> None:
+    visible = " ".join(text.split())
+    for label in (*HOSTILE, *FAMILIES):
+        assert label in visible, label
+
+
+@pytest.mark.slow
+def test_hostile_labels_are_text_in_the_rendered_html(tmp_path):
+    texts = []
+    for path in _render(tmp_path, "html"):
+        page = path.read_text(encoding="utf-8")
+        assert "<script" not in page and "javascript:" not in page.replace("javascript:alert(3)", "")
+        assert not re.search(r"""(href|src)=["']?(javascript|http)""", page)
+        assert not re.search(r'<a\b(?![^>]*href="#)', page)  # only the page's own anchors
+        assert "<style>body{display:none}" not in page and "<b " not in page
+        texts.append(htmllib.unescape(re.sub(r"<[^>]+>", " ", page)))
+    _labels_visible("\n".join(texts))  # the families are in the council report only
+
+
+@pytest.mark.slow
+def test_hostile_labels_are_text_in_the_rendered_pdf(tmp_path):
+    import shutil
+    import subprocess
+
+    pdftotext, pdfinfo = shutil.which("pdftotext"), shutil.which("pdfinfo")
+    if pdftotext is None or pdfinfo is None:
+        pytest.skip("poppler-utils are not installed")
+    texts = []
+    for path in _render(tmp_path, "pdf"):
+        urls = subprocess.run([pdfinfo, "-url", str(path)], check=True, capture_output=True,
+                              text=True).stdout
+        assert "javascript" not in urls and "http" not in urls, urls
+        texts.append(subprocess.run([pdftotext, "-nopgbrk", str(path), "-"], check=True,
+                                    capture_output=True, text=True).stdout)
+    _labels_visible("\n".join(texts))
+
+
+def test_only_markup_the_report_built_is_shown_as_markup():
+    assert fmt.fill("{a} and {b}: 100%", "markdown", a="*x*", b=fmt.Markup("[3]{.count}")) == \
+        "\\*x\\* and [3]{.count}: 100%"
+    assert fmt.fill("<{a}>", "html", a="<b>") == "&lt;&lt;b&gt;&gt;"
+    assert fmt.markup(fmt.Markup("<b>x</b>", "html"), "html") == "<b>x</b>"
+    assert fmt.markup("<b>x</b>" + fmt.Markup("", "html"), "html") == "&lt;b&gt;x&lt;/b&gt;"
+    with pytest.raises(ValueError, match="html markup shown in a markdown part"):
+        fmt.markup(fmt.Markup("<b>x</b>", "html"), "markdown")
+    assert fmt.plain("- x") == "\\- x" and fmt.plain("1. x") == "1\\. x"
+    assert fmt.plain("0.300") == "0.300" and fmt.plain("see http://e.org") == "see http\\://e.org"

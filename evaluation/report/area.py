@@ -10,7 +10,6 @@ drawn.
 
 from __future__ import annotations
 
-import html as _html
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import disclosure
-from . import fmt
+from . import fmt, tables
 from .texts import text
 
 COLOURS = {"observed": "#1b6ca8", "synthetic": "#c8553d", "comparison": "#777777", "its": "#5a9e4b"}
@@ -171,16 +170,8 @@ class AreaSections:
         self.heading("h_area_diagnostics", level=3)
         self.table(self._area_diagnostics_table())
 
-    def _cells(self, rows: list[list[str]], header: list[str]) -> str:
-        if not self.html:
-            lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-        head = "".join(f"<th>{_html.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{_html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        return f'<table class="report-table"><tr>{head}</tr>{body}</table>'
-
-    def table_or_markdown(self, content: str) -> None:
-        self._show(content, "html" if self.html else "markdown")
+    def _cells(self, rows: list[list[str]], header: list[str]) -> fmt.Markup:
+        return tables.render(header, rows, self.output)
 
     def _num(self, value: Any, digits: int = 1) -> str:
         return "-" if value is None else fmt.number(value, self.lang, digits)

@@ -8,7 +8,6 @@ count goes through :meth:`Report.n`, and every text through :mod:`.texts`.
 
 from __future__ import annotations
 
-import html as _html
 import math
 from typing import Any
 
@@ -141,9 +140,9 @@ class CouncilParts:
             items.append((f.kind, summary_sentence(outcome, f, self.lang,
                                                    category_label(family, self.lang))))
         if self.html:  # each answer marked with its kind (not_yet, no_difference, ...)
-            lis = "".join(f'<li class="finding" data-kind="{kind}">{_html.escape(sentence)}</li>'
+            lis = "".join(f'<li class="finding" data-kind="{kind}">{fmt.plain(sentence, "html")}</li>'
                           for kind, sentence in items)
-            self._show(f'<ul class="report-summary">{lis}</ul>', "html")
+            self._show(fmt.Markup(f'<ul class="report-summary">{lis}</ul>', "html"), "html")
         else:
             self.bullets([sentence for _, sentence in items])
 
@@ -191,4 +190,4 @@ class CouncilParts:
             self._show(per_100_sentence(outcome, f, self.lang))
             self.figure(per_100_figure(f, self.lang), alt_text(outcome, f, self.lang, label),
                         width=70)
-            self._show("*" + caption(outcome, f, self.lang) + "*")
+            self._show(fmt.emphasis(caption(outcome, f, self.lang)))

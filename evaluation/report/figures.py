@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -185,19 +186,29 @@ def forest_figure(rows: pd.DataFrame, lang: str) -> Figure:
     return fig
 
 
+def _saved(fig: Figure, buf: io.IOBase, **kwargs: Any) -> None:
+    """Save ``fig`` with every text in it drawn as plain text: a ``$`` in a label (from a plan or
+    the data) is a dollar sign, never the start of math text."""
+    import matplotlib
+    from matplotlib.text import Text
+
+    for item in fig.findobj(Text):
+        item.set_parse_math(False)
+    # tick labels made while drawing take the default from here
+    with matplotlib.rc_context({"text.parse_math": False, "svg.fonttype": "none"}):
+        fig.savefig(buf, **kwargs)
+
+
 def figure_png(fig: Figure) -> bytes:
     """A figure as PNG bytes (no timestamp: the same data give the same bytes)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    _saved(fig, buf, format="png", metadata={"Software": None})
     return buf.getvalue()
 
 
 def figure_svg(fig: Figure) -> str:
     """A figure as SVG (vector, for print) whose lettering stays text (DejaVu Sans, the font the
     PDF embeds), so that it can be searched and read aloud."""
-    import matplotlib
-
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
+    _saved(fig, buf, format="svg", metadata={"Date": None})
     return buf.getvalue()

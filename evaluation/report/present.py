@@ -8,11 +8,17 @@ Every number shown is the text the document's disclosure checker gives
 (:attr:`Report.check`, built once from the whole bundle by :func:`.cells.build_checker`): a new
 part registers its cells in :mod:`.cells` and asks ``self.count(key)`` for a count in running
 text, :func:`.tables.checked` for a table cell, ``self.check.show(key, text)`` for an estimate.
+
+Every text reaches the document through :meth:`Report._show`, which escapes it as plain text
+(:func:`.fmt.markup`) unless it is :class:`~.fmt.Markup` that the report code built itself: a
+texts.py sentence with its fields (:meth:`Report.say`, :func:`.fmt.fill`), a table
+(:func:`.tables.render`), or a heading, list or figure made here. Labels from a study file, plan,
+cohort definition or the data are plain text everywhere else, so they can never become a link,
+script, style or emphasis.
 """
 
 from __future__ import annotations
 
-import html as _html
 import re
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,7 @@ from .bundle import Bundle, estimate_rows, pick
 from .cells import build_checker, estimate_key
 from .council import CouncilParts
 from .findings import GATES, detectable_effect, finding, mde_sentence
+from .fmt import Markup
 from .texts import (
     arm_label,
     category_label,
@@ -84,11 +91,6 @@ def hazard_ratio(row: dict[str, Any]) -> tuple[float | None, float | None, float
     return hr, hr_of(row.get("conf_low")), hr_of(row.get("conf_high"))
 
 
-class Raw(str):
-    """Markup inserted into a text as it is, never escaped: HTML counts marked ``class="count"``,
-    or for PDF the Markdown count span."""
-
-
 class Report(CouncilParts, AreaSections, TrackingParts):
     """Presents one results bundle in one language.
 
@@ -129,12 +131,19 @@ class Report(CouncilParts, AreaSections, TrackingParts):
 
     # -- low-level output -------------------------------------------------------------------
     def _show(self, content: str, kind: str = "markdown") -> None:
+        """Show ``content`` as HTML (``kind="html"`` in an HTML document) or as Markdown: a
+        :class:`~.fmt.Markup` for that output as it is, any other text escaped as plain text."""
         from IPython.display import HTML, Markdown, display
 
-        if kind == "html" and self.html:
-            display(HTML(content))
-        else:
-            display(Markdown(content))
+        html = kind == "html" and self.html
+        content = fmt.markup(content, "html" if html else "markdown")
+        display(HTML(content) if html else Markdown(content))
+
+    def say(self, key: str, output: str = "markdown", **fields: Any) -> Markup:
+        """The text ``key`` with its fields as markup for ``output`` (every field escaped unless
+        it is Markup, such as a count span)."""
+        return fmt.fill(text(key, self.lang, **{k: "{" + k + "}" for k in fields}), output,
+                        **fields)
 
     def t(self, key: str, **fields: Any) -> str:
         """A text of the report language."""
@@ -150,18 +159,20 @@ class Report(CouncilParts, AreaSections, TrackingParts):
         that are linked to others are registered in :mod:`.cells` and shown with :meth:`count`."""
         return self._count_span(tables.count_cell(count, self.lang, self.threshold, suppressed))
 
-    def _count_span(self, cell: tables.Cell) -> str:
+    def _count_span(self, cell: tables.Cell) -> Markup:
         if not self.html:
-            return Raw(tables.markdown_cell(cell))  # a count span, not a label: not escaped
-        return Raw(f'<span class="{disclosure.COUNT_CLASS}">{_html.escape(cell.text)}</span>')
+            return tables.markdown_cell(cell)  # a count span, not a label: not escaped
+        return Markup(f'<span class="{disclosure.COUNT_CLASS}">{fmt.plain(cell.text, "html")}</span>',
+                      "html")
 
     def heading(self, key: str, level: int = 2, **fields: Any) -> None:
         """A heading; in HTML with the id that the table of contents links to."""
         title = self.t(key, **fields)
         if self.html:
-            self._show(f'<h{level} id="{anchor(title)}">{fmt.plain(title, "html")}</h{level}>', "html")
+            self._show(Markup(f'<h{level} id="{anchor(title)}">{fmt.plain(title, "html")}</h{level}>',
+                              "html"), "html")
         else:
-            self._show("#" * level + " " + self.t(key, **{k: fmt.plain(v) for k, v in fields.items()}))
+            self._show(Markup("#" * level + " " + self.say(key, **fields)))
 
     def toc(self) -> None:
         """Table of contents of the technical appendix, with links (an outline in the PDF)."""
@@ -170,29 +181,27 @@ class Report(CouncilParts, AreaSections, TrackingParts):
         entries += [self.t(k) for k in ("h_naive", "h_forest", "h_manifest")]
         if not self.html:
             title = typst_text(self.t("h_toc"))
-            self._show(f"```{{=typst}}\n#outline(title: [{title}], target: heading.where(level: 2))\n```")
+            self._show(Markup(f"```{{=typst}}\n#outline(title: [{title}], "
+                              "target: heading.where(level: 2))\n```"))
             return
-        items = "".join(f'<li><a href="#{anchor(e)}">{_html.escape(e)}</a></li>' for e in entries)
-        self._show(f'<nav class="report-toc"><h2>{_html.escape(self.t("h_toc"))}</h2>'
-                   f"<ol>{items}</ol></nav>", "html")
+        items = "".join(f'<li><a href="#{anchor(e)}">{fmt.plain(e, "html")}</a></li>' for e in entries)
+        self._show(Markup(f'<nav class="report-toc"><h2>{fmt.plain(self.t("h_toc"), "html")}</h2>'
+                          f"<ol>{items}</ol></nav>", "html"), "html")
 
     def paragraph(self, key: str, **fields: Any) -> None:
-        """A paragraph of text ``key``; in HTML, fields given as :class:`Raw` are not escaped."""
+        """A paragraph of text ``key``; fields given as :class:`~.fmt.Markup` are not escaped."""
         if not self.html:
-            self._show(self.t(key, **{k: v if isinstance(v, Raw) else fmt.plain(v)
-                                      for k, v in fields.items()}))
+            self._show(self.say(key, **fields))
             return
-        safe = {k: v if isinstance(v, Raw) else fmt.plain(v, "html") for k, v in fields.items()}
-        template = _html.escape(text(key, self.lang, **{k: "{" + k + "}" for k in fields}))
-        self._show(f"<p>{template.format(**safe)}</p>", "html")
+        self._show(Markup(f"<p>{self.say(key, 'html', **fields)}</p>", "html"), "html")
 
     def bullets(self, items: list[str]) -> None:
-        """A bulleted list of plain texts."""
+        """A bulleted list of plain texts (or Markup for this document's output)."""
         if self.html:
-            lis = "".join(f"<li>{_html.escape(item)}</li>" for item in items)
-            self._show(f"<ul>{lis}</ul>", "html")
+            lis = "".join(f"<li>{fmt.markup(item, 'html')}</li>" for item in items)
+            self._show(Markup(f"<ul>{lis}</ul>", "html"), "html")
         else:
-            self._show("\n".join(f"- {item}" for item in items))
+            self._show(Markup("\n".join(f"- {fmt.markup(item)}" for item in items)))
 
     def table(self, content: str) -> None:
         """A table; when it hides a cell, the footnote that says what the marker means."""
@@ -214,14 +223,15 @@ class Report(CouncilParts, AreaSections, TrackingParts):
         """An image with alt text: an ``<img>`` element in HTML, a figure output for the PDF."""
         import base64
 
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         if self.html:
             uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             style = f' style="max-width:{0.44 * width:g}em"' if width < 100 else ""
-            display(HTML(f'<figure class="report-figure"><img src="{uri}"{style} '
-                         f'alt="{fmt.plain(alt, "html")}"></figure>'))
+            self._show(Markup(f'<figure class="report-figure"><img src="{uri}"{style} '
+                              f'alt="{fmt.plain(alt, "html")}"></figure>', "html"), "html")
             return
+        # for the PDF the alt text goes into a Typst string (escaped there, see .pdf)
         payload = data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
         display({mime: payload, "text/plain": alt}, raw=True,
                 metadata={"alt": alt, "width": width})
@@ -237,10 +247,10 @@ class Report(CouncilParts, AreaSections, TrackingParts):
     def title(self, kind: str) -> None:
         """Title, study name and as-of date (``kind`` is "quarterly" or "technical")."""
         if self.html:
-            self._show(STYLE, "html")
+            self._show(Markup(STYLE, "html"), "html")
         study = self.bundle.study
-        self._show(f"# {self.t('title_' + kind, quarter=self.quarter)}\n\n"
-                   f"{self.t('subtitle', study=fmt.plain(study.get('name', '')), data_end=self.data_end)}")
+        self._show(Markup(f"# {self.say('title_' + kind, quarter=self.quarter)}\n\n"
+                          f"{self.say('subtitle', study=study.get('name', ''), data_end=self.data_end)}"))
 
     @property
     def data_end(self) -> str:
@@ -278,12 +288,12 @@ class Report(CouncilParts, AreaSections, TrackingParts):
         can = [self.t("box_can_1"), self.t("box_can_2")]
         cannot = [self.t("box_cannot_1"), self.t("box_cannot_2"), self.t("box_cannot_3")]
         if self.html:
-            lis = "".join(f"<li>{_html.escape(s)}</li>" for s in can + cannot)
-            self._show(f'<div class="report-box"><h3>{_html.escape(self.t("h_box"))}</h3>'
-                       f"<ul>{lis}</ul></div>", "html")
+            lis = "".join(f"<li>{fmt.plain(s, 'html')}</li>" for s in can + cannot)
+            self._show(Markup(f'<div class="report-box"><h3>{fmt.plain(self.t("h_box"), "html")}</h3>'
+                              f"<ul>{lis}</ul></div>", "html"), "html")
         else:
-            body = "\n".join(f"> - {s}" for s in can + cannot)
-            self._show(f"> **{self.t('h_box')}**\n>\n{body}")
+            body = "\n".join(f"> - {fmt.plain(s)}" for s in can + cannot)
+            self._show(Markup(f"> **{fmt.plain(self.t('h_box'))}**\n>\n{body}"))
 
     def curves(self, primary_only: bool = True) -> None:
         """The outcome over time for both groups (one figure per family's primary outcome)."""
@@ -315,9 +325,8 @@ class Report(CouncilParts, AreaSections, TrackingParts):
                                      horizons=horizons),
                         f"{self.t('alt_survival', label=label.lower())} {main}")
         self._curve_data(curve, risk, outcome)
-        self._show("*" + self.t("figure_caption", label=fmt.plain(label.lower()),
-                                threshold=self.threshold,
-                                floor=self.check.curve_floor) + "*")
+        self._show(fmt.emphasis(self.t("figure_caption", label=label.lower(), threshold=self.threshold,
+                                       floor=self.check.curve_floor)))
 
     def _curve_data(self, curve: pd.DataFrame, risk: pd.DataFrame | None,
                     outcome: dict[str, Any]) -> None:
@@ -344,8 +353,8 @@ class Report(CouncilParts, AreaSections, TrackingParts):
                                  tables.Cell(shown, count=True)])
         header = [text(k, self.lang) for k in ("col_arm", "col_month", "col_share", "at_risk")]
         table = tables.render(header, rows, self.output)
-        self._show(f'<details class="figure-data"><summary>{_html.escape(self.t("figure_data"))}'
-                   f"</summary>{table}</details>", "html")
+        self._show(Markup(f'<details class="figure-data"><summary>{fmt.plain(self.t("figure_data"), "html")}'
+                          f"</summary>{fmt.markup(table, 'html')}</details>", "html"), "html")
 
     def comparison(self) -> None:
         """How the comparison group is chosen."""
@@ -353,24 +362,26 @@ class Report(CouncilParts, AreaSections, TrackingParts):
         if self.bundle.study.get("design") == "iptw":
             self.paragraph("comparison_text_iptw")
             return
-        ratio = _html.escape(str(self.bundle.cohort.get("ratio", 3)))
+        ratio = fmt.plain(self.bundle.cohort.get("ratio", 3), "html")
         # the matching ratio is a design setting, not a count of persons
-        self.paragraph("comparison_text", ratio=Raw(f'<span class="ratio">{ratio}</span>') if self.html else ratio)
+        self.paragraph("comparison_text",
+                       ratio=Markup(f'<span class="ratio">{ratio}</span>', "html") if self.html else ratio)
 
     def as_of(self) -> None:
         """The data's as-of date and the minimum detectable effect per family."""
         self.heading("h_asof")
-        lines = [self.t("asof_text", data_end=self.data_end), ""]
+        self._show(self.t("asof_text", data_end=self.data_end))
         if "quality/total/quarantined" in self.check.entries:  # whenever any record was left out
             if self.check.entries["quality/total/quarantined"].value:
-                lines += [self.t("dq_council", n_bad=self.count("quality/total/quarantined"),
-                                 n_read=self.count("quality/total/read")), ""]
+                self.paragraph("dq_council", n_bad=self.count("quality/total/quarantined"),
+                               n_read=self.count("quality/total/read"))
+        sentences = []
         for _, o in self.bundle.families():
             hidden = self.check.suppressed(f"outcome/{o.get('id')}/mde")
             # the minimum detectable HR inverts to the number of events
-            lines.append(f"- {fmt.plain(mde_sentence({**o, 'diagnostics': {}} if hidden else o, self.lang))}")
-        lines += ["", self.t("mde_note")]
-        self._show("\n".join(lines))
+            sentences.append(mde_sentence({**o, "diagnostics": {}} if hidden else o, self.lang))
+        self.bullets(sentences)
+        self._show(self.t("mde_note"))
 
     # -- technical appendix -----------------------------------------------------------------
     def design(self) -> None:
@@ -452,7 +463,7 @@ class Report(CouncilParts, AreaSections, TrackingParts):
             self.heading("h_outcome", level=2, label=self.label(outcome))
             f = finding(outcome, self.lang, self.threshold, self.check, self.bundle.cohort,
                         boundary_z=self.boundary_for(outcome.get("family")))
-            self._show(f"**{fmt.plain(f.sentence)}**")
+            self._show(fmt.emphasis(f.sentence, strong=True))
             self.heading("h_curve", level=3)
             self._curve(outcome, survival=True)
             self.heading("h_models", level=3)
@@ -463,7 +474,7 @@ class Report(CouncilParts, AreaSections, TrackingParts):
             hidden = self.check.suppressed(f"outcome/{outcome.get('id')}/mde")
             # the same gate as the council report: the minimum detectable HR inverts to events
             shown = {**outcome, "diagnostics": {}} if hidden else outcome
-            self._show(fmt.plain(mde_sentence(shown, self.lang)))
+            self._show(mde_sentence(shown, self.lang))
 
     def _estimate(self, outcome: dict[str, Any], row: dict[str, Any] | None, text_: str) -> str:
         """``text_`` for an estimate row, or the marker when the checker hides the row."""

@@ -33,7 +33,7 @@ def _cell(value: Any) -> Cell:
 
 
 def render(header: list[str], rows: list[list[Any]], output: str = "html",
-           caption: str | None = None) -> str:
+           caption: str | None = None) -> fmt.Markup:
     """A table as HTML (``output="html"``) or as a Markdown pipe table (anything else).
 
     In HTML, cells showing counts carry ``class="count"`` (the disclosure scan relies on it).
@@ -48,8 +48,8 @@ def render(header: list[str], rows: list[list[Any]], output: str = "html",
                 cells.append(f"<td{cls}>{fmt.plain(value.text, 'html')}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         cap = f"<caption>{fmt.plain(caption, 'html')}</caption>" if caption else ""
-        return (f'<div class="report-scroll"><table class="report-table">{cap}<thead><tr>{head}'
-                f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+        return fmt.Markup(f'<div class="report-scroll"><table class="report-table">{cap}<thead><tr>'
+                          f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>", "html")
 
     def esc(text: str) -> str:
         return fmt.plain(text)
@@ -58,15 +58,15 @@ def render(header: list[str], rows: list[list[Any]], output: str = "html",
              "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(markdown_cell(_cell(v)) for v in row) + " |" for row in rows]
     out = "\n".join(lines)
-    return (f"{out}\n\n: {esc(caption)}\n" if caption else out + "\n")
+    return fmt.Markup(f"{out}\n\n: {esc(caption)}\n" if caption else out + "\n")
 
 
-def markdown_cell(cell: Cell) -> str:
+def markdown_cell(cell: Cell) -> fmt.Markup:
     """A cell as Markdown; a count becomes a ``[n]{.count}`` span (what the disclosure check reads)."""
     if cell.count and cell.text:  # a count's text comes from the disclosure checker ("<5")
         text = cell.text.replace("|", "\\|").replace("\n", " ")
-        return f"[{text}]{{.{disclosure.COUNT_CLASS}}}"
-    return fmt.plain(cell.text) or " "  # every other cell is a label: plain text
+        return fmt.Markup(f"[{text}]{{.{disclosure.COUNT_CLASS}}}")
+    return fmt.Markup(fmt.plain(cell.text) or " ")  # every other cell is a label: plain text
 
 
 def thousands(lang: str) -> str:
