@@ -41,6 +41,12 @@ class RenderError(EvaluationError):
     """A report could not be rendered."""
 
 
+class KernelStopped(RenderError):
+    """The Python kernel that runs a report stopped, or never started (not the user's input)."""
+
+    exit_code = 1
+
+
 def quarto_available() -> bool:
     """True when the Quarto CLI is on PATH."""
     return shutil.which("quarto") is not None
@@ -132,12 +138,31 @@ def _parameter_cell(params: dict[str, Any]):
     return cell
 
 
+def kernel_config(work: str | os.PathLike[str]):
+    """Kernel settings for one render: the kernel talks over Unix sockets in ``work``.
+
+    Over TCP, jupyter_client picks free ports, closes them and lets the kernel bind them a
+    moment later; a kernel started at the same time (the two renders running side by side, or
+    another program) can take a port in between, and the kernel then dies at start-up
+    ("Kernel died before replying to kernel_info", jupyter/jupyter_client#154). Socket files in
+    the render's own folder cannot collide.
+    """
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(Path(work) / "kernel")
+    return config
+
+
 def execute(qmd: Path, params: dict[str, Any], title: str = "", timeout: int = 300):
     """Run ``qmd`` as a notebook (nbclient, kernel ``python3``); return the executed notebook.
 
     Outputs of cells marked ``output: false`` and stream output (stray prints, warnings) are
     dropped, so only what the report displays is left.
     """
+    import atexit
+
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -146,12 +171,19 @@ def execute(qmd: Path, params: dict[str, Any], title: str = "", timeout: int = 3
         nb.metadata["title"] = title
     with tempfile.TemporaryDirectory(prefix="report-") as work:
         client = NotebookClient(nb, timeout=timeout, startup_timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": work}})
+                                resources={"metadata": {"path": work}}, config=kernel_config(work))
         try:
             client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines
         except CellExecutionError as exc:
             last = [ln for ln in str(exc).strip().splitlines() if ln.strip()][-1:]
             raise RenderError(f"{qmd.name}: a cell failed: {' '.join(last)}") from None
+        except RuntimeError as exc:  # nbclient's DeadKernelError, or the kernel never started
+            raise KernelStopped(f"{qmd.name}: the Python kernel that runs the report stopped "
+                              f"({exc}); no report was written, run `evaluation report` again") from None
+        finally:
+            # nbclient leaves its exit-time clean-up registered when the kernel failed to start;
+            # at exit it then fails with a bare AssertionError (jupyter/nbclient#126)
+            atexit.unregister(client._cleanup_kernel)
     for cell in nb.cells:
         options = cell.metadata.get("quarto", {})
         if options.get("output") is False:
