@@ -14,7 +14,9 @@
   folder (``.<name>.lock``), exclusive for a run that writes it and shared for runs that read it.
   A second run fails at once with a message; the operating system releases the lock of a killed
   run (its lock file stays until the next run removes it). Temporary folders left by killed runs
-  are removed by the next run that holds the lock.
+  are removed by the next run that holds the lock. Folders of two runs may be the same (both
+  reading it) or apart, never one inside the other: a run that takes a lock also looks for a
+  lock held by another run on a folder that contains its folder or lies inside it, and stops.
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def lock(folder: str | os.PathLike[str], *, shared: bool = False) -> Iterator[No
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = _acquire(path, folder, shared)
     _held[path] = [fd, 1, shared]
+    try:  # after taking the lock: of two runs starting at once, at least one sees the other
+        _refuse_nested(Path(folder).absolute())
+    except BaseException:
+        del _held[path]
+        _release(path, fd)
+        raise
     try:
         yield
     finally:
@@ -107,6 +115,37 @@ def _acquire(path: Path, folder: Any, shared: bool) -> int:
             return fd
         os.close(fd)
     raise FolderInUse(f"cannot lock {Path(folder)}: its lock file {path} keeps changing")
+
+
+def _refuse_nested(folder: Path) -> None:
+    """Stop when another run holds a folder that contains ``folder`` or lies inside it."""
+    outer = [lock_file(a) for a in folder.parents if a != a.parent]
+    inner = []
+    for root, _, files in os.walk(folder):  # does not follow links
+        inner += [Path(root) / f for f in files if f.startswith(".") and f.endswith(".lock")]
+    for path, where in [(p, "contains") for p in outer] + [(p, "is inside") for p in inner]:
+        if path not in _held and _held_elsewhere(path):
+            other = path.parent / path.name[1:-len(".lock")]
+            raise FolderInUse(f"another run is using {other}, which {where} {folder} (lock "
+                              f"{path}); the folders of two studies may be the same or apart, "
+                              "never one inside the other: give this study folders of its own")
+
+
+def _held_elsewhere(path: Path) -> bool:
+    """True when some process holds the lock file ``path`` (tried without waiting)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # no lock file: nobody holds it
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the trial lock
 
 
 def _release(path: Path, fd: int) -> None:

@@ -300,7 +300,8 @@ def _limits(table: dict[str, Any], path: Path) -> ReadLimits:
 
 def _check_outputs_apart(study: Study) -> None:
     """No output folder may be or contain the key's folder or the raw extracts: outputs are
-    replaced whole, and the key must never sit beside the pseudonyms (DESIGN.md section 5)."""
+    replaced whole, and the key must never sit beside the pseudonyms (DESIGN.md section 5). The
+    warehouse and the output folder are apart: neither is, or is inside, the other."""
     kept = [(f"the key's folder {study.key.parent}", study.key.parent)] if study.key else []
     if study.raw is not None:
         kept.append((f"the raw folder {study.raw}", study.raw))
@@ -310,6 +311,13 @@ def _check_outputs_apart(study: Study) -> None:
                 raise ConfigError(f"the folder {folder} is or contains {what}; outputs are "
                                   "replaced whole, so keep the key and the raw extracts outside "
                                   "them", file=str(study.path), key=key)
+    output, warehouse = study.output, study.warehouse
+    if output == warehouse or output in warehouse.parents or warehouse in output.parents:
+        where = ("is" if output == warehouse else "is inside" if output in warehouse.parents
+                 else "contains")
+        raise ConfigError(f"the warehouse {warehouse} {where} the output folder {output}; each "
+                          "is written whole by its own stage, so keep them apart (side by side)",
+                          file=str(study.path), key="study.warehouse")
 
 
 def _source_settings(settings: dict[str, Any], name: str, path: Path, rel) -> SourceSettings:

@@ -144,6 +144,63 @@ def test_a_second_run_on_the_same_output_stops_with_one_message(tmp_path):
     assert not (tmp_path / ".out.lock").exists()
 
 
+def _study_file(folder: Path, warehouse: str, output: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    study = folder / "study.toml"
+    study.write_text(f'[study]\nwarehouse = "{warehouse}"\ncohort = "c.toml"\n'
+                     f'output = "{output}"\ndata_end = "2026-09-30"\n', encoding="utf-8")
+    return study
+
+
+@pytest.mark.parametrize(("held", "output", "where"), [
+    ("out", "out/2026Q3", "contains"),  # this study's output is the other's quarter folder
+    ("out/2026Q3/cohort", "out", "is inside"),  # the other study writes inside this output
+])
+def test_a_run_whose_output_is_nested_with_another_runs_folder_stops(tmp_path, held, output, where):
+    study = _study_file(tmp_path / "b", "../wh", f"../{output}")
+    proc = _hold_lock(tmp_path / held)
+    try:
+        result = CliRunner().invoke(cli, ["run", str(study), "--skip-pseudonymise"])
+        text = _output(result)
+        assert result.exit_code == 2 and "Traceback" not in text, text
+        assert len(text.strip().splitlines()) == 1, text
+        assert f"another run is using {tmp_path / held}, which {where} {tmp_path / output}" in text
+        assert "never one inside the other" in text
+        # the refused run leaves no lock behind, and the other run keeps its own
+        assert not atomic.lock_file(tmp_path / output).exists()
+        assert atomic._held_elsewhere(atomic.lock_file(tmp_path / held))
+    finally:
+        proc.kill()
+        proc.wait()
+    with lock(tmp_path / output):  # free again once the other run has ended
+        pass
+
+
+def test_a_warehouse_inside_another_runs_output_is_refused(tmp_path):
+    proc = _hold_lock(tmp_path / "a" / "out")
+    try:
+        with pytest.raises(FolderInUse, match="which contains"):
+            with lock(tmp_path / "a" / "out" / "warehouse", shared=True):
+                pass
+        with lock(tmp_path / "a" / "elsewhere", shared=True):  # a folder beside it is free
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize(("warehouse", "output", "where"), [
+    ("out/warehouse", "out", "is inside"), ("wh", "wh/out", "contains"), ("same", "same", "is"),
+])
+def test_a_study_whose_warehouse_and_output_are_nested_is_refused(tmp_path, warehouse, output, where):
+    study = _study_file(tmp_path, warehouse, output)
+    result = CliRunner().invoke(cli, ["cohort", "build", str(study)])
+    text = _output(result)
+    assert result.exit_code == 2 and len(text.strip().splitlines()) == 1, text
+    assert f"the warehouse {tmp_path / warehouse} {where} the output folder {tmp_path / output}" in text
+    assert "study.warehouse" in text and "Traceback" not in text
+
+
 # -- key custody --------------------------------------------------------------------------------
 
 def test_inputs_from_different_keys_are_refused(tmp_path):
