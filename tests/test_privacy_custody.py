@@ -179,9 +179,9 @@ def test_a_run_whose_output_is_nested_with_another_runs_folder_stops(tmp_path, h
 def test_a_warehouse_inside_another_runs_output_is_refused(tmp_path):
     proc = _hold_lock(tmp_path / "a" / "out")
     try:
-        with pytest.raises(FolderInUse, match="which contains"):
-            with lock(tmp_path / "a" / "out" / "warehouse", shared=True):
-                pass
+        with pytest.raises(FolderInUse, match="which contains"), \
+                lock(tmp_path / "a" / "out" / "warehouse", shared=True):
+            pass
         with lock(tmp_path / "a" / "elsewhere", shared=True):  # a folder beside it is free
             pass
     finally:
