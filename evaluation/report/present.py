@@ -371,10 +371,10 @@ class Report(CouncilParts, AreaSections, TrackingParts):
         """The data's as-of date and the minimum detectable effect per family."""
         self.heading("h_asof")
         self._show(self.t("asof_text", data_end=self.data_end))
-        if "quality/total/quarantined" in self.check.entries:  # whenever any record was left out
-            if self.check.entries["quality/total/quarantined"].value:
-                self.paragraph("dq_council", n_bad=self.count("quality/total/quarantined"),
-                               n_read=self.count("quality/total/read"))
+        left_out = self.check.entries.get("quality/total/quarantined")
+        if left_out is not None and left_out.value:  # whenever any record was left out
+            self.paragraph("dq_council", n_bad=self.count("quality/total/quarantined"),
+                           n_read=self.count("quality/total/read"))
         sentences = []
         for _, o in self.bundle.families():
             hidden = self.check.suppressed(f"outcome/{o.get('id')}/mde")
