@@ -583,7 +583,7 @@ class Report(CouncilParts, AreaSections, TrackingParts):
             self.paragraph("subgroups_warning", k=sg.get("tests", 0))
             for name, dim in (sg.get("dimensions") or {}).items():
                 if dim.get("shown"):
-                    self._show(f"**{vocabulary_label('subgroup', name, lang)}**")
+                    self._show(fmt.emphasis(vocabulary_label("subgroup", name, lang), strong=True))
                     self.table(checks.subgroup_table(str(o.get("id")), name, dim, lang, out, self.check))
                 else:
                     self.paragraph("subgroups_hidden", dimension=vocabulary_label("subgroup", name, lang),
