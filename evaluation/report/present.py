@@ -666,7 +666,7 @@ class Report(CouncilParts, AreaSections, TrackingParts):
         """Which disclosure rules were applied, and how many numbers each decided (in the PDF
         from a new page, with the manifest after it: no last page holds only a few rows)."""
         if not self.html:
-            self._show("```{=typst}\n#pagebreak(weak: true)\n```")
+            self._show(Markup("```{=typst}\n#pagebreak(weak: true)\n```"))
         self.heading("h_disclosure")
         self.paragraph("disclosure_text", threshold=self.threshold, floor=self.check.curve_floor)
         if self.check.override:
