@@ -99,7 +99,7 @@ class TrackingParts:
         left_out = [lk["quarter"] for lk in (self._tracking() or {}).get("looks", [])
                     if lk.get("not_built")]
         if left_out:
-            self._show("*" + self.t("trk_not_built", quarters=", ".join(left_out)) + "*")
+            self._show(fmt.emphasis(self.t("trk_not_built", quarters=", ".join(left_out))))
 
     def _missing_series(self) -> bool:
         """True without a series; the first part asking says so once per document."""
@@ -131,7 +131,7 @@ class TrackingParts:
             label = category_label(family, self.lang)
             caption = self.t("trk_trajectory_caption", label=label, n=len(shown), total=len(rows))
             self.figure(trajectory_figure(rows, shown, label, self.lang), caption)
-            self._show("*" + caption + "*")
+            self._show(fmt.emphasis(caption))
         self._not_built_note()
 
     def expected_answer(self) -> None:
@@ -155,8 +155,9 @@ class TrackingParts:
                 items.append(self.t("trk_expected_no_events", label=label))
             else:
                 items.append(self.t("trk_expected_not_within", label=label, size=size))
-        self._show("\n\n".join(items))
-        self._show("*" + self.t("trk_expected_note") + "*")
+        for item in items:  # one paragraph each, plain text
+            self._show(item)
+        self._show(fmt.emphasis(self.t("trk_expected_note")))
 
     def process_indicators(self) -> None:
         """Reach, speed, activation and repeat contacts: the latest quarter known and since the
@@ -173,8 +174,8 @@ class TrackingParts:
             _, total, n_total = self._indicator_cells(rows, ind, stat, group, share, "cumulative")
             body.append([self.t(f"trk_ind_{ind}_{stat}"), quarter, value, n, total, n_total])
         self.table(tables.render(header, body, self.output))
-        self._show("*" + self.t("trk_process_note", threshold=self.threshold,
-                                min_quantiles=MIN_FOR_QUANTILES) + "*")
+        self._show(fmt.emphasis(self.t("trk_process_note", threshold=self.threshold,
+                                min_quantiles=MIN_FOR_QUANTILES)))
 
     def _indicator_cells(self, rows: list[dict], ind: str, stat: str, group: str, share: bool,
                          scope: str) -> tuple[str, Any, Any]:
@@ -230,7 +231,7 @@ class TrackingParts:
                     self._z(r, rd_ok), r.get("version") or "",
                 ])
         self.table(tables.render(header, body, self.output))
-        self._show("*" + self.t("trk_trajectory_table_note") + "*")
+        self._show(fmt.emphasis(self.t("trk_trajectory_table_note")))
         self._not_built_note()
 
     def _interval(self, r: dict, key: str, ok: bool, points: bool = False) -> str:
@@ -287,4 +288,4 @@ class TrackingParts:
                              fmt.p_value(b["nominal_alpha"], self.lang),
                              fmt.number(b["spent"], self.lang, 4)])
             self.table(tables.render(header, body, self.output))
-        self._show("*" + self.t("trk_boundaries_note") + "*")
+        self._show(fmt.emphasis(self.t("trk_boundaries_note")))
