@@ -54,7 +54,7 @@ from . import __version__, contract, cpr
 from .atomic import check_replaceable, lock
 from .contract import Column
 from .errors import EvaluationError, InputError
-from .io import coerce_column, find_table, read_raw_text, reading_limits
+from .io import coerce_column, reading_limits
 from .keys import (
     KeyMismatch,
     identifier_key,

@@ -488,5 +488,5 @@ def test_naive_rows_rest_on_the_naive_arms_own_counts(tmp_path):
     check = build_checker(Bundle.open(path), "2026Q3", 5)
     assert hidden(check, "cumulative_incidence", 730, "contacted")
     assert check.entries[estimate_key(outcome["id"], {
-        **[r for r in outcome["estimates"] if r["analysis"] == "naive"][0], "arm": "comparison"})
+        **next(r for r in outcome["estimates"] if r["analysis"] == "naive"), "arm": "comparison"})
     ].rule == "estimate: a count behind it is not known"

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from evaluation.disclosure import SUPPRESSED_MARK
 from evaluation.cli import cli
+from evaluation.disclosure import SUPPRESSED_MARK
 from evaluation.keys import generate_key_file
 from evaluation.quality import QuarantineExceeded, check_quarantine_share, data_quality
 from evaluation.validate import validate_folder

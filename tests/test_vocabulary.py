@@ -161,3 +161,21 @@ def test_balance_overlap_and_forest_figures_are_in_the_page_language(tmp_path):
             assert offending(shown, lang) == [], (name, lang)
             if lang == "da":  # the analysis codes, whatever their case
                 assert not re.search(r"\b(matched|naive)\b", shown, re.IGNORECASE), name
+
+
+def test_disclosure_rules_are_named_in_the_page_language():
+    from evaluation.disclosure import Checker
+    from evaluation.report.texts import rule_label
+
+    check = Checker(threshold=5)
+    total = check.count("t", 20)
+    check.relation(total, [check.count("a", 2), check.count("b", 18)])
+    check.estimate("share", 0.1, keys=["a", total])
+    check.estimate("curve", 0.5, keys=[total], at_risk=3)
+    check.solve()
+    rules = check.rules_applied()
+    assert len(rules) >= 3
+    for lang in LANGUAGES:
+        shown = " ".join(rule_label(r, lang) for r in rules)
+        assert offending(shown, lang) == [], (lang, shown)
+        assert not any(rule_label(r, lang) == r for r in rules if lang == "da"), rules

@@ -40,6 +40,7 @@ from .texts import (
     category_label,
     check_language,
     not_estimated_text,
+    rule_label,
     text,
     vocabulary_label,
 )
@@ -674,8 +675,8 @@ class Report(CouncilParts, AreaSections, TrackingParts):
                            reason=self.check.override)
         rules = self.check.rules_applied()
         header = [text("col_rule", self.lang), text("col_cells", self.lang)]
-        self._show(tables.render(header, [[k, str(v)] for k, v in rules.items()], self.output),
-                   "html")
+        self._show(tables.render(header, [[rule_label(k, self.lang), str(v)] for k, v in rules.items()],
+                                 self.output), "html")
 
     def close(self) -> None:
         """Write this document's disclosure record (when the report was given a path for it)."""

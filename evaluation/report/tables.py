@@ -167,7 +167,7 @@ def data_quality_table(dq: dict[str, Any], lang: str, check: Checker, output: st
         rows.append([category_label(name, lang), checked(check, f"{key}/read", lang),
                      checked(check, f"{key}/written", lang),
                      checked(check, f"{key}/quarantined", lang), ""])
-        reasons = list((s.get("quarantined_by_reason") or {}))
+        reasons = list(s.get("quarantined_by_reason") or {})
         if len(reasons) > 1:
             for reason in reasons:
                 rows.append(["", "", "", checked(check, f"{key}/reason/{reason}", lang), reason])

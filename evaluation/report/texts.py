@@ -1149,6 +1149,24 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "first_guilty_decision": ("kun unge, der kunne følges for dette udfald",
                                   "only young people who could be followed for this outcome"),
     },
+    "disclosure_rule": {
+        "shown": ("vist", "shown"),
+        "primary": ("skjult: under grænsen", "hidden: below the threshold"),
+        "floor": ("skjult: for få fulgt", "hidden: too few followed"),
+        "tied": ("skjult sammen med et lige så stort tal", "hidden together with an equal number"),
+        "secondary": ("skjult: ellers kunne et lille tal regnes ud",
+                      "hidden: a small number could otherwise be worked out"),
+        "estimate_unknown": ("skjult estimat: et antal bag det kendes ikke",
+                             "hidden estimate: a count behind it is not known"),
+        "estimate_small": ("skjult estimat: et antal bag det er lille",
+                           "hidden estimate: a count behind it is small"),
+        "estimate_hidden": ("skjult estimat: et antal bag det er skjult",
+                            "hidden estimate: a count behind it is hidden"),
+        "estimate_floor": ("skjult estimat: færre end {n} fulgt",
+                           "hidden estimate: fewer than {n} followed"),
+        "estimate_shown": ("vist estimat: antallene bag det er vist",
+                           "shown estimate: the counts behind it are shown"),
+    },
     "figure": {
         "smd_axis": ("Absolut standardiseret forskel i gennemsnit",
                      "Absolute standardised mean difference"),
@@ -1173,6 +1191,24 @@ def vocabulary_label(kind: str, code: object, lang: str, **fields: object) -> st
         return "" if code is None else str(code)
     label = entry[LANGUAGES.index(check_language(lang))]
     return label.format(**fields) if fields else label
+
+
+#: The disclosure checker's rule texts (English, as its records keep them) -> vocabulary codes.
+_RULE_CODES = {"estimate: a count behind it is not known": "estimate_unknown",
+               "estimate: a count behind it is small": "estimate_small",
+               "estimate: a count behind it is hidden": "estimate_hidden",
+               "estimate: counts behind it shown": "estimate_shown"}
+
+
+def rule_label(rule: str, lang: str) -> str:
+    """A disclosure rule of the checker (:meth:`~evaluation.disclosure.Checker.rules_applied`)
+    in words of ``lang``."""
+    import re
+
+    floor = re.fullmatch(r"estimate: fewer than (\d+) at risk", rule)
+    if floor:
+        return vocabulary_label("disclosure_rule", "estimate_floor", lang, n=floor.group(1))
+    return vocabulary_label("disclosure_rule", _RULE_CODES.get(rule, rule), lang)
 
 
 MONTHS = {
