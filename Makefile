@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   simulated data -> whole pipeline -> reports, in demo-output/
-#   make test   the test suite
+#   make test   the test suite (without the tests marked slow; make test-all runs them too)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +9,7 @@ DEMO_OUT ?= demo-output
 PERSONS ?= 20000
 SEED ?= 2026
 
-.PHONY: demo test test-fast bench lint clean
+.PHONY: demo test test-all test-fast bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed")'
@@ -23,6 +23,9 @@ demo: $(STAMP)
 	$(BIN)/evaluation demo --out $(DEMO_OUT) --persons $(PERSONS) --seed $(SEED)
 
 test: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+test-all: $(STAMP)
 	$(BIN)/pytest -q
 
 test-fast: $(STAMP)

@@ -382,7 +382,6 @@ def test_bad_plan_names_file_and_key(tmp_path):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.slow
 def test_analyse_simulated_warehouse_end_to_end(simulated_warehouse, tmp_path):
     """simulate -> cohort build -> analyse: a complete bundle, and the naive contrast is biased
     towards harm for reoffending (the contacted are selected for high risk)."""

@@ -33,7 +33,6 @@ def test_card_krueger_difference_in_differences():
     assert se == pytest.approx(spec["published"]["did_se"], abs=spec["tolerance"]["did_se_abs"])
 
 
-@pytest.mark.slow
 def test_proposition_99_synthetic_control():
     spec = PUBLISHED["prop99"]
     doc = _run("prop99")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from evaluation import contract
 from evaluation.area.source import area_panel_frame, normalise
@@ -80,7 +79,6 @@ def test_panel_frame_sums_categories():
     assert out.to_dict("records") == [{"municipality_code": "851", "period": "2024-01", "count": 7}]
 
 
-@pytest.mark.slow
 def test_simulated_raw_carried_into_warehouse(simulated_raw, tmp_path):
     from evaluation.keys import generate_key_file
     from evaluation.pseudonymise import pseudonymise

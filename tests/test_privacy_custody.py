@@ -220,7 +220,6 @@ def test_inputs_from_different_keys_are_refused(tmp_path):
         check_study_inputs("analyse", warehouse=wh, cohort=cohort)
 
 
-@pytest.mark.slow
 def test_re_pseudonymising_with_another_key_is_refused_then_detected(simulated_raw, tmp_path):
     secrets = tmp_path / "secrets"
     secrets.mkdir(mode=0o700)

@@ -161,7 +161,6 @@ def _labels_visible(text: str) -> None:
         assert label in visible, label
 
 
-@pytest.mark.slow
 def test_hostile_labels_are_text_in_the_rendered_html(tmp_path):
     texts = []
     for path in _render(tmp_path, "html"):
@@ -174,7 +173,6 @@ def test_hostile_labels_are_text_in_the_rendered_html(tmp_path):
     _labels_visible("\n".join(texts))  # the families are in the council report only
 
 
-@pytest.mark.slow
 def test_hostile_labels_are_text_in_the_rendered_pdf(tmp_path):
     import shutil
     import subprocess

@@ -223,7 +223,7 @@ class AreaSections:
         rows = []
         if "its" in m:
             d = m["its"]["diagnostics"]
-            rows += [[text("area_method_its", self.lang), f"Ljung-Box p (lag {d.get('ljung_box_lag')})", self._num(d.get("ljung_box_p"), 3)],
+            rows += [[text("area_method_its", self.lang), text("area_diag_ljung_box", self.lang, lag=d.get("ljung_box_lag")), self._num(d.get("ljung_box_p"), 3)],
                      [text("area_method_its", self.lang), text("area_diag_family", self.lang),
                       text(f"area_family_{d.get('family')}", self.lang)],
                      [text("area_method_its", self.lang), text("area_diag_placebo_time", self.lang),
