@@ -41,7 +41,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._threads import single_threaded_blas
 from .effect import average_effect, hac_critical_value, hac_p_value
@@ -72,7 +71,7 @@ def _years(panel: AreaPanel, data: pd.DataFrame, start: int) -> pd.Series:
 def _unit_trends(panel: AreaPanel, data: pd.DataFrame, start: int) -> pd.DataFrame:
     """A linear trend (in years) for every unit but the first comparison unit."""
     years = _years(panel, data, start)
-    ref = sorted(data.loc[data["treated"] == 0, "unit"].unique())[0]
+    ref = min(data.loc[data["treated"] == 0, "unit"].unique())
     units = [u for u in sorted(data["unit"].unique()) if u != ref]
     return pd.DataFrame({f"trend_{u}": years * (data["unit"] == u) for u in units},
                         index=data.index).astype(float)
@@ -194,10 +193,10 @@ def fit_did(panel: AreaPanel, family: str | None = None, level: float = 0.95,
 def _gates(trends: bool, pre_trend: dict | None, placebo: dict | None) -> dict:
     if trends:
         ok = placebo is None or placebo["p_value"] >= 0.05
-        reasons = [] if ok else [
+        reasons = [] if ok else [(
             f"an effect appears at a placebo start inside the pre-period (p = "
             f"{placebo['p_value']:.3f}): the treated unit's path is not its own trend plus the "
-            f"shared shocks"]
+            f"shared shocks")]
         return {"placebo_in_time": ok, "passed": ok, "reasons": reasons}
     gates, reasons = {"pre_trend": None if pre_trend is None else pre_trend["p_value"] >= 0.05}, []
     if pre_trend is None:

@@ -232,8 +232,8 @@ class AreaSections:
             comparison = d.get("comparison_placebo")
             if comparison:
                 rows.append([text("area_method_its", self.lang), text("area_diag_comparison_placebo", self.lang),
-                             f"{comparison['excluding_no_change']}/{comparison['units']} "
-                             f"(p = {self._num(comparison['p_value'], 3)})"])
+                             (f"{comparison['excluding_no_change']}/{comparison['units']} "
+                              f"(p = {self._num(comparison['p_value'], 3)})")])
         if "did" in m:
             d = m["did"]["diagnostics"]
             rows += [[text("area_method_did", self.lang), text("area_diag_unit_trends", self.lang),
