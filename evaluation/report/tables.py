@@ -15,7 +15,7 @@ import pandas as pd
 from .. import disclosure
 from ..disclosure import Checker
 from . import fmt
-from .texts import TEXTS, arm_label, category_label, text, vocabulary_label
+from .texts import TEXTS, arm_label, category_label, reason_label, text, vocabulary_label
 
 DIMENSIONS = ("sex", "age_band", "contact_type", "referred_to")
 
@@ -164,15 +164,16 @@ def data_quality_table(dq: dict[str, Any], lang: str, check: Checker, output: st
     rows: list[list[Any]] = []
     for name, s in (dq.get("sources") or {}).items():
         key = f"quality/{name}"
-        rows.append([category_label(name, lang), checked(check, f"{key}/read", lang),
+        rows.append([vocabulary_label("source", name, lang), checked(check, f"{key}/read", lang),
                      checked(check, f"{key}/written", lang),
                      checked(check, f"{key}/quarantined", lang), ""])
         reasons = list(s.get("quarantined_by_reason") or {})
         if len(reasons) > 1:
             for reason in reasons:
-                rows.append(["", "", "", checked(check, f"{key}/reason/{reason}", lang), reason])
+                rows.append(["", "", "", checked(check, f"{key}/reason/{reason}", lang),
+                             reason_label(reason, lang)])
         elif reasons:
-            rows[-1][4] = reasons[0]
+            rows[-1][4] = reason_label(reasons[0], lang)
     return render(header, rows, output)
 
 

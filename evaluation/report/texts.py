@@ -1149,6 +1149,29 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "first_guilty_decision": ("kun unge, der kunne følges for dette udfald",
                                   "only young people who could be followed for this outcome"),
     },
+    "source": {
+        "charges": ("Sigtelser", "Charges"),
+        "convictions": ("Afgørelser", "Court decisions"),
+        "custody": ("Frihedsberøvelser", "Custody"),
+        "contacts": ("Kontakter", "Contacts"),
+        "education": ("Uddannelse", "Education"),
+        "employment": ("Beskæftigelse", "Employment"),
+        "group_registrations": ("Registreringer i kriminelle grupper", "Criminal group registrations"),
+        "negative_control_events": ("Negative kontrolhændelser", "Negative-control events"),
+        "residence": ("Bopæl", "Residence"),
+        "vital": ("Dødsfald og udvandring", "Deaths and emigration"),
+        "reported_crime": ("Anmeldte forbrydelser", "Reported crime"),
+    },
+    "quarantine_reason": {
+        "missing_cpr": ("CPR-nummer mangler", "CPR number missing"),
+        "malformed_cpr": ("CPR-nummer i forkert form", "CPR number malformed"),
+        "invalid_cpr_birth_date": ("CPR-nummer uden gyldig fødselsdato",
+                                   "CPR number without a valid birth date"),
+        "unparseable": ("kan ikke læses: {column}", "cannot be read: {column}"),
+        "cpr_number": ("CPR-nummer i kolonnen {column}", "CPR number in the column {column}"),
+        "unknown_category": ("ukendt kode i {column}", "unknown code in {column}"),
+        "out_of_range": ("uden for det mulige i {column}", "out of range in {column}"),
+    },
     "disclosure_rule": {
         "shown": ("vist", "shown"),
         "primary": ("skjult: under grænsen", "hidden: below the threshold"),
@@ -1198,6 +1221,15 @@ _RULE_CODES = {"estimate: a count behind it is not known": "estimate_unknown",
                "estimate: a count behind it is small": "estimate_small",
                "estimate: a count behind it is hidden": "estimate_hidden",
                "estimate: counts behind it shown": "estimate_shown"}
+
+
+def reason_label(reason: str, lang: str) -> str:
+    """A quarantine reason of pseudonymisation (``unparseable contact_date``, ``missing_cpr``...)
+    in words of ``lang``; the column keeps the data contract's name."""
+    code, _, column = str(reason).partition(" ")
+    if column:
+        return vocabulary_label("quarantine_reason", code, lang, column=column)
+    return vocabulary_label("quarantine_reason", code, lang)
 
 
 def rule_label(rule: str, lang: str) -> str:
