@@ -62,7 +62,7 @@ def command(out_dir: str, persons: int, seed: int) -> None:
         study_file,
         "# Study file written by `evaluation demo` (simulated data).\n"
         "[study]\n"
-        'name = "Knock Knock, Aalborg (simulated demo data)"\n'
+        'name = "Knock Knock, Aalborg (demo)"\n'
         'raw = "raw"\n'
         'warehouse = "warehouse"\n'
         'key = "secrets/pseudonym.key"\n'
