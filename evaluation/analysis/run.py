@@ -47,6 +47,7 @@ from scipy import stats
 from .. import __version__
 from ..atomic import atomic_dir
 from ..errors import ConfigError, InputError
+from ..numbers import finite_float as _num
 from ..progress import info, step
 from ..quarters import Quarter
 from ..study import Study
@@ -71,15 +72,6 @@ ARM_OF = {1: "contacted", 0: "comparison"}
 # ---------------------------------------------------------------------------------------------
 # small helpers
 
-def _num(x: Any) -> float | None:
-    """A JSON-safe float (None for missing or not finite)."""
-    if x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _exp(x: float) -> float:

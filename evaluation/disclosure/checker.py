@@ -56,11 +56,11 @@ Rules (each recorded per cell in :meth:`Checker.record`)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..numbers import finite_float as _num
 from .audit import Unknown, movable
 from .rules import (
     DEFAULT_SUPPRESSION_THRESHOLD,
@@ -98,12 +98,6 @@ class Entry:
     at_risk: float | None = None
 
 
-def _num(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
 
 
 @dataclass

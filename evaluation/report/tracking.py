@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from ..disclosure import SUPPRESSED_MARK
+from ..numbers import finite_float as _num
 from . import fmt, tables
 from .cells import PROCESS_CELLS, TRAJECTORY_COUNTS, process_key, process_rows, trajectory_key
 from .texts import category_label
@@ -27,12 +28,6 @@ MIN_FOR_QUANTILES = 10
 FAMILY_ORDER = ("reoffending", "education_job", "group_recruitment")
 
 
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def trajectory_figure(rows: list[dict], shown: list[dict], label: str, lang: str):

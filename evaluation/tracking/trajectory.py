@@ -27,18 +27,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..numbers import finite_float as _num
 from .projection import Look, Projection, project_detectable_effect
 from .spending import Boundaries
 
 FAMILY_ORDER = ("reoffending", "education_job", "group_recruitment")
 
 
-def _num(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _pick(rows: list[dict], model: str, time: int | None = None) -> dict | None:
