@@ -5,16 +5,22 @@ For each seed: simulate ``reported_crime`` (:mod:`evaluation.simulate.area`: 25 
 120 months, violence and weapons offences reduced by the configured rate ratio in the study
 municipality from the initiative start), sum violence and weapons per municipality and month,
 and fit the interrupted time series, the difference-in-differences and the synthetic control
-(without its placebo loop). Each estimate (average post-period effect, reports per month) is
-compared with ``truth["by_category"]["violence_weapons"]["att_per_period"]``.
+(without its placebo loop, with its conformal interval). Each estimate (average post-period
+effect, reports per month) is compared with
+``truth["by_category"]["violence_weapons"]["att_per_period"]``.
 
-Printed as JSON per method: mean bias, empirical SD, mean SE, coverage of the 95% interval
-(ITS, DiD; the synthetic control has no interval, its inference is the placebo test) with its
-Wilson 95% interval over the panels, the share of panels whose gates passed and the coverage
-among them (the reports show an interval only when the gates passed). Target: coverage between
-90% and 99%; ``meets_target`` says, per method, whether the intervals it shows meet it (all of
-them, or those with passed gates when the gates hold most panels back). Also timed: one synthetic control with its full placebo-in-space loop and
-leave-one-out on a 25-municipality panel.
+The ITS is fitted three times: ``its`` without declared events; ``its_events`` with the event
+the demo study file declares (``2020-03:2021-05``, the Danish closures and restrictions of
+restaurants and bars until indoor serving reopened in spring 2021); ``its_events_late`` with a
+longer declaration (``2020-03:2021-08``, until nightclubs reopened), to show how much the answer
+depends on where the declared event ends.
+
+Printed as JSON per method: mean bias, empirical SD, mean SE (ITS, DiD), mean interval width,
+coverage of the 95% interval with its Wilson 95% interval over the panels, the share of panels
+whose gates passed and the coverage among them (the reports show an interval only when the
+gates passed). Target: coverage between 90% and 99%; ``meets_target`` says, per method, whether
+the intervals it shows (those with passed gates) meet it. Also timed: one synthetic control with
+its full placebo-in-space loop, leave-one-out and conformal interval on a 25-municipality panel.
 
 Usage::
 
@@ -35,6 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 START, END, INIT = "2016-10-01", "2026-09-30", "2023-09-01"
+#: ITS variants: the declared calendar events of each.
+ITS_EVENTS = {"its": (), "its_events": ("2020-03:2021-05:COVID-19",),
+              "its_events_late": ("2020-03:2021-08:COVID-19 (until nightclubs reopened)",)}
+METHODS = (*ITS_EVENTS, "did", "synth")
 
 
 def _panel(seed: int, effect: float):
@@ -54,15 +64,22 @@ def _panel(seed: int, effect: float):
 
 
 def one_seed(seed: int, effect: float) -> list[dict]:
+    import dataclasses
+
     from evaluation.area import fit_did, fit_its, fit_synth
+    from evaluation.area.events import Event
 
     panel, truth = _panel(seed, effect)
+    fits = {name: fit_its(dataclasses.replace(panel, events=tuple(map(Event.parse, events))))
+            for name, events in ITS_EVENTS.items()}
+    fits.update(did=fit_did(panel), synth=fit_synth(panel, inference=False))
     rows = []
-    for result in (fit_its(panel), fit_did(panel), fit_synth(panel, inference=False)):
+    for name, result in fits.items():
         r = result.row()
         covered = None if r["conf_low"] is None else bool(r["conf_low"] <= truth <= r["conf_high"])
-        rows.append({"seed": seed, "method": r["method"], "truth": truth, "estimate": r["estimate"],
-                     "se": r["std_error"], "covered": covered, "gates_passed": r["gates_passed"]})
+        rows.append({"seed": seed, "method": name, "truth": truth, "estimate": r["estimate"],
+                     "se": r["std_error"], "covered": covered, "gates_passed": r["gates_passed"],
+                     "width": None if r["conf_low"] is None else r["conf_high"] - r["conf_low"]})
     return rows
 
 
@@ -82,18 +99,20 @@ def _summary(rows: list[dict]) -> dict:
     import numpy as np
 
     out = {}
-    for method in ("its", "did", "synth"):
+    for method in METHODS:
         part = [r for r in rows if r["method"] == method]
         err = np.array([r["estimate"] - r["truth"] for r in part])
         cov = [r["covered"] for r in part if r["covered"] is not None]
         gated = [r["covered"] for r in part if r["covered"] is not None and r["gates_passed"]]
         ses = [r["se"] for r in part if r["se"] is not None]
+        widths = [r["width"] for r in part if r["width"] is not None]
         out[method] = {
             "panels": len(part),
             "mean_truth": float(np.mean([r["truth"] for r in part])),
             "mean_bias": float(err.mean()), "empirical_sd": float(err.std(ddof=1)),
             "rmse": float(np.sqrt((err ** 2).mean())),
             "mean_se": float(np.mean(ses)) if ses else None,
+            "mean_interval_width": float(np.mean(widths)) if widths else None,
             "coverage_95": float(np.mean(cov)) if cov else None,
             "coverage_95_wilson": _wilson(sum(cov), len(cov)),
             "gates_passed_share": float(np.mean([r["gates_passed"] for r in part])),

@@ -59,6 +59,7 @@ class Study:
     report: ReportSettings
     limits: ReadLimits = field(default_factory=ReadLimits)
     max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE
+    area_events: tuple[str, ...] = ()
 
     def quarter_dir(self, quarter: object) -> Path:
         """``<output>/<quarter>/``: everything a run for ``quarter`` (e.g. ``2026Q3``) writes."""
@@ -78,7 +79,7 @@ class Study:
 class StudyKey:
     """One key of the study file, as :func:`load_study` reads it.
 
-    ``section`` is ``study``, ``report``, ``limits`` or ``sources.<source>``; ``default`` is
+    ``section`` is ``study``, ``report``, ``area``, ``limits`` or ``sources.<source>``; ``default`` is
     :data:`REQUIRED` for a key that must be given. The reference in ``docs/study-file.md`` and the
     template of ``evaluation study init`` are generated from :data:`STUDY_KEYS`, and
     :func:`load_study` accepts exactly these keys, so the documentation cannot drift from the code.
@@ -159,6 +160,11 @@ STUDY_KEYS: tuple[StudyKey, ...] = (
              "The reason for a suppression threshold below 3 (Statistics Denmark's minimum); "
              "logged, written in every disclosure record and stated in the technical appendix.",
              '"agreed with the data owner for an internal review"'),
+    StudyKey("area", "events", "list of text (FIRST:LAST[:LABEL])", [],
+             "Known calendar events in the study municipality's reported crime (e.g. closures of "
+             "nightlife) that the interrupted time series adjusts for, each a level shift over "
+             "its months (or quarters), inclusive; the technical appendix states them as an "
+             "assumption.", '["2020-03:2021-05:COVID-19"]'),
     StudyKey("limits", "max_file_mb", "integer", ReadLimits().max_file_bytes // 1024**2,
              "Largest source file, in MB; a larger one is refused before it is read.", "20480"),
     StudyKey("limits", "max_line_kb", "integer", ReadLimits().max_line_bytes // 1024,
@@ -254,6 +260,9 @@ def load_study(path: str | Path) -> Study:
         threshold_override=override,
     )
     analyses = _get(s, "analyses", list, path, "study.", [])
+    area = _get(doc, "area", dict, path, "", {})
+    _check_keys(area, "area", "area", path)
+    events = _area_events(_get(area, "events", list, path, "area.", []), path)
     limits = _limits(_get(doc, "limits", dict, path, "", {}), path)
     share = _get(s, "max_quarantine_share", (int, float), path, "study.", DEFAULT_MAX_QUARANTINE_SHARE)
     if not 0 <= share < 1:
@@ -274,9 +283,24 @@ def load_study(path: str | Path) -> Study:
         report=report,
         limits=limits,
         max_quarantine_share=float(share),
+        area_events=events,
     )
     _check_outputs_apart(study)
     return study
+
+
+def _area_events(values: list[Any], path: Path) -> tuple[str, ...]:
+    """``[area] events``: each FIRST:LAST[:LABEL] (checked against the data when it is read)."""
+    if not values:
+        return ()
+    from .area.events import Event, EventError
+
+    for i, value in enumerate(values):
+        try:
+            Event.parse(value if isinstance(value, str) else repr(value))
+        except EventError as exc:
+            raise ConfigError(str(exc), file=str(path), key=f"area.events[{i}]") from None
+    return tuple(values)
 
 
 _LIMIT_KEYS = {"max_file_mb": ("max_file_bytes", 1024**2), "max_line_kb": ("max_line_bytes", 1024),

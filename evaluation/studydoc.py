@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from .contract import SOURCE_NAMES
+from .contract import AGGREGATE_SOURCE_NAMES, SOURCE_NAMES
 from .study import REQUIRED, SOURCE_SECTION, STUDY_KEYS, StudyKey
 
 SECTIONS = {
     "study": "Where the data are, which cohort and analysis files, where outputs go.",
     SOURCE_SECTION: ("Optional, one table per raw source whose file or column names differ from "
                      "ours. `<source>` is one of: " + ", ".join(f"`{s}`" for s in SOURCE_NAMES)
+                     + "; or the aggregate source (counts by municipality and period, no "
+                     "person in it): " + ", ".join(f"`{s}`" for s in AGGREGATE_SOURCE_NAMES)
                      + "."),
     "report": "Report settings.",
+    "area": ("Optional: the area-level estimators on reported crime (interrupted time series, "
+             "difference-in-differences, synthetic control)."),
     "limits": ("Optional: what a source file may be. A file over a limit (a hostile or broken "
                "extract) is refused with one message before it is read whole."),
 }
@@ -80,7 +84,7 @@ def template_toml() -> str:
         example_section = "sources.charges" if section == SOURCE_SECTION else section
         if section == SOURCE_SECTION:
             lines.append(f"# [{SOURCE_SECTION}]: optional, one table per source "
-                         f"({', '.join(SOURCE_NAMES)}).")
+                         f"({', '.join(SOURCE_NAMES + AGGREGATE_SOURCE_NAMES)}).")
         off = "# " if section == SOURCE_SECTION else ""  # an example only
         lines.append(f"{off}[{example_section}]")
         for key in (k for k in STUDY_KEYS if k.section == section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -247,3 +248,91 @@ def test_fixed_b_critical_values():
     assert hac_p_value(cv * 2.0, 2.0, 4, 120) == pytest.approx(0.05)
     with pytest.raises(ValueError):
         hac_critical_value(0.93, 4, 120)
+
+
+def test_declared_event_removes_the_shared_dip_bias_and_the_gate_still_catches_omission():
+    """A dip shared by every unit inside the pre-period (months 30-44): declared as an event,
+    the ITS recovers the effect and the comparison placebo passes; not declared, the gate fails
+    (it must still catch a misspecified ITS)."""
+    from evaluation.area.events import Event
+
+    panel, truth = _trend_panel(shared_dip=-0.3)
+    months = pd.period_range("2017-01", periods=96, freq="M").strftime("%Y-%m")
+    declared = Event.parse(f"{months[30]}:{months[44]}:dip")
+    result = fit_its(dataclasses.replace(panel, events=(declared,)))
+    row, d = result.row(), result.diagnostics
+    assert row["conf_low"] < truth < row["conf_high"]
+    assert result.gates["comparison_placebo"] is True
+    assert d["events"][0]["label"] == "dip" and d["events"][0]["first"] == months[30]
+    assert d["events"][0]["level_shift"] == pytest.approx(np.exp(-0.3), abs=0.05)
+    assert result.to_dict()["assumes"].endswith("at no other time")
+    omitted = fit_its(panel)
+    assert omitted.gates["comparison_placebo"] is False and "events" not in omitted.to_dict()["assumes"]
+
+
+@pytest.mark.parametrize("event, message", [
+    ("2020-03", "write FIRST:LAST"),
+    ("2020-03:2020-01", "ends (2020-01) before it begins"),
+    ("2030-01:2030-05:later", "has no period inside the data"),
+    ("2015-01:2030-01", "covers every period"),
+    ("2020Q1:2020Q2", "is not a period of the panel's kind (month)"),
+])
+def test_bad_events_get_one_clear_message(crime, event, message):
+    with pytest.raises(PanelError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
+        _panel(_violence(crime[0]), events=(event,))
+    assert err.value.column == "period"
+
+
+def test_events_on_a_quarterly_panel_read_months_as_quarters():
+    from evaluation.area.events import Event
+    from evaluation.area.periods import PeriodScale
+
+    lo, hi = Event.parse("2020-03:2021-05").span(PeriodScale("quarter"), 2016 * 4, 2026 * 4)
+    assert (lo, hi) == (2020 * 4, 2021 * 4 + 1)
+
+
+def test_command_event_option(tmp_path, crime):
+    path = tmp_path / "crime.csv"
+    _violence(crime[0]).to_csv(path, index=False)
+    base = ["--quiet", "area", str(path), "--unit", "municipality_code", "--time", "period",
+            "--outcome", "count", "--treated-unit", "851", "--start", "2023-09", "--method", "its",
+            "--json"]
+    out = CliRunner().invoke(cli, base + ["--event", "2020-03:2021-05:COVID-19"])
+    assert out.exit_code == 0, out.output
+    events = json.loads(out.output)["details"]["its"]["diagnostics"]["events"]
+    assert [e["label"] for e in events] == ["COVID-19"] and events[0]["level_shift"] < 1
+    bad = CliRunner().invoke(cli, base + ["--event", "2020-03"])
+    assert bad.exit_code == 2 and "write FIRST:LAST" in bad.output and "Traceback" not in bad.output
+
+
+def test_conformal_block_statistics_and_interval():
+    """Moving-block statistics equal the brute-force shifts; on iid noise with a known constant
+    effect the interval holds the truth and the estimate, and p(truth) is large."""
+    from evaluation.area.conformal import _block_statistics, conformal_interval, conformal_p_value
+    from evaluation.area.synth import _simplex_least_squares
+
+    rng = np.random.default_rng(11)
+    u = rng.normal(size=40)
+    post = np.arange(40) >= 30
+    brute = [np.abs(np.roll(u, j)[post]).mean() for j in range(40)]
+    assert np.allclose(_block_statistics(u, post), brute)
+    t = np.arange(60)
+    y0 = np.column_stack([20 + 2 * np.sin(t / (3 + i)) + rng.normal(0, 0.3, 60) for i in range(8)])
+    post = t >= 45
+    y1 = 0.5 * y0[:, 1] + 0.5 * y0[:, 4] + rng.normal(0, 0.3, 60) - 3.0 * post
+    w = _simplex_least_squares(y0[~post], y1[~post])
+    estimate = float((y1 - y0 @ w)[post].mean())
+    ci = conformal_interval(y1, y0, post, estimate, 0.3, _simplex_least_squares)
+    assert ci["conf_low"] < -3.0 < ci["conf_high"] and ci["conf_low"] < estimate < ci["conf_high"]
+    assert ci["conf_high"] < 0 and ci["p_value_zero"] <= 0.05
+    assert conformal_p_value(-3.0, y1, y0, post, _simplex_least_squares) > 0.05
+    assert conformal_interval(y1[:19], y0[:19], post[:19] | (t[:19] > 15), -3.0, 0.3,
+                              _simplex_least_squares) is None  # 19 periods: p never below 0.05
+
+
+def test_synth_row_carries_the_conformal_interval(crime):
+    result = fit_synth(_panel(_violence(crime[0])), inference=False)
+    row, d = result.row(), result.diagnostics["conformal"]
+    assert row["conf_low"] < row["estimate"] < row["conf_high"]
+    assert (d["conf_low"], d["conf_high"]) == (row["conf_low"], row["conf_high"])
+    assert d["periods"] == 120 and 0 < d["p_value_zero"] <= 1

@@ -45,4 +45,5 @@ def test_proposition_99_synthetic_control():
                                             abs=tol["average_gap_abs"])
     assert row["placebo_p"] == pytest.approx(spec["published"]["placebo_p"], abs=tol["placebo_p_abs"])
     assert doc["details"]["synth"]["diagnostics"]["placebo_rank"] == 1
+    assert row["conf_low"] < row["estimate"] < row["conf_high"]  # conformal (none published)
     assert row["gates_passed"]

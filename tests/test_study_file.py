@@ -83,8 +83,23 @@ def test_every_key_of_the_reference_is_read_by_the_loader(tmp_path):
     assert set(doc["study"]) == {k.key for k in STUDY_KEYS if k.section == "study"}
     assert set(doc["report"]) == {k.key for k in STUDY_KEYS if k.section == "report"}
     assert set(doc["sources"]["charges"]) == {k.key for k in STUDY_KEYS if k.section == SOURCE_SECTION}
+    assert set(doc["area"]) == {k.key for k in STUDY_KEYS if k.section == "area"}
     study = load_study(path)
     assert study.report.formats == ("html", "pdf") and study.sources["charges"].columns
+    assert study.area_events == ("2020-03:2021-05:COVID-19",)
+
+
+def test_reference_names_the_aggregate_source():
+    assert "`reported_crime`" in reference_markdown()
+    assert "reported_crime" in template_toml()
+
+
+def test_area_events_are_checked(tmp_path):
+    path = _minimal(tmp_path)
+    path.write_text(path.read_text() + '[area]\nevents = ["2020-03"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="write FIRST:LAST") as err:
+        load_study(path)
+    assert err.value.key == "area.events[0]"
 
 
 def test_study_init_writes_a_template_that_loads_and_keeps_an_existing_file(tmp_path):

@@ -21,8 +21,10 @@ import pandas as pd
 
 from .. import contract
 from ..area import PanelError, fit_all, prepare
+from ..area.events import Event, EventError
 from ..area.periods import PeriodScale, detect_scale
 from ..area.source import area_panel_frame
+from ..errors import ConfigError
 from ..progress import step
 
 #: Offence categories of the area-level outcome (the initiative's violence in public space).
@@ -52,9 +54,12 @@ def _is_month_end(day: dt.date) -> bool:
     return (day + dt.timedelta(days=1)).month != day.month
 
 
-def area_section(warehouse: Path, initiative_start: dt.date, data_end: dt.date
+def area_section(warehouse: Path, initiative_start: dt.date, data_end: dt.date,
+                 events: tuple[str, ...] = (), study_file: Path | None = None
                  ) -> tuple[dict[str, Any] | None, dict[str, pd.DataFrame]]:
-    """The ``area`` entry of estimates.json and its tables; (None, {}) without reported_crime."""
+    """The ``area`` entry of estimates.json and its tables; (None, {}) without reported_crime.
+    ``events``: the study file's ``[area] events`` (an event that does not fit the data is a
+    :class:`~evaluation.errors.ConfigError` naming the study file)."""
     path = Path(warehouse) / f"reported_crime{contract.WAREHOUSE_EXTENSION}"
     if not path.exists():
         return None, {}
@@ -66,10 +71,11 @@ def area_section(warehouse: Path, initiative_start: dt.date, data_end: dt.date
     entry: dict[str, Any] = {"outcome": "+".join(AREA_CATEGORIES), "categories": list(AREA_CATEGORIES),
                              "study_municipality": contract.AALBORG_MUNICIPALITY,
                              "first_post_period": start, "period_kind": scale.kind}
+    declared = _check_events(events, scale, panel_frame["period"], study_file)
     try:
         panel = prepare(panel_frame, unit="municipality_code", time="period", outcome="count",
                         treated_unit=contract.AALBORG_MUNICIPALITY, start=start,
-                        source=str(path))
+                        source=str(path), events=declared)
         with step(f"area-level estimators on {len(panel.units)} municipalities"):
             comparison = fit_all(panel)
     except PanelError as exc:
@@ -84,6 +90,23 @@ def area_section(warehouse: Path, initiative_start: dt.date, data_end: dt.date
     entry.update(doc)
     entry["tables"] = {name: f"tables/{name}.parquet" for name in tables}
     return entry, tables
+
+
+def _check_events(events: tuple[str, ...], scale: PeriodScale, periods: pd.Series,
+                  study_file: Path | None) -> tuple[Event, ...]:
+    ordinals = periods.map(scale.ordinal).dropna()
+    if ordinals.empty:
+        return ()
+    out = []
+    for i, text in enumerate(events):
+        try:
+            event = Event.parse(text)
+            event.span(scale, int(ordinals.min()), int(ordinals.max()))
+        except EventError as exc:
+            raise ConfigError(str(exc), file=str(study_file or "study file"),
+                              key=f"area.events[{i}]") from None
+        out.append(event)
+    return tuple(out)
 
 
 def _tables(comparison, panel) -> dict[str, pd.DataFrame]:

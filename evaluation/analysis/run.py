@@ -755,7 +755,8 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
                                                covariates_at=covariates_at))
     falsification = study_checks(plans, study, cohort, tables, start, design, results)
     contacts_table = contacts_summary(study.warehouse, start, data_end, q.label)
-    area_entry, area_tables = area_section(study.warehouse, start, data_end) if full else (None, {})
+    area_entry, area_tables = area_section(study.warehouse, start, data_end, study.area_events,
+                                            study.path) if full else (None, {})
 
     c = cohort.cohort
     ratio = cohort.meta.get("ratio")

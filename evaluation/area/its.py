@@ -38,14 +38,18 @@ ESTIMAND = ("average post-period difference between the treated unit's outcome a
 
 
 def _design(t: np.ndarray, season: np.ndarray, start: int, per_year: int, n_pre: int,
-            effect: bool = True) -> pd.DataFrame:
+            events: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     x = pd.DataFrame({"const": 1.0, "trend": (t - start) / max(per_year, 1)})
     if per_year > 1 and n_pre >= 2 * per_year:
         for s in range(2, per_year + 1):
             x[f"season_{s}"] = (season == s).astype(float)
     post = (t >= start).astype(float)
-    x["level"] = post * effect
-    x["slope"] = post * (t - start) / max(per_year, 1) * effect
+    x["level"] = post
+    x["slope"] = post * (t - start) / max(per_year, 1)
+    for name, values in (events or {}).items():
+        x[name] = values
+        if values.min() == values.max() or np.linalg.matrix_rank(x.to_numpy()) < x.shape[1]:
+            x = x.drop(columns=name)  # no period outside it in this series, or not identified
     return x
 
 
@@ -77,10 +81,10 @@ def _average_effect(fit, x: pd.DataFrame, post: np.ndarray, count: bool):
                           change, count)
 
 
-def _segmented(t, y, season, start, per_year, count):
-    """The segmented model with its start at ``start``: fit, design, effect, SE, counterfactual
-    mean."""
-    x = _design(t, season, start, per_year, int((t < start).sum()))
+def _segmented(t, y, season, start, per_year, count, events=None):
+    """The segmented model with its start at ``start`` (and a level indicator per declared
+    event): fit, design, effect, SE, counterfactual mean."""
+    x = _design(t, season, start, per_year, int((t < start).sum()), events)
     fit, fam, alpha = _fit(y, x, count)
     effect, se, base = _average_effect(fit, x, t >= start, count)
     return {"fit": fit, "x": x, "family": fam, "alpha": alpha, "effect": effect, "se": se,
@@ -96,7 +100,7 @@ def fit_its(panel: AreaPanel, family: str | None = None, level: float = 0.95) ->
     count = panel.count_outcome if family is None else family == "poisson"
     t, y, season = _series(panel, panel.treated_unit)
     per_year, post = panel.scale.per_year, t >= panel.start
-    m = _segmented(t, y, season, panel.start, per_year, count)
+    m = _segmented(t, y, season, panel.start, per_year, count, panel.event_indicators(t))
     fit, x, effect, se, base = m["fit"], m["x"], m["effect"], m["se"], m["base"]
     z = hac_critical_value(level, _hac_lags(len(y)), len(y))
     p = m["p"]
@@ -105,7 +109,8 @@ def fit_its(panel: AreaPanel, family: str | None = None, level: float = 0.95) ->
     lb_lag = int(min(per_year if per_year > 1 else 4, max(1, len(y) // 5)))
     lb_p = float(acorr_ljungbox(resid, lags=[lb_lag])["lb_pvalue"].iloc[0])
     fitted = np.asarray(fit.fittedvalues)
-    placebo = _in_time_placebo(t[~post], y[~post], season[~post], per_year, count)
+    placebo = _in_time_placebo(t[~post], y[~post], season[~post], per_year, count,
+                               panel.event_indicators(t[~post]))
     comparison = _comparison_placebo(panel, count)
     cf = x.copy()
     cf[["level", "slope"]] = 0.0
@@ -115,11 +120,12 @@ def fit_its(panel: AreaPanel, family: str | None = None, level: float = 0.95) ->
                            "counterfactual": np.exp(counterfactual) if count else counterfactual})
     diagnostics = {
         "family": m["family"], "dispersion_alpha": m["alpha"], "hac_maxlags": _hac_lags(len(y)),
+        "critical_value": float(z), "critical_value_kind": "fixed_b",
         "seasonality": any(c.startswith("season_") for c in x.columns),
         "ljung_box_lag": lb_lag, "ljung_box_p": lb_p,
         "pre_rmse": float(np.sqrt(np.mean((y[~post] - fitted[~post]) ** 2))),
         "pre_mean": float(y[~post].mean()), "placebo_in_time": placebo,
-        "comparison_placebo": comparison,
+        "comparison_placebo": comparison, "events": _event_rows(panel, fit, count),
         "level_change": float(fit.params["level"]), "slope_change": float(fit.params["slope"]),
         "level_change_scale": "log rate ratio" if count else "outcome units",
         "n_pre": int((~post).sum()), "n_post": int(post.sum()), "counterfactual_mean": base,
@@ -154,11 +160,24 @@ def _gates(lb_p: float, placebo: dict | None, comparison: dict | None) -> dict:
     return gates
 
 
-def _in_time_placebo(t, y, season, per_year, count) -> dict | None:
+def _event_rows(panel: AreaPanel, fit, count: bool) -> list[dict]:
+    """Each declared event with its estimated level shift (a rate ratio for counts; None when
+    the series could not estimate it)."""
+    lo, hi = int(panel.periods[0]), int(panel.periods[-1])
+    rows = []
+    for i, event in enumerate(panel.events, 1):
+        coef = fit.params.get(f"event_{i}")
+        shift = None if coef is None else float(np.exp(coef) if count else coef)
+        rows.append({**event.as_dict(panel.scale, lo, hi), "level_shift": shift,
+                     "level_shift_scale": "rate ratio" if count else "outcome units"})
+    return rows
+
+
+def _in_time_placebo(t, y, season, per_year, count, events=None) -> dict | None:
     """The same model on the pre-period alone, with a start half way through it."""
     if len(t) < 10:
         return None
-    m = _segmented(t, y, season, int(t[len(t) // 2]), per_year, count)
+    m = _segmented(t, y, season, int(t[len(t) // 2]), per_year, count, events)
     return {"start_index": len(t) // 2, "estimate": m["effect"], "std_error": m["se"],
             "p_value": 1.0 if m["p"] is None else m["p"]}
 
@@ -176,7 +195,8 @@ def _comparison_placebo(panel: AreaPanel, count: bool) -> dict | None:
     relative, excluding = [], 0
     for unit in donors:
         t, y, season = _series(panel, unit)
-        m = _segmented(t, y, season, panel.start, panel.scale.per_year, count)
+        m = _segmented(t, y, season, panel.start, panel.scale.per_year, count,
+                       panel.event_indicators(t))
         excluding += int(m["p"] is None or m["p"] < 0.05)
         relative.append(m["effect"] / m["base"] if m["base"] else np.nan)
     p = float(stats.binom.sf(excluding - 1, len(donors), 0.05))

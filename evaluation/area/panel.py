@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .events import Event, EventError
 from .periods import PeriodScale, detect_scale, to_ordinals
 
 MIN_DONORS = {"did": 1, "synth": 2}
@@ -72,6 +73,7 @@ class AreaPanel:
     group: str | None = None
     treated_units: tuple[str, ...] = field(default=())
     outcome_lags: tuple[int, ...] = ()
+    events: tuple[Event, ...] = ()
 
     @property
     def periods(self) -> np.ndarray:
@@ -92,6 +94,12 @@ class AreaPanel:
     @property
     def donors(self) -> list[str]:
         return sorted(set(self.units) - set(self.treated_units))
+
+    def event_indicators(self, periods: np.ndarray) -> dict[str, np.ndarray]:
+        """One 0/1 column per declared event over ``periods`` (``event_1``, ``event_2``, ...)."""
+        lo, hi = int(self.periods[0]), int(self.periods[-1])
+        return {f"event_{i}": e.indicator(periods, self.scale, lo, hi)
+                for i, e in enumerate(self.events, 1)}
 
     def label(self, period: int) -> str:
         return self.scale.label(int(period))
@@ -169,11 +177,13 @@ def prepare(
     covariates: tuple[Covariate, ...] | tuple[str, ...] = (),
     group: str | None = None,
     source: str = "panel",
+    events: tuple[Event, ...] | tuple[str, ...] = (),
 ) -> AreaPanel:
     """Check a long panel (one row per unit and period) and return an :class:`AreaPanel`.
 
     ``treated_unit`` is a value of ``unit``; with ``group``, it is a value of that column and
-    every unit of the group is treated (Card and Krueger's stores in New Jersey).
+    every unit of the group is treated (Card and Krueger's stores in New Jersey). ``events``:
+    known calendar events the interrupted time series adjusts for (:mod:`.events`).
     """
     covs = tuple(c if isinstance(c, Covariate) else Covariate.parse(c) for c in covariates)
     _check_columns(frame, [unit, time, outcome, *(c.column for c in covs), *([group] if group else [])], source)
@@ -213,9 +223,24 @@ def prepare(
     data = data.sort_values(["unit", "period"]).reset_index(drop=True)
     y = data["outcome"]
     count = bool((y >= 0).all() and np.allclose(y, np.round(y)))
+    declared = _events(events, scale, lo, hi, source, time)
     return AreaPanel(data=data, unit=unit, time=time, outcome=outcome, treated_unit=str(treated_unit),
                      start=start_ordinal, scale=scale, covariates=covs, count_outcome=count,
-                     source=source, group=group, treated_units=tuple(treated))
+                     source=source, group=group, treated_units=tuple(treated), events=declared)
+
+
+def _events(events, scale: PeriodScale, lo: int, hi: int, source: str, time: str
+            ) -> tuple[Event, ...]:
+    """The declared events, each checked against the panel's periods."""
+    out = []
+    for e in events:
+        try:
+            event = e if isinstance(e, Event) else Event.parse(e)
+            event.span(scale, lo, hi)
+        except EventError as exc:
+            raise PanelError(str(exc), file=source, column=time) from None
+        out.append(event)
+    return tuple(out)
 
 
 def _treated_units(frame, units, group, treated_unit, source, unit_col) -> list[str]:

@@ -21,6 +21,9 @@ TIDY_COLUMNS = ("method", "estimand", "estimate", "std_error", "conf_low", "conf
 #: What each method estimates and what it assumes (shown beside the estimates).
 ASSUMPTIONS = {
     "its": "the study municipality's own pre-period trend and seasonality would have continued",
+    "its_events": "the study municipality's own pre-period trend and seasonality would have "
+                  "continued, and the declared calendar events shifted its level while they "
+                  "lasted and at no other time",
     "did": "the study and comparison municipalities would have moved in parallel (checked on "
            "the pre-period by the pre-trend test)",
     "did_trends": "each municipality's own linear trend and the shocks the study municipality "
@@ -94,8 +97,11 @@ class AreaResult:
 
     @property
     def assumption_key(self) -> str:
-        """The key of :data:`ASSUMPTIONS` (the DiD with unit trends assumes less)."""
-        return "did_trends" if self._diagnostics.get("unit_trends") else self.method
+        """The key of :data:`ASSUMPTIONS` (the DiD with unit trends assumes less; the ITS with
+        declared events assumes them)."""
+        if self._diagnostics.get("unit_trends"):
+            return "did_trends"
+        return "its_events" if self._diagnostics.get("events") else self.method
 
     def row(self) -> dict[str, Any]:
         """The tidy row as a JSON-ready dictionary."""
@@ -109,6 +115,7 @@ class AreaResult:
         extra = {k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v)
                  for k, v in self._extra.items()}
         return _clean({**self.row(), "assumes": ASSUMPTIONS[self.assumption_key],
+                       "assumes_key": self.assumption_key,
                        "diagnostics": self._diagnostics, "gates": self._gates,
                        "series": self._series.to_dict(orient="records"), **extra})
 

@@ -16,7 +16,9 @@ SLSQP step stops short of the optimum on the Proposition 99 data.
 
 Inference: :meth:`SynthResult.placebo` refits with every donor as the treated unit; the
 placebo p-value is the rank of the treated unit's post/pre RMSPE ratio among all of them divided
-by their number. Leave-one-out refits without each donor that has weight.
+by their number (the row's ``p_value`` and ``placebo_p``). The 95% interval (``conf_low``,
+``conf_high``) is the conformal interval of a constant effect (:mod:`.conformal`, Chernozhukov,
+Wüthrich and Zhu 2021). Leave-one-out refits without each donor that has weight.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from scipy.optimize import nnls
 
 from ..progress import info
 from ._threads import single_threaded_blas
+from .conformal import conformal_interval
 from .panel import AreaPanel, PanelError
 from .results import AreaResult
 
@@ -194,7 +197,10 @@ def fit_synth(panel: AreaPanel, outcome_lags: tuple = (), inference: bool = True
     base = float(gaps.loc[post, "synthetic"].mean())
     pre_sd = float(gaps.loc[~post, "observed"].std())
     series = gaps.assign(period=[panel.label(p) for p in gaps["period"]])
-    row = {"estimate": effect, "std_error": None, "conf_low": None, "conf_high": None,
+    interval = _conformal(panel, effect, pre_rmspe)
+    row = {"estimate": effect, "std_error": None,
+           "conf_low": interval["conf_low"] if interval else None,
+           "conf_high": interval["conf_high"] if interval else None,
            "p_value": None, "relative_change": effect / base if base else None,
            "weights": {k: round(float(v), 6) for k, v in weights.items()},
            "pre_rmspe": pre_rmspe, "placebo_p": None}
@@ -202,7 +208,7 @@ def fit_synth(panel: AreaPanel, outcome_lags: tuple = (), inference: bool = True
                    "pre_sd_treated": pre_sd, "counterfactual_mean": base,
                    "donors": len(panel.donors), "n_pre": int((~post).sum()),
                    "n_post": int(post.sum()),
-                   "smallest_possible_p": 1 / (len(panel.donors) + 1)}
+                   "smallest_possible_p": 1 / (len(panel.donors) + 1), "conformal": interval}
     pre_mean = float(gaps.loc[~post, "observed"].mean())
     diagnostics["pre_rmspe_relative"] = pre_rmspe / abs(pre_mean) if pre_mean else None
     allowance = PRE_FIT_RELATIVE * abs(pre_mean)
@@ -215,6 +221,15 @@ def fit_synth(panel: AreaPanel, outcome_lags: tuple = (), inference: bool = True
         _add_inference(result, progress)
     _finish_gates(result)
     return result
+
+
+def _conformal(panel: AreaPanel, effect: float, pre_rmspe: float) -> dict | None:
+    """The conformal 95% interval of the average effect (:mod:`.conformal`)."""
+    wide = panel.wide()
+    return conformal_interval(wide[panel.treated_unit].to_numpy(float),
+                              wide[panel.donors].to_numpy(float),
+                              wide.index.to_numpy() >= panel.start, effect, pre_rmspe,
+                              _simplex_least_squares)
 
 
 def _add_inference(result: SynthResult, progress: bool) -> None:

@@ -54,21 +54,28 @@ def read_panel(path: str):
               show_default=True,
               help="Unit-specific linear trends in the difference-in-differences (auto: with at "
                    "least 10 pre-periods).")
+@click.option("--event", "events", multiple=True, metavar="FIRST:LAST[:LABEL]",
+              help="A known calendar event (e.g. closures of nightlife) that the interrupted "
+                   "time series adjusts for as a level shift over its periods, written in the "
+                   "panel's period format (2020-03:2021-05:COVID-19); repeatable. A stated "
+                   "assumption, not estimated from the data.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def command(panel: str, unit: str, time_col: str, outcome: str, treated_unit: str, start: str,
             method: str, covariates: str | None, outcome_lags: str | None, group: str | None,
-            family: str | None, did_trends: str, as_json: bool) -> None:
+            family: str | None, did_trends: str, events: tuple[str, ...], as_json: bool) -> None:
     """Area-level effect of an initiative that starts in one unit at --start.
 
     \b
     its    interrupted time series on the treated unit alone (segmented Poisson/NB or linear
-           regression with seasonality, level and slope change, Newey-West errors)
+           regression with seasonality, level and slope change, a level shift per
+           --event, Newey-West errors; gates: residual autocorrelation, in-time placebo,
+           the same model on every comparison unit)
     did    two-way fixed effects against the other units, with a linear trend for every
            unit when the pre-period allows (a level and slope change for the treated unit;
            in-time placebo gate), else parallel trends (pre-trend test gate); clustered
            errors with 5+ treated units, else Driscoll-Kraay; event study
     synth  synthetic control: donor weights, pre-period RMSPE, placebo-in-space p-value over
-           every donor, leave-one-out
+           every donor, leave-one-out, conformal 95% interval (constant effect)
 
     Every estimate is the average post-period effect in the outcome's units per period.
     Intervals from Newey-West or Driscoll-Kraay errors use fixed-b critical values; a
@@ -85,7 +92,7 @@ def command(panel: str, unit: str, time_col: str, outcome: str, treated_unit: st
     frame = read_panel(panel)
     prepared = prepare(frame, unit=unit, time=time_col, outcome=outcome, treated_unit=treated_unit,
                        start=start, covariates=_parse_list(covariates, "--covariates"),
-                       group=group, source=panel)
+                       group=group, source=panel, events=events)
     methods = METHODS if method == "all" else (method,)
     lags = _parse_list(outcome_lags, "--outcome-lags")
     with progress.step(f"Area-level estimators ({', '.join(methods)}) on {len(prepared.units)} "

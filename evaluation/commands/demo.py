@@ -77,7 +77,12 @@ def command(out_dir: str, persons: int, seed: int) -> None:
         "[report]\n"
         f'quarter = "{quarter}"\n'
         'languages = ["da", "en"]\n'
-        "suppression_threshold = 5\n",
+        "suppression_threshold = 5\n\n"
+        "[area]\n"
+        "# The Danish COVID-19 closures and restrictions of restaurants and bars (from 18 March\n"
+        "# 2020 until indoor serving reopened in April-May 2021; nightclubs stayed closed until\n"
+        "# September 2021): the interrupted time series adjusts for them as a level shift.\n"
+        'events = ["2020-03:2021-05:COVID-19"]\n',
     )
     load_study(study_file)
     done += run_stages([

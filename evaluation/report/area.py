@@ -4,8 +4,8 @@ municipality against its synthetic control and the comparison municipalities.
 Presentation only: everything is read from the bundle's ``area`` entry and ``area_*`` tables
 (:mod:`evaluation.analysis.area`). The council sentence follows the rule of
 :mod:`evaluation.area.compare` (the bundle's ``verdict``). Monthly counts are aggregates of
-public statistics; they still pass the disclosure rule: a count below the threshold is not
-drawn.
+public statistics; they still pass the document's disclosure checker
+(:func:`.cells.area`): a count it hides is not drawn.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import disclosure
+from ..disclosure import Checker
 from . import fmt, tables
+from .cells import area_key
 from .texts import text
 
 COLOURS = {"observed": "#1b6ca8", "synthetic": "#c8553d", "comparison": "#777777", "its": "#5a9e4b"}
@@ -35,20 +36,22 @@ def _ticks(ax, periods: list[str]) -> None:
     ax.set_xticklabels([periods[i] for i in idx], rotation=45, ha="right", fontsize=8)
 
 
-def series_figure(series: pd.DataFrame, lang: str, threshold: int) -> Figure:
-    """Observed counts, synthetic control and the comparison mean (scaled to the study
-    municipality's pre-period level), per period, with the start marked."""
+def series_figure(series: pd.DataFrame, lang: str, check: Checker) -> Figure:
+    """Observed counts (a count the disclosure checker hides is not drawn), synthetic control
+    and the comparison mean (scaled to the study municipality's pre-period level), per period,
+    with the start marked."""
     fig = Figure(figsize=(7.0, 3.8), dpi=90)
     ax = fig.subplots()
     x = _period_axis(series["period"])
     observed = series["observed"].astype(float).to_numpy()
-    observed = np.where([disclosure.is_small(v, threshold) for v in observed], np.nan, observed)
+    hidden = [check.suppressed(area_key(str(p))) for p in series["period"]]
+    observed = np.where(hidden, np.nan, observed)
     ax.plot(x, observed, color=COLOURS["observed"], lw=1.6, label=text("area_line_observed", lang))
     if "synthetic" in series:
         ax.plot(x, series["synthetic"], color=COLOURS["synthetic"], lw=1.4, ls="--",
                 label=text("area_line_synthetic", lang))
     pre = series["post"] == 0
-    scale = observed[pre.to_numpy()].mean() / series.loc[pre, "comparison_mean"].mean()
+    scale = np.nanmean(observed[pre.to_numpy()]) / series.loc[pre, "comparison_mean"].mean()
     ax.plot(x, series["comparison_mean"] * scale, color=COLOURS["comparison"], lw=1.0, alpha=0.8,
             label=text("area_line_comparison", lang))
     start = int(np.flatnonzero(series["post"].to_numpy() == 1)[0])
@@ -131,7 +134,7 @@ class AreaSections:
         self.heading("h_area")
         series = self.bundle.named_table("area_series")
         if series is not None and len(series):
-            self.figure(series_figure(series, self.lang, self.threshold), text("area_alt_series", self.lang))
+            self.figure(series_figure(series, self.lang, self.check), text("area_alt_series", self.lang))
             self._show(text("area_figure_caption", self.lang, start=area.get("first_post_period", "")))
         self._show(self.area_sentence())
 
@@ -149,8 +152,12 @@ class AreaSections:
                         n_pre=area.get("n_pre", ""), n_post=area.get("n_post", ""),
                         start=area.get("first_post_period", ""), last=area.get("last_period", "")))
         self.table(self._area_estimates_table())
-        self._show(text("area_rule", self.lang) + " " + self.area_sentence())
         methods = self._area_methods()
+        events = methods.get("its", {}).get("diagnostics", {}).get("events") or []
+        if events:
+            self._show(text("area_events_text", self.lang,
+                            events="; ".join(self._event_text(e) for e in events)))
+        self._show(text("area_rule", self.lang) + " " + self.area_sentence())
         if "synth" in methods:
             self.heading("h_area_weights", level=3)
             self.table(self._area_weights_table())
@@ -169,6 +176,17 @@ class AreaSections:
             self.figure(event_figure(event, self.lang, unit), text("area_alt_event", self.lang))
         self.heading("h_area_diagnostics", level=3)
         self.table(self._area_diagnostics_table())
+
+    def _event_text(self, event: dict[str, Any]) -> str:
+        fields = {"label": event.get("label") or "-", "first": event.get("first"),
+                  "last": event.get("last")}
+        if event.get("level_shift") is None:
+            return text("area_event_item_none", self.lang, **fields)
+        return text("area_event_item", self.lang, shift=self._num(event["level_shift"], 2), **fields)
+
+    def _interval_text(self, d: dict[str, Any], se: str) -> str:
+        kind = "normal" if d.get("critical_value_kind") == "normal" else "fixed_b"
+        return text(f"area_interval_{kind}", self.lang, se=se, cv=self._num(d.get("critical_value"), 3))
 
     def _cells(self, rows: list[list[str]], header: list[str]) -> fmt.Markup:
         return tables.render(header, rows, self.output)
@@ -192,7 +210,7 @@ class AreaSections:
             else:
                 shown = [text("area_gate_failed", self.lang)] + ["-"] * 3
             reasons = "; ".join(self._gate_texts(gates)) or text("area_gates_ok", self.lang)
-            assumes = "did_trends" if m.get("diagnostics", {}).get("unit_trends") else method
+            assumes = m.get("assumes_key", method)
             rows.append([text(f"area_method_{method}", self.lang), *shown, reasons,
                          text(f"area_assumes_{assumes}", self.lang)])
         header = [text(k, self.lang) for k in ("area_col_method", "area_col_estimate", "area_col_ci",
@@ -228,7 +246,9 @@ class AreaSections:
                       text(f"area_family_{d.get('family')}", self.lang)],
                      [text("area_method_its", self.lang), text("area_diag_placebo_time", self.lang),
                       self._num((d.get("placebo_in_time") or {}).get("p_value"), 3)],
-                     [text("area_method_its", self.lang), text("area_diag_pre_rmse", self.lang), self._num(d.get("pre_rmse"))]]
+                     [text("area_method_its", self.lang), text("area_diag_pre_rmse", self.lang), self._num(d.get("pre_rmse"))],
+                     [text("area_method_its", self.lang), text("area_diag_interval", self.lang),
+                      self._interval_text(d, text("area_se_newey_west", self.lang, lags=d.get("hac_maxlags")))]]
             comparison = d.get("comparison_placebo")
             if comparison:
                 rows.append([text("area_method_its", self.lang), text("area_diag_comparison_placebo", self.lang),
@@ -243,12 +263,18 @@ class AreaSections:
                      [text("area_method_did", self.lang), text("area_diag_placebo_time", self.lang),
                       self._num((d.get("placebo_in_time") or {}).get("p_value"), 3)],
                      [text("area_method_did", self.lang), text("area_diag_rate_ratio", self.lang), self._num(d.get("rate_ratio"), 3)],
-                     [text("area_method_did", self.lang), text("area_diag_se", self.lang),
-                      text(f"area_se_{d.get('se_method')}", self.lang, lags=d.get("se_lags"))]]
+                     [text("area_method_did", self.lang), text("area_diag_interval", self.lang),
+                      self._interval_text(d, text(f"area_se_{d.get('se_method')}", self.lang,
+                                                  lags=d.get("se_lags")))]]
         if "synth" in m:
             d = m["synth"]["diagnostics"]
             loo = d.get("leave_one_out_range") or [None, None]
             rows += [[text("area_method_synth", self.lang), text("area_diag_pre_rmspe", self.lang), self._num(d.get("pre_rmspe"))],
                      [text("area_method_synth", self.lang), text("area_diag_loo", self.lang),
                       f"{self._num(loo[0])} {text('area_to', self.lang)} {self._num(loo[1])}"]]
+            conformal = d.get("conformal")
+            if conformal:
+                rows.append([text("area_method_synth", self.lang), text("area_diag_interval", self.lang),
+                             text("area_interval_conformal", self.lang, periods=conformal.get("periods"),
+                                  p=self._num(conformal.get("p_value_zero"), 3))])
         return self._cells(rows, [text(k, self.lang) for k in ("area_col_method", "area_col_check", "area_col_value")])

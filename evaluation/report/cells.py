@@ -33,6 +33,9 @@ Keys
 ``tracking/<Q>/contacted``, ``tracking/<Q>/matched``, ``tracking/<Q>/<id>/events/<arm>``
     The trajectory (:func:`tracking`), one set per quarter of the series; estimates
     ``tracking/<Q>/<id>/rd|hr|mde``.
+``area/observed/<period>``
+    The study municipality's reported offences per period drawn in the area-level figure
+    (aggregates of public statistics, protected alike: a small one is not drawn).
 ``process/<indicator>/<group>/<scope>/persons|with|without``
     The process indicators of the latest quarter (``<scope>`` the quarter label) and since the
     start (``cumulative``); estimates ``.../<statistic>``.
@@ -747,10 +750,24 @@ def _process(check: Checker, rows: list[dict[str, Any]]) -> None:
                              f"{keys['cumulative'][part]}~other_quarters", None)
 
 
+# -- area level ------------------------------------------------------------------------------
+def area_key(period: str) -> str:
+    return f"area/observed/{period}"
+
+
+def area(check: Checker, bundle: Bundle, quarter: str) -> None:
+    """The study municipality's counts per period in the area-level figure."""
+    series = bundle.named_table("area_series")
+    if series is None or "observed" not in series.columns:
+        return
+    for r in series.itertuples():
+        check.count(area_key(str(r.period)), r.observed, label="reported offences, study municipality")
+
+
 #: Registration steps, in order (later ones may link to keys of earlier ones).
 REGISTRARS: list[Callable[[Checker, Bundle, str], None]] = [
     contacts, cohort, balance, outcomes, overlap, coverage, quality,
-    estimands, negative_controls, placebo, subgroups, tracking]
+    estimands, negative_controls, placebo, subgroups, tracking, area]
 
 
 def build_checker(bundle: Bundle, quarter: str, threshold: int, *, override: str | None = None,

@@ -1399,9 +1399,27 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         "area_yes": "ja", "area_no": "nej",
         "area_diag_family": "Fordeling", "area_diag_placebo_time": "Placebo-start før start, p",
         "area_diag_pre_rmse": "Fejl før start (RMSE)", "area_diag_pre_trend": "Test for forskellig trend før start, p",
-        "area_diag_rate_ratio": "Rateforhold", "area_diag_se": "Standardfejl",
+        "area_diag_rate_ratio": "Rateforhold",
         "area_diag_pre_rmspe": "Fejl før start (RMSPE)",
         "area_diag_loo": "Estimat uden én donorkommune ad gangen",
+        "area_assumes_its_events": (
+            "Aalborgs egen udvikling og sæsonmønster før start ville være fortsat, og de erklærede "
+            "kalenderbegivenheder flyttede niveauet, mens de stod på, og ellers ikke."
+        ),
+        "area_events_text": (
+            "Erklærede kalenderbegivenheder (en forudsætning i studiefilen, ikke estimeret fra "
+            "data): den afbrudte tidsserie justerer for {events} som et niveauskift i deres perioder."
+        ),
+        "area_event_item": "{label} ({first} til {last}; estimeret niveau {shift} gange det sædvanlige)",
+        "area_event_item_none": "{label} ({first} til {last}; kunne ikke estimeres i tidsserien)",
+        "area_diag_interval": "95 %-interval",
+        "area_se_newey_west": "Newey-West ({lags} forsinkelser)",
+        "area_interval_fixed_b": "{se}; fixed-b kritisk værdi {cv} (Kiefer og Vogelsang 2005)",
+        "area_interval_normal": "{se}; normalfordelingens kritiske værdi {cv}",
+        "area_interval_conformal": (
+            "konform inferens (Chernozhukov, Wüthrich og Zhu 2021): konstant effekt, {periods} "
+            "glidende blokke; p-værdi for ingen ændring {p}"
+        ),
     },
     "en": {
         "h_area": "Reported violence and weapons offences in Aalborg Municipality",
@@ -1519,9 +1537,28 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         "area_yes": "yes", "area_no": "no",
         "area_diag_family": "Family", "area_diag_placebo_time": "Placebo start before the start, p",
         "area_diag_pre_rmse": "Error before the start (RMSE)", "area_diag_pre_trend": "Test of a different trend before the start, p",
-        "area_diag_rate_ratio": "Rate ratio", "area_diag_se": "Standard errors",
+        "area_diag_rate_ratio": "Rate ratio",
         "area_diag_pre_rmspe": "Error before the start (RMSPE)",
         "area_diag_loo": "Estimate without one donor municipality at a time",
+        "area_assumes_its_events": (
+            "Aalborg's own trend and seasonal pattern before the start would have continued, and "
+            "the declared calendar events shifted the level while they lasted and at no other time."
+        ),
+        "area_events_text": (
+            "Declared calendar events (an assumption of the study file, not estimated from the "
+            "data): the interrupted time series adjusts for {events} as a level shift over their "
+            "periods."
+        ),
+        "area_event_item": "{label} ({first} to {last}; estimated level {shift} times the usual)",
+        "area_event_item_none": "{label} ({first} to {last}; could not be estimated in the series)",
+        "area_diag_interval": "95% interval",
+        "area_se_newey_west": "Newey-West ({lags} lags)",
+        "area_interval_fixed_b": "{se}; fixed-b critical value {cv} (Kiefer and Vogelsang 2005)",
+        "area_interval_normal": "{se}; normal critical value {cv}",
+        "area_interval_conformal": (
+            "conformal inference (Chernozhukov, Wüthrich and Zhu 2021): constant effect, {periods} "
+            "moving blocks; p-value of no change {p}"
+        ),
     },
 }
 for _lang in LANGUAGES:
