@@ -72,9 +72,9 @@ def test_small_area_count_goes_through_the_documents_checker(area_study):
 
 @pytest.mark.parametrize("lang, words", [
     ("da", ("Erklærede kalenderbegivenheder", "COVID-19 (2020-03 til 2021-05",
-            "fixed-b kritisk værdi", "konform inferens")),
+            "fixed-b kritisk værdi", "konform inferens", "Den konforme p-værdi")),
     ("en", ("Declared calendar events", "COVID-19 (2020-03 to 2021-05",
-            "fixed-b critical value", "conformal inference")),
+            "fixed-b critical value", "conformal inference", "The conformal p-value")),
 ])
 def test_appendix_states_the_declared_event_and_the_intervals(area_study, lang, words):
     page = (area_study["report"] / lang / "technical.html").read_text(encoding="utf-8")

@@ -157,6 +157,10 @@ class AreaSections:
         if events:
             self._show(text("area_events_text", self.lang,
                             events="; ".join(self._event_text(e) for e in events)))
+        conformal = methods.get("synth", {}).get("diagnostics", {}).get("conformal")
+        if conformal and methods["synth"].get("gates", {}).get("passed"):
+            self._show(text("area_synth_intervals", self.lang,
+                            p=self._num(conformal.get("p_value_zero"), 3)))
         self._show(text("area_rule", self.lang) + " " + self.area_sentence())
         if "synth" in methods:
             self.heading("h_area_weights", level=3)

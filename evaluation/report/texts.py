@@ -1413,6 +1413,12 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         "area_event_item": "{label} ({first} til {last}; estimeret niveau {shift} gange det sædvanlige)",
         "area_event_item_none": "{label} ({first} til {last}; kunne ikke estimeres i tidsserien)",
         "area_diag_interval": "95 %-interval",
+        "area_synth_intervals": (
+            "For den syntetiske kontrol er 95 %-intervallet konformt (det forudsætter en konstant "
+            "effekt), og p-værdien er placebo-testens; det er to forskellige test, så intervallet "
+            "kan indeholde ingen ændring, mens p-værdien er under 0,05, eller omvendt. Den konforme "
+            "p-værdi for ingen ændring er {p}."
+        ),
         "area_se_newey_west": "Newey-West ({lags} forsinkelser)",
         "area_interval_fixed_b": "{se}; fixed-b kritisk værdi {cv} (Kiefer og Vogelsang 2005)",
         "area_interval_normal": "{se}; normalfordelingens kritiske værdi {cv}",
@@ -1552,6 +1558,12 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
         "area_event_item": "{label} ({first} to {last}; estimated level {shift} times the usual)",
         "area_event_item_none": "{label} ({first} to {last}; could not be estimated in the series)",
         "area_diag_interval": "95% interval",
+        "area_synth_intervals": (
+            "For the synthetic control, the 95% interval is a conformal one (it assumes a constant "
+            "effect) and the p-value is the placebo-in-space one; they are two different tests, so "
+            "the interval may include no change while the p-value is below 0.05, or the reverse. "
+            "The conformal p-value of no change is {p}."
+        ),
         "area_se_newey_west": "Newey-West ({lags} lags)",
         "area_interval_fixed_b": "{se}; fixed-b critical value {cv} (Kiefer and Vogelsang 2005)",
         "area_interval_normal": "{se}; normal critical value {cv}",
