@@ -360,6 +360,26 @@ def counts_by_horizon(frame: pd.DataFrame, horizons) -> dict[str, dict]:
     return out
 
 
+NO_MATCHED_NOTE = "no matched persons: a comparison was found for none of the contacted"
+
+
+def _with_other_estimand(tidy, frame, cohort, spec, plan, tables, covariates_at, weighted, seed,
+                         notes: list[str]):
+    """Both estimands' rows (:func:`estimands.both_estimands`); a failure is added to ``notes``
+    and the primary analysis stands alone."""
+    from . import estimands as est
+
+    if frame.empty:
+        return tidy, None, None, {"primary": plan.primary_estimand}
+    try:
+        return est.both_estimands(
+            plan.primary_estimand, tidy, cohort.cohort, spec, plan, tables, covariates_at,
+            weights=analysis_weights if weighted else None, seed=seed, replicates=BOOTSTRAP_REPLICATES)
+    except Exception as exc:  # noqa: BLE001 - recorded; the primary analysis stands
+        notes.append(f"estimands: {type(exc).__name__}: {exc}")
+        return tidy, None, None, {"primary": plan.primary_estimand}
+
+
 def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, naive: pd.DataFrame | None,
                     threshold: int, weighted: bool, seed: int = 0, covariates_at=None) -> OutcomeResult:
     """Derive one outcome, fit the matched and naive analyses, diagnostics and gates.
@@ -415,14 +435,10 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
         hazard_source = "start_stop_custody_removed"
     tidy = _rmst_at(tidy, plan)
     tidy, se_method = reused_person_contrasts(tidy, frame, plan, weights=weights, seed=seed)
-    estimands_entry: dict[str, Any] = {"primary": plan.primary_estimand}
-    try:
-        tidy, other, other_rows, estimands_entry = est.both_estimands(
-            plan.primary_estimand, tidy, cohort.cohort, spec, plan, tables, covariates_at,
-            weights=analysis_weights if weighted else None, seed=seed, replicates=BOOTSTRAP_REPLICATES)
-    except Exception as exc:  # noqa: BLE001 - recorded; the primary analysis stands
-        other, other_rows = None, None
-        notes.append(f"estimands: {type(exc).__name__}: {exc}")
+    if frame.empty:  # nothing to fit: say why once, instead of each model's own failure
+        notes = [NO_MATCHED_NOTE]
+    tidy, other, other_rows, estimands_entry = _with_other_estimand(
+        tidy, frame, cohort, spec, plan, tables, covariates_at, weighted, seed, notes)
     if not plan.fine_gray:
         tidy = tidy[tidy["model"] != "fine_gray"]
     if not stratify:
@@ -493,8 +509,8 @@ def analyse_outcome(spec: OutcomeSpec, plan: Plan, cohort: CohortData, tables, n
     reasons = []
     balance_ok = smd_after is not None and smd_after < plan.max_smd
     if not balance_ok:
-        reasons.append(f"balance: largest SMD after matching {smd_after if smd_after is None else round(smd_after, 3)} "
-                       f"is not below {plan.max_smd}")
+        reasons.append("balance: no matched sets to compare" if smd_after is None else
+                       f"balance: largest SMD after matching {round(smd_after, 3)} is not below {plan.max_smd}")
     share = cohort.overlap_share()
     overlap_ok = bool(math.isfinite(share) and share >= plan.min_overlap_share)
     if not overlap_ok:

@@ -548,9 +548,9 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
                                                    seed, metric, d.exact_covariates, pool.person_id)
         att_contacted.append(("no comparison candidate within the caliper", "no_match", -n_no_match))
         if n_no_match == len(ok):
-            raise ConfigError(f"none of the {len(ok)} eligible contacted persons has a comparison "
-                              "candidate that meets the matching rules; relax them",
-                              file=str(d.path), key="matching")
+            info(f"warning: none of the {len(ok)} eligible contacted persons has a comparison "
+                 f"candidate that meets the matching rules ({d.path}, [matching]): the cohort has "
+                 "no matched set, and every analysis of it will say that it cannot yet answer")
     else:
         matched = rows.copy()
         ps = matched["propensity_score"].to_numpy()
@@ -1100,6 +1100,10 @@ def write_cohort(result: CohortResult, out_dir: str | Path) -> None:
                 fields.append(pa.field(f.name, pa.string()))
             else:
                 fields.append(f)
+        if cohort.num_rows == 0:  # no matched set: the columns keep their types
+            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                      for f in fields]
+            cohort = pa.schema(fields).empty_table()
         pq.write_table(cohort.cast(pa.schema(fields)), tmp / "cohort.parquet")
         for name in ("attrition", "balance", "propensity"):
             pq.write_table(pa.Table.from_pandas(getattr(result, name), preserve_index=False),

@@ -151,9 +151,11 @@ def _finding(outcome: dict[str, Any], lang: str, threshold: int, check: Checker 
     for gate in failed_gates(outcome):
         key = f"reason_{gate}"
         reasons.append(text(key, lang) if gate in GATES else text("reason_other", lang, name=gate))
-    if rd is None or ci_c is None or ci_k is None or rd.get("conf_low") is None:
+    if not reasons and (rd is None or ci_c is None or ci_k is None or rd.get("conf_low") is None):
         reasons.append(text("reason_estimate_missing", lang))
     diag = outcome.get("diagnostics") or {}
+    if diag.get("n") and not any(diag["n"].values()):  # no matched person: that says it all
+        reasons = [text("reason_no_match", lang)]
     events = diag.get("events") or {}
     population = outcome.get("population") or {}
     small = any(

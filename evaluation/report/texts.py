@@ -179,6 +179,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_other": "en kontrol ikke er bestået ({name})",
         "reason_estimated": "effekten ikke kunne estimeres",
         "reason_matched_share": "der kun blev fundet en sammenligning for for få af de unge med kontakt",
+        "reason_no_match": "der endnu ikke kunne findes en lignende ung uden kontakt for nogen af de unge med kontakt",
         "finding_population": "Blandt de {n} unge med kontakt, der fik en sammenligning (af {n_eligible} med kontakt, der opfyldte kriterierne):",
         "and": "og",
         # tables
@@ -566,6 +567,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_other": "a check has not passed ({name})",
         "reason_estimated": "the effect could not be estimated",
         "reason_matched_share": "a comparison was found for too few of the contacted youths",
+        "reason_no_match": "no similar young person without contact could be found yet for any of the contacted youths",
         "finding_population": "Among the {n} contacted youths who were matched with a comparison (of {n_eligible} eligible contacted youths):",
         "and": "and",
         "col_category": "Category",
