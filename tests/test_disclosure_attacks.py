@@ -227,6 +227,36 @@ def test_repeated_publication_is_checked_against_earlier_records(tmp_path, monke
     assert attack(checked) == []
 
 
+def test_a_quarter_rendered_after_the_next_one_is_checked_against_it(tmp_path, monkeypatch):
+    kept = tmp_path / "output"
+    q3 = small_study(tmp_path / "q3" / "results", 5, quarter_total=20, cumulative_extra=3)
+    later = render(q3, monkeypatch, quarter="2026Q3", record=kept / "2026Q3" / "report", earlier=kept)
+    assert list((kept / "disclosure" / "2026Q3").glob("*-en-quarterly.html.disclosure.json"))
+    # 2026Q2 rendered (again) after 2026Q3 was published
+    q2 = small_study(tmp_path / "q2" / "results", 5, quarter_total=20)
+    assert release_claims(render(q2, monkeypatch, quarter="2026Q2"), later)
+    checked = render(q2, monkeypatch, quarter="2026Q2", earlier=kept)
+    assert release_claims(checked, later) == []
+
+
+def test_a_corrected_release_of_a_quarter_is_checked_against_the_first(tmp_path, monkeypatch):
+    kept = tmp_path / "output"
+    first_bundle = small_study(tmp_path / "v1" / "results", 5, quarter_total=20)
+    first = render(first_bundle, monkeypatch, quarter="2026Q3", record=kept / "2026Q3" / "report",
+                   earlier=kept)
+    # the same quarter from a new results bundle (late extracts): three more contacts
+    corrected = small_study(tmp_path / "v2" / "results", 5, quarter_total=20, cumulative_extra=3)
+    manifest = json.loads((corrected / "manifest.json").read_text())
+    (corrected / "manifest.json").write_text(json.dumps({**manifest, "note": "late extracts"}))
+    assert release_claims(first, render(corrected, monkeypatch, quarter="2026Q3"))
+    # the corrected report replaces the first one's record beside it, but the kept copy stays
+    checked = render(corrected, monkeypatch, quarter="2026Q3", record=kept / "2026Q3" / "report",
+                     earlier=kept)
+    assert release_claims(first, checked) == []
+    again = render(corrected, monkeypatch, quarter="2026Q3", earlier=kept)
+    assert release_claims(first, again) == []
+
+
 def test_threshold_below_three_is_refused_unless_overridden(tmp_path, caplog):
     from bundle_factory import make_study
     from click.testing import CliRunner

@@ -7,7 +7,7 @@
 - :mod:`.audit`: the attacker's linear programme that proves a suppression pattern safe;
 - :mod:`.curves`: which part of a survival curve may be drawn (curve floor, steps of at least
   ``threshold`` events);
-- :mod:`.record`: the record beside each report and the records of earlier quarters.
+- :mod:`.record`: the record beside each report and the records of the other releases.
 """
 
 from __future__ import annotations

@@ -49,9 +49,10 @@ Rules (each recorded per cell in :meth:`Checker.record`)
     behind it is known and reaches the threshold (zero allowed), every cell it rests on is
     shown, and the number at risk behind it reaches the curve floor.
 ``earlier release``
-    Numbers published by earlier quarters (their kept records) are known to the reader; the
-    difference between this release's and an earlier release's count of the same key is a
-    latent count and is protected like any other.
+    Numbers published by the other releases (their kept records: other quarters, earlier or
+    later, and earlier versions of the same quarter) are known to the reader; the difference
+    between this release's and another release's count of the same key is a latent count and is
+    protected like any other.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from ..disclosure import record as disclosure_record
 from . import fmt, tables
 from .area import AreaSections
 from .bundle import Bundle, estimate_rows, pick
+from ..tracking.versions import bundle_version
 from .cells import build_checker, estimate_key
 from .council import CouncilParts
 from .findings import GATES, detectable_effect, finding, mde_sentence
@@ -112,7 +113,9 @@ class Report(CouncilParts, AreaSections, TrackingParts):
     record
         Where to write this document's disclosure record (:meth:`close`); None: not written.
     earlier
-        Folder holding earlier quarters' reports and their disclosure records.
+        The study's output folder: the disclosure records of the other releases found under it
+        are known to the reader (:func:`.record.published_records`); this document's record is
+        also kept there (:func:`.record.archive_path`).
     """
 
     def __init__(self, bundle: str | Path, quarter: str, lang: str = "da",
@@ -125,7 +128,10 @@ class Report(CouncilParts, AreaSections, TrackingParts):
         self.output = output
         self.html = output == "html"
         self.record_path = Path(record) if record else None
-        previous = disclosure_record.earlier_records(Path(earlier), quarter) if earlier else []
+        self.archive = Path(earlier) if earlier else None
+        self.version = bundle_version(Path(bundle))
+        previous = disclosure_record.published_records(self.archive, quarter, self.version) \
+            if self.archive else []
         self.check = build_checker(self.bundle, quarter, int(threshold), override=override or None,
                                    earlier=previous)
         self.threshold = self.check.threshold
@@ -682,9 +688,13 @@ class Report(CouncilParts, AreaSections, TrackingParts):
         """Write this document's disclosure record (when the report was given a path for it)."""
         if self.record_path is None:
             return
-        disclosure_record.write(self.record_path, self.check.record(
+        record = self.check.record(
             quarter=self.quarter, lang=self.lang, study=self.bundle.study.get("name", ""),
-            data_end=self.bundle.study.get("data_end")))
+            data_end=self.bundle.study.get("data_end"), bundle=self.version)
+        disclosure_record.write(self.record_path, record)
+        if self.archive is not None:
+            disclosure_record.write(
+                disclosure_record.archive_path(self.archive, record, self.record_path), record)
 
     def manifest(self) -> None:
         """The bundle's manifest: inputs with hashes, package versions, seed."""
