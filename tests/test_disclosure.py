@@ -85,3 +85,34 @@ def test_scan_html_counts_finds_small_counts_only_in_marked_cells():
     found, bad = d.scan_html_counts(html, 5)
     assert found == 5
     assert bad == ["3", "4"]
+
+
+def test_overlap_histogram_leaves_out_an_arm_whose_size_is_hidden():
+    """Bar heights are shares of the arm: with the arm size hidden, their exact heights (the
+    PDF's vector figure) and ratios would give the size away, so that arm is not drawn."""
+    import pandas as pd
+
+    from evaluation.disclosure.checker import Checker
+    from evaluation.report.cells import overlap, overlap_shares_key
+    from evaluation.report.figures import overlap_figure
+
+    rng = np.random.default_rng(4)
+    prop = pd.DataFrame({"arm": ["contacted"] * 40 + ["comparison"] * 400,
+                         "propensity_score": np.r_[rng.uniform(0.2, 0.6, 40), rng.uniform(0, 0.4, 400)]})
+
+    class Bundle:
+        def named_table(self, name):
+            return prop if name == "propensity" else None
+
+    drawn = {}
+    for size in (40, 3):  # the arm size shown; hidden (below the threshold)
+        check = Checker(5)
+        check.count("cohort/contacted_eligible", size)
+        check.count("propensity/comparison/total", 400)
+        overlap(check, Bundle(), "2026Q3")
+        check.solve()
+        assert check.suppressed(overlap_shares_key("contacted")) == (size < 5)
+        assert not check.suppressed(overlap_shares_key("comparison"))
+        fig = overlap_figure(prop, "en", check)
+        drawn[size] = len(fig.axes[0].patches)
+    assert drawn[40] == 2 and drawn[3] == 1

@@ -457,6 +457,14 @@ def overlap(check: Checker, bundle: Bundle, quarter: str) -> None:
         bins = [check.count(f"overlap/{arm}/bin{i}", v) for i, v in enumerate(values)]
         if total in check.entries:
             check.relation(total, bins)
+        # the bars are shares of the arm: exact heights (the PDF's vector figure) times the arm
+        # size give the bins, and their ratios give a hidden arm size away
+        check.estimate(overlap_shares_key(arm), keys=[total] if total in check.entries else bins)
+
+
+def overlap_shares_key(arm: str) -> str:
+    """The checker's key of one arm's bars in the overlap histogram (drawn only when shown)."""
+    return f"overlap/{arm}/shares"
 
 
 # -- coverage: matched contacted against all eligible contacted ----------------------------

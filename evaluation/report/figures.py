@@ -9,7 +9,8 @@ a figure can never follow another threshold than the text around it.
   risk, at least ``threshold`` events per drawn step). The numbers at risk underneath are those
   of the bundle's at-risk table at each tick time (the same computation), each through the
   checker (hidden ones show the neutral marker).
-- :func:`overlap_figure`: propensity score histograms; bins the checker hides are left empty.
+- :func:`overlap_figure`: propensity score histograms; bins the checker hides are left empty, an
+  arm whose size is hidden is left out.
 - :func:`balance_figure`: absolute SMDs; an SMD the checker hides is not drawn.
 - :func:`forest_figure`: hazard ratios; a row the checker hides is not drawn.
 
@@ -110,14 +111,15 @@ def at_risk_text(check: Checker, outcome_id: str, arm: str, month: float,
 
 
 def overlap_figure(propensity: pd.DataFrame, lang: str, check: Checker) -> Figure:
-    """Propensity-score distributions by arm (share of each arm per bin); hidden bins empty."""
-    from .cells import overlap_bins
+    """Propensity-score distributions by arm (share of each arm per bin); hidden bins empty, and
+    an arm whose size is hidden is not drawn (its bars would give the size away)."""
+    from .cells import overlap_bins, overlap_shares_key
 
     edges, counts = overlap_bins(propensity)
     fig = Figure(figsize=(7, 4), dpi=90)
     ax = fig.subplots()
     for arm, values in counts.items():
-        if values.sum() == 0:
+        if values.sum() == 0 or check.suppressed(overlap_shares_key(arm)):
             continue
         shown = np.array([0 if check.suppressed(f"overlap/{arm}/bin{i}") else v
                           for i, v in enumerate(values)], dtype=float)
