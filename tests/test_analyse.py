@@ -531,3 +531,23 @@ def test_weighted_rate_ratio_sandwich_matches_statsmodels_with_unit_weights():
     crude = ((t.w * t.n_events).sum() / (t.w * t.person_time).sum()) / (
         (c.w * c.n_events).sum() / (c.w * c.person_time).sum())
     assert weighted["estimate"] == pytest.approx(crude, rel=1e-6)
+
+
+def test_printed_summary_leaves_out_estimates_whose_gates_failed():
+    from evaluation.analysis.run import summary_lines
+
+    def outcome(rd_ok: bool, hr_ok: bool) -> dict:
+        return {"id": "x", "primary": True, "primary_horizon_days": 365,
+                "estimates": [{"model": "risk_difference", "analysis": "matched", "time": 365,
+                               "estimate": 0.01, "conf_low": -0.02, "conf_high": 0.04},
+                              {"model": "cox", "analysis": "matched", "hazard_ratio": 0.9}],
+                "gates": {"passed": rd_ok and hr_ok, "reasons": [] if rd_ok and hr_ok else ["balance"],
+                          "by_estimate": {"risk_difference": rd_ok, "hazard_ratio": hr_ok}}}
+
+    est = {"cohort": {"n_contacted": 10, "n_comparison": 30, "n_sets": 10},
+           "study": {"design": "risk_set_matching"},
+           "outcomes": [outcome(True, True), outcome(True, False), outcome(False, False)]}
+    lines = summary_lines(est)[1:]
+    assert "RD@365d +0.010" in lines[0] and "HR 0.90" in lines[0] and "gates passed" in lines[0]
+    assert "RD@365d" in lines[1] and "HR" not in lines[1]
+    assert "RD@" not in lines[2] and "HR" not in lines[2] and "gates failed: balance" in lines[2]

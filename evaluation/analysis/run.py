@@ -841,8 +841,8 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
 
 
 def summary_lines(estimates: dict[str, Any]) -> list[str]:
-    """A short printed summary: per outcome the risk difference at the primary horizon, the
-    hazard ratio and whether the gates passed."""
+    """A short printed summary: per outcome the risk difference at the primary horizon and the
+    hazard ratio, each only when the gates that protect it passed, and whether all gates passed."""
     c = estimates["cohort"]
     head = f"results: {c['n_contacted']} contacted, {c['n_comparison']} comparison"
     head += " (weighted, IPTW)" if estimates["study"]["design"] == "iptw" else f" in {c['n_sets']} matched sets"
@@ -853,9 +853,12 @@ def summary_lines(estimates: dict[str, Any]) -> list[str]:
                    and e["time"] == h), None)
         cox = next((e for e in o["estimates"] if e["model"] == "cox" and e["analysis"] == "matched"), None)
         parts = [f"{o['id']}{' (primary)' if o['primary'] else ''}:"]
-        if rd and rd["estimate"] is not None:
+        # an estimate whose gates failed is not printed (the bundle keeps it, marked)
+        gated = (o["gates"].get("by_estimate") or {})
+        if rd and rd["estimate"] is not None and rd.get("conf_low") is not None \
+                and gated.get("risk_difference", o["gates"]["passed"]):
             parts.append(f"RD@{h}d {rd['estimate']:+.3f} [{rd['conf_low']:+.3f}, {rd['conf_high']:+.3f}]")
-        if cox and cox["hazard_ratio"] is not None:
+        if cox and cox["hazard_ratio"] is not None and gated.get("hazard_ratio", o["gates"]["passed"]):
             parts.append(f"HR {cox['hazard_ratio']:.2f}")
         parts.append("gates passed" if o["gates"]["passed"] else "gates failed: " + "; ".join(o["gates"]["reasons"]))
         lines.append(" ".join(parts))
