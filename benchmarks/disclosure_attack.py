@@ -93,7 +93,8 @@ class Truth:
         study = self.bundle.study
         self.quarter = quarter
         self.lang = lang
-        self.values = {k: e.value for k, e in build_checker(self.bundle, quarter, 5).entries.items()}
+        self.check = build_checker(self.bundle, quarter, 5)
+        self.values = {k: e.value for k, e in self.check.entries.items()}
         self.cohort = self.bundle.cohort
         self.study = study
 
@@ -106,12 +107,23 @@ class Truth:
         if curve is None:
             return None
         part = curve[curve["arm"].astype(str) == arm]
-        start = start_month * DAYS_PER_MONTH
-        # the drawn step at start_month (1 decimal): the event time that rounds to it
-        near = part[(part["time"] / DAYS_PER_MONTH).round(1) == round(start_month, 1)]
-        if len(near) and start_month:
-            start = float(near["time"].max())
+        start = self.step_day(index, arm, start_month) if start_month else 0.0
         return float(part.loc[(part["time"] > start) & (part["time"] <= end_day), "events"].sum())
+
+    def step_day(self, index: int, arm: str, month: float) -> float:
+        """The day of the step printed at ``month`` (1 decimal): a drawn step's time that rounds
+        to it (several event times may round to one month; only one of them is drawn), else
+        an event time that rounds to it, else the month in days."""
+        from evaluation.report.cells import drawn
+
+        curve = self.curve(index)
+        steps, _ = drawn(self.check, self.bundle.outcomes[index], curve)
+        for frame in (steps, curve):
+            part = frame[frame["arm"].astype(str) == arm]
+            near = part[(part["time"] / DAYS_PER_MONTH).round(1) == round(month, 1)]
+            if len(near):
+                return float(near["time"].max())
+        return month * DAYS_PER_MONTH
 
 
 def check_claim(what: str, value: float, truth: Truth) -> bool | None:
@@ -187,12 +199,6 @@ def check_claim(what: str, value: float, truth: Truth) -> bool | None:
 def _truth_methods() -> None:
     """Look-ups of the bundle for the claims of the curve, at-risk and attrition attacks."""
 
-    def step_day(self: Truth, index: int, arm: str, month: float) -> float:
-        curve = self.curve(index)
-        part = curve[curve["arm"].astype(str) == arm]
-        near = part[(part["time"] / DAYS_PER_MONTH).round(1) == round(month, 1)]
-        return float(near["time"].max()) if len(near) else month * DAYS_PER_MONTH
-
     def at_risk(self: Truth, index: int, kind: str, arm: str, month: float) -> float | None:
         outcome = self.bundle.outcomes[index]
         risk = self.bundle.table((outcome.get("tables") or {}).get("at_risk"))
@@ -226,7 +232,7 @@ def _truth_methods() -> None:
             offset += len(part) + 2
         return None
 
-    Truth.step_day, Truth.at_risk, Truth.attrition = step_day, at_risk, attrition
+    Truth.at_risk, Truth.attrition = at_risk, attrition
 
 
 _truth_methods()
