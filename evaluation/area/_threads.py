@@ -1,23 +1,11 @@
-"""One BLAS thread for the area estimators' small regressions.
+"""One BLAS thread for the area estimators' small regressions (:mod:`evaluation.blas`).
 
 Their design matrices are a few thousand rows by a few hundred columns, where a multi-threaded
-BLAS gains nothing and, on a busy machine, loses a great deal (threads waiting for cores: a
-least-squares step of 3,000 x 145 took 8 s with every core's thread against 0.3 s with one).
+BLAS gains nothing and, on a busy machine, loses a great deal.
 """
 
 from __future__ import annotations
 
-import functools
+from ..blas import single_threaded_blas
 
-
-def single_threaded_blas(func):
-    """Run ``func`` with BLAS limited to one thread (restored afterwards)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1, user_api="blas"):
-            return func(*args, **kwargs)
-
-    return wrapper
+__all__ = ["single_threaded_blas"]

@@ -68,10 +68,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..blas import single_threaded_blas
 from ..errors import ConfigError, InputError
 from ..progress import info, step
 from ..timeunits import months_to_days
-from .covariates import TABLES_BY_KIND, _quote, covariates_of_table_r
+from .covariates import TABLES_BY_KIND, _quote, covariates_of_table_r, sources_by_index
 from .definition import CohortDefinition
 from .warehouse import EPOCH, NEVER, from_days, latest_date, open_warehouse, to_days
 
@@ -287,11 +288,13 @@ class _CandidateSweep:
     A person is a candidate while inside ``[age_min birthday, min(age_max + 1 birthday,
     death, emigration, first contact))`` (the rules that are on), inside an area residence
     spell and outside every custody spell; counters of open spells per person change only at
-    the spell ends, so the cost over all dates is the number of spells plus, per date, one pass
-    over the persons (:meth:`candidates`).
+    the spell ends, so the cost over all dates is the number of spells. The flags are held in
+    the order ``order`` (a permutation of the pool; default the pool order), so that a block of
+    that order (one exact stratum, :func:`_risk_set_samples`) is one contiguous slice of
+    :attr:`active`.
     """
 
-    def __init__(self, pool: _Pool, d: CohortDefinition) -> None:
+    def __init__(self, pool: _Pool, d: CohortDefinition, order: np.ndarray | None = None) -> None:
         hi = pool.birthdays[:, -1].copy()
         for on, day in ((d.alive, pool.death), (d.not_emigrated, pool.emigration), (True, pool.first_any)):
             if on:
@@ -302,32 +305,42 @@ class _CandidateSweep:
             kinds.append((pool.res_p, pool.res_from, pool.res_to, True))
         if d.not_in_custody:
             kinds.append((pool.cus_p, pool.cus_from, pool.cus_to + 1, False))
-        self.counts = np.zeros((len(kinds), pool.n), "int64")
+        self.counts = np.zeros((len(kinds), pool.n), "int32")
         self.open = np.array([k[3] for k in kinds])[:, None]
-        parts = []
+        day, kind, person, delta = [], [], [], []
         for k, (p, lo, hi_, _) in enumerate(kinds):
             keep = lo < hi_
             p, lo, hi_ = p[keep], lo[keep], hi_[keep]
-            parts.append(pd.DataFrame({"day": np.r_[lo, hi_], "kind": k, "p": np.r_[p, p],
-                                       "delta": np.r_[np.ones(len(p), "int64"), -np.ones(len(p), "int64")]}))
-        ev = pd.concat(parts, ignore_index=True).sort_values("day", kind="stable")
-        self.day = ev["day"].to_numpy("int64")
-        self.kind = ev["kind"].to_numpy("int64")
-        self.p = ev["p"].to_numpy("int64")
-        self.delta = ev["delta"].to_numpy("int64")
+            day += [lo, hi_]
+            kind.append(np.full(2 * len(p), k, "int8"))
+            person += [p, p]
+            delta += [np.ones(len(p), "int8"), -np.ones(len(p), "int8")]
+        by_day = np.argsort(np.concatenate(day), kind="stable")
+        self.day = np.concatenate(day)[by_day]
+        self.kind = np.concatenate(kind)[by_day]
+        self.p = np.concatenate(person)[by_day]
+        self.delta = np.concatenate(delta)[by_day]
         self.done = 0
+        self.order = np.arange(pool.n) if order is None else order
+        self.pos = np.empty(pool.n, "int64")
+        self.pos[self.order] = np.arange(pool.n)
+        #: candidate flag by position in :attr:`order`
         self.active = np.zeros(pool.n, bool)
 
-    def candidates(self, t: int) -> np.ndarray:
-        """Pool indices (ascending) of the candidates at ``t`` (dates must not decrease)."""
+    def advance(self, t: int) -> None:
+        """Bring :attr:`active` to date ``t`` (dates must not decrease)."""
         upto = int(np.searchsorted(self.day, t, side="right"))
         sl = slice(self.done, upto)
         np.add.at(self.counts, (self.kind[sl], self.p[sl]), self.delta[sl])
         touched = np.unique(self.p[sl])
         c = self.counts[:, touched]
-        self.active[touched] = np.all(np.where(self.open, c > 0, c == 0), axis=0)
+        self.active[self.pos[touched]] = np.all(np.where(self.open, c > 0, c == 0), axis=0)
         self.done = upto
-        return np.flatnonzero(self.active)
+
+    def candidates(self, t: int) -> np.ndarray:
+        """Pool indices (ascending) of the candidates at ``t`` (dates must not decrease)."""
+        self.advance(t)
+        return np.sort(self.order[np.flatnonzero(self.active)])
 
 
 def _draw_keys(rng: np.random.Generator, rows: int, n: int, m: int) -> np.ndarray:
@@ -364,59 +377,98 @@ def _risk_set_samples(pool: _Pool, d: CohortDefinition, cases: np.ndarray, case_
                       ok: np.ndarray, rng: np.random.Generator):
     """Incidence-density sample of candidates for every eligible case (``ok``, a mask).
 
-    Returns the sampled (case position, pool index, sampling weight) rows and the number of
-    eligible (candidate, set) pairs in the exact strata. Draws are made date by date, stratum
-    by stratum (ascending), tier by tier.
+    Returns the sampled rows as arrays (case position, pool index, sampling weight) and the
+    number of eligible (candidate, set) pairs in the exact strata. Draws are made date by date,
+    stratum by stratum (ascending), tier by tier; within a tier the candidates are numbered in
+    ascending pool order. The sweep holds the candidates ordered by the exact variables that do
+    not change with the date (sex), so a stratum's candidates are one slice of its flags; the
+    enrichment tiers (charged recently) are flags of the same order (:class:`_RecentCharges`).
     """
-    sweep = _CandidateSweep(pool, d)
-    strata_keys = _strata_keys(pool, d)
+    strata_keys = _StrataKeys(pool, d)
+    static = strata_keys.static
+    order = np.argsort(static, kind="stable")
+    sweep = _CandidateSweep(pool, d, order)
+    sorted_static = static[order]
     dates, starts = np.unique(case_t, return_index=True)
     bounds = list(starts) + [len(cases)]
-    samples: list[pd.DataFrame] = []
+    shares = list(d.enrich_share) + [1.0 - sum(d.enrich_share)]
+    rest = len(shares) - 1
+    charged = _RecentCharges(pool, d, sweep.pos)
+    case_parts, pidx_parts, weight_parts = [], [], []
     n_pairs = 0
-    mark = np.zeros(pool.n, bool)
     report_every = max(1, len(dates) // 10)
     for j, t in enumerate(dates):
+        t = int(t)
         ok_cases = np.flatnonzero(ok[bounds[j]:bounds[j + 1]]) + bounds[j]
         if len(ok_cases) == 0:
             continue
-        cand = sweep.candidates(int(t))
-        stratum = strata_keys(cand, int(t))
-        cs = strata_keys(cases[ok_cases], int(t))
-        tier = _tiers(pool, d, cand, int(t), mark)
-        shares = list(d.enrich_share) + [1.0 - sum(d.enrich_share)]
+        sweep.advance(t)
+        charged.advance(t)
+        cs = strata_keys(cases[ok_cases], t)
         for s in np.unique(cs):
             which = ok_cases[cs == s]
-            in_s = stratum == s
-            parts = [cand[in_s & (tier == i)] for i in range(len(shares))]
+            key = strata_keys.static_of(s)
+            lo, hi = np.searchsorted(sorted_static, key, "left"), np.searchsorted(sorted_static, key, "right")
+            active = sweep.active[lo:hi]
+            live = np.flatnonzero(active & charged.recent[lo:hi]) + lo  # positions, ascending
+            others = np.flatnonzero(active & ~charged.recent[lo:hi]) + lo
+            if strata_keys.dynamic:
+                live = live[strata_keys(order[live], t) == s]
+                others = others[strata_keys(order[others], t) == s]
+            live_tier = charged.tier[live]
+            parts = [live[live_tier == i] for i in range(rest)] + [others]
             want = _allocate(d.candidates_per_contacted, shares, [len(x) for x in parts])
             for members, m in zip(parts, want):
                 n_pairs += len(members) * len(which)
                 m = min(m, len(members))
                 if m == 0:
                     continue
-                pick = draw_without_replacement(rng, len(which), len(members), m)
-                samples.append(pd.DataFrame({
-                    "case": np.repeat(which, m), "pidx": members[pick.ravel()],
-                    "sampling_weight": len(members) / m,
-                }))
+                pick = members[draw_without_replacement(rng, len(which), len(members), m).ravel()]
+                case_parts.append(np.repeat(which, m))
+                pidx_parts.append(order[pick])
+                weight_parts.append(np.full(len(pick), len(members) / m))
         if (j + 1) % report_every == 0:
             info(f"  {j + 1}/{len(dates)} index dates")
-    return samples, n_pairs
+    def joined(parts, dtype):
+        return np.concatenate(parts) if parts else np.zeros(0, dtype)
+    return (joined(case_parts, "int64"), joined(pidx_parts, "int64"),
+            joined(weight_parts, float)), n_pairs
 
 
-def _tiers(pool: _Pool, d: CohortDefinition, cand: np.ndarray, t: int, mark: np.ndarray) -> np.ndarray:
-    """Sampling tier of each candidate: charged within the first window before ``t``, else
-    within the second, ..., else the rest (the last tier). ``mark`` is an all-False buffer of
-    one flag per pool person (left all False)."""
-    tier = np.full(len(cand), len(d.enrich_window_months))
-    for i, months in enumerate(d.enrich_window_months):
-        a, b = np.searchsorted(pool.ch_day, [t - months_to_days(months), t])
-        recent = pool.ch_p[a:b]
-        mark[recent] = True
-        tier[mark[cand] & (tier > i)] = i
-        mark[recent] = False
-    return tier
+class _RecentCharges:
+    """The enrichment tier of every pool person at increasing dates ``t``: 0 if charged within
+    the first window before ``t`` (``t - w <= charge date < t``), 1 if within the second and
+    not the first, ..., ``rest`` (the number of windows) if in none; held by position in the
+    sweep's order (``pos``), kept up to date by the charges that enter and leave each window.
+    """
+
+    def __init__(self, pool: _Pool, d: CohortDefinition, pos: np.ndarray) -> None:
+        self.day = pool.ch_day
+        self.who = pos[pool.ch_p]
+        self.windows = [months_to_days(m) for m in d.enrich_window_months]
+        self.rest = len(self.windows)
+        self.counts = np.zeros((self.rest, pool.n), "int32")
+        self.edges = np.zeros((self.rest, 2), "int64")  # charges [a, b) inside each window
+        self.tier = np.full(pool.n, self.rest, "int8")
+        self.recent = np.zeros(pool.n, bool)  # tier < rest
+
+    def advance(self, t: int) -> None:
+        touched = []
+        for i, w in enumerate(self.windows):
+            a, b = self.edges[i]
+            a2, b2 = np.searchsorted(self.day, [t - w, t])
+            np.add.at(self.counts[i], self.who[b:b2], 1)
+            np.add.at(self.counts[i], self.who[a:a2], -1)
+            touched += [self.who[b:b2], self.who[a:a2]]
+            self.edges[i] = a2, b2
+        if not touched:
+            return
+        touched = np.unique(np.concatenate(touched))
+        tier = np.full(len(touched), self.rest, "int8")
+        for i in reversed(range(self.rest)):
+            tier[self.counts[i, touched] > 0] = i
+        self.tier[touched] = tier
+        self.recent[touched] = tier < self.rest
 
 
 # ----------------------------------------------------------------------------------------------
@@ -479,7 +531,7 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         rules = _rules_pairs(pool, d, cases, case_t)
         for k, (name, _) in enumerate(RULES):
             fail[(~rules[name]) & (fail < 0)] = k
-    samples: list[pd.DataFrame] = []
+    samples = (np.zeros(0, "int64"), np.zeros(0, "int64"), np.zeros(0))
     n_eligible_pairs = 0
     if design == "risk_set_matching":
         with step(f"risk sets at {len(np.unique(case_t))} index dates"):
@@ -510,13 +562,10 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         "sampling_weight": 1.0,
     })
     if design == "risk_set_matching":
-        cand_rows = pd.concat(samples, ignore_index=True) if samples else \
-            pd.DataFrame({"case": pd.Series([], dtype="int64"), "pidx": pd.Series([], dtype="int64"),
-                          "sampling_weight": pd.Series([], dtype=float)})
+        s_case, s_pidx, s_weight = samples
         cand_rows = pd.DataFrame({
-            "set_id": set_of_case[cand_rows["case"].to_numpy()],
-            "pidx": cand_rows["pidx"].to_numpy(), "t": case_t[cand_rows["case"].to_numpy()],
-            "treated": 0, "sampling_weight": cand_rows["sampling_weight"].to_numpy(float),
+            "set_id": set_of_case[s_case], "pidx": s_pidx, "t": case_t[s_case],
+            "treated": 0, "sampling_weight": s_weight,
         })
     else:
         cand_rows = _iptw_rows(pool, d, rng, end, data_end)
@@ -661,15 +710,17 @@ def _eligible_contacted(pool: _Pool, d: CohortDefinition, rows: pd.DataFrame, ma
 
 def _covariates(con, rows: pd.DataFrame, d: CohortDefinition) -> dict[str, np.ndarray]:
     """Covariates of ``rows`` (``row_id`` = position, ``pidx``, ``t`` in days), measured in
-    DuckDB against the pool table (persons by ``pidx``); no per-row Python objects."""
+    DuckDB with the persons keyed by their pool index (the table ``pool``); no per-row Python
+    objects and no joins on text ids over the sampled rows."""
     frame = pd.DataFrame({"row_id": rows["row_id"].to_numpy(), "pidx": rows["pidx"].to_numpy(),
                           "t": rows["t"].to_numpy("int64")})
     con.register("_rows_df", frame)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE r AS
-                    SELECT x.row_id, pool.person_id, DATE '{EPOCH}' + CAST(x.t AS INTEGER) AS t
-                    FROM _rows_df x JOIN pool USING (pidx)""")
+                    SELECT row_id, pidx AS pk, DATE '{EPOCH}' + CAST(t AS INTEGER) AS t
+                    FROM _rows_df""")
     con.unregister("_rows_df")
-    return covariates_of_table_r(con, d.covariates)
+    del frame
+    return covariates_of_table_r(con, d.covariates, sources_by_index(d.covariates, "pool"))
 
 
 def _describe(rows: pd.DataFrame, pool: _Pool, d: CohortDefinition) -> pd.DataFrame:
@@ -702,19 +753,25 @@ def _max_abs(s: pd.Series) -> float | None:
     return None if pd.isna(v) else float(v)
 
 
-def _strata_keys(pool: _Pool, d: CohortDefinition):
-    """Function (pool indices, date) -> integer stratum from the exact variables sex, age band."""
-    sex_code = np.unique(pool.sex.astype(str), return_inverse=True)[1]
+class _StrataKeys:
+    """Integer exact stratum of (pool indices, date) from the exact variables sex and age band.
 
-    def keys(p: np.ndarray, t: int) -> np.ndarray:
-        k = np.zeros(len(p), "int64")
-        if "sex" in d.exact:
-            k = k * 4 + sex_code[p]
-        if "age_band" in d.exact:
-            k = k * 64 + _band(pool, p, t)
-        return k
+    ``static`` is the part that does not change with the date (sex, per pool person);
+    ``dynamic`` says whether the age band at the date is part of the key.
+    """
 
-    return keys
+    def __init__(self, pool: _Pool, d: CohortDefinition) -> None:
+        self.pool = pool
+        sex_code = np.unique(pool.sex.astype(str), return_inverse=True)[1].reshape(-1)
+        self.static = sex_code if "sex" in d.exact else np.zeros(pool.n, "int64")
+        self.dynamic = "age_band" in d.exact
+
+    def __call__(self, p: np.ndarray, t: int) -> np.ndarray:
+        k = self.static[p]
+        return k * 64 + _band(self.pool, p, t) if self.dynamic else k
+
+    def static_of(self, key: int) -> int:
+        return key // 64 if self.dynamic else key
 
 
 def _iptw_rows(pool: _Pool, d: CohortDefinition, rng: np.random.Generator, end: dt.date,
@@ -736,6 +793,7 @@ def _iptw_rows(pool: _Pool, d: CohortDefinition, rng: np.random.Generator, end: 
                          "sampling_weight": 1.0})
 
 
+@single_threaded_blas
 def _propensity(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Linear predictor (logit) of a logistic regression of ``treated`` on ``cols``.
 

@@ -74,36 +74,95 @@ def compute_covariates(con, rows: pd.DataFrame, covariates: tuple[Covariate, ...
                       "person_id": rows["person_id"].astype(str).to_numpy(),
                       "t": pd.to_datetime(rows["t"]).to_numpy()})
     con.register("_rows_df", r)
-    con.execute("CREATE OR REPLACE TEMP TABLE r AS SELECT row_id, CAST(person_id AS VARCHAR) AS person_id, "
+    con.execute("CREATE OR REPLACE TEMP TABLE r AS SELECT row_id, CAST(person_id AS VARCHAR) AS pk, "
                 "CAST(t AS DATE) AS t FROM _rows_df")
     con.unregister("_rows_df")
-    values = covariates_of_table_r(con, covariates)
+    values = covariates_of_table_r(con, covariates, sources_by_person_id(covariates))
     out = pd.DataFrame(values, index=pd.Index(values.pop("row_id"), name="row_id"))
-    return out.reindex(r["row_id"].to_numpy())[[c.name for c in covariates]]
+    return out.reindex(r["row_id"].to_numpy())[[c.name for c in covariates]].astype("int64")
 
 
-def covariates_of_table_r(con, covariates: tuple[Covariate, ...]) -> dict[str, np.ndarray]:
-    """Covariates of the rows of the temporary table ``r`` (``row_id``, ``person_id``, ``t``
-    as DATE), which is dropped afterwards.
+def sources_by_person_id(covariates: tuple[Covariate, ...]) -> dict[str, str]:
+    """The relations the covariate queries read (:func:`covariates_of_table_r`), keyed by the
+    person id as text (``pk``), straight from the warehouse views."""
+    return {name: sql.format(key="CAST(person_id AS VARCHAR)", join="",
+                             other="CAST(c2.person_id AS VARCHAR)", other_join="")
+            for name, sql in _SOURCES.items() if name in _needed(covariates)}
 
-    Returns ``{"row_id": ..., name: int64 values, ...}`` ordered by ``row_id``: one DuckDB
+
+def sources_by_index(covariates: tuple[Covariate, ...], persons: str) -> dict[str, str]:
+    """As :func:`sources_by_person_id`, keyed by an integer: the column ``pidx`` of the table
+    ``persons`` (``pidx``, ``person_id`` as text), with only the rows of its persons (for a
+    co-offender, any person: ``other_pk`` is NULL for one not in ``persons``)."""
+    def join(table: str) -> str:
+        return f"JOIN {persons} ON {persons}.person_id = CAST({table}.person_id AS VARCHAR)"
+
+    return {name: sql.format(key=f"{persons}.pidx", join=join(name), other=f"{persons}.pidx",
+                             other_join=f"LEFT {join('c2')}")
+            for name, sql in _SOURCES.items() if name in _needed(covariates)}
+
+
+#: The relations of :func:`covariates_of_table_r`: ``{key}`` is the person key of the table's
+#: rows; ``group_cases`` holds, per case, each person charged in it who has a group
+#: registration (``other_pk``, charge date, registration period).
+_SOURCES = {
+    "charges": """SELECT {key} AS pk, CAST(case_id AS VARCHAR) AS case_id,
+                         CAST(charge_date AS DATE) AS cd, CAST(offence_date AS DATE) AS od,
+                         CAST(offence_category AS VARCHAR) AS cat
+                  FROM charges {join}""",
+    "custody": "SELECT {key} AS pk, CAST(start_date AS DATE) AS s FROM custody {join}",
+    "education": """SELECT {key} AS pk, CAST(start_date AS DATE) AS s, CAST(end_date AS DATE) AS e
+                    FROM education {join}""",
+    "employment": """SELECT {key} AS pk, left(CAST(month AS VARCHAR), 7) AS ym, hours
+                     FROM employment {join}""",
+    "group_registrations": """SELECT {key} AS pk, CAST(registered_date AS DATE) AS reg,
+                                     CAST(deregistered_date AS DATE) AS dereg
+                              FROM group_registrations {join}""",
+    "group_cases": """SELECT CAST(c2.case_id AS VARCHAR) AS case_id, {other} AS other_pk,
+                             CAST(c2.charge_date AS DATE) AS cd2,
+                             CAST(g.registered_date AS DATE) AS reg,
+                             CAST(g.deregistered_date AS DATE) AS dereg
+                      FROM charges c2 JOIN group_registrations g
+                        ON CAST(g.person_id AS VARCHAR) = CAST(c2.person_id AS VARCHAR) {other_join}""",
+}
+
+
+def _needed(covariates: tuple[Covariate, ...]) -> set[str]:
+    """The relations of :data:`_SOURCES` the covariates read."""
+    out: set[str] = set()
+    for c in covariates:
+        out.update({"charges": ("charges",), "custody": ("custody",),
+                    "education_or_job": ("education", "employment"),
+                    "group_cooffender": ("charges", "group_cases"),
+                    "group_registered": ("group_registrations",)}[c.kind])
+    return out
+
+
+def covariates_of_table_r(con, covariates: tuple[Covariate, ...],
+                          sources: dict[str, str]) -> dict[str, np.ndarray]:
+    """Covariates of the rows of the temporary table ``r`` (``row_id``, person key ``pk``,
+    ``t`` as DATE), which is dropped afterwards.
+
+    ``sources`` gives the relations of :data:`_SOURCES` with the same person key as ``r``
+    (:func:`sources_by_person_id`, or tables keyed by an integer, as the cohort builder does).
+    Returns ``{"row_id": ..., name: int32 values, ...}`` ordered by ``row_id``: one DuckDB
     query that left-joins one aggregate per covariate kind onto ``r`` (no per-row Python).
     """
-    parts = _covariate_parts(covariates)
+    parts = _covariate_parts(covariates, sources)
     select = ["r.row_id"]
     joins = []
     for i, (sql, names) in enumerate(parts):
         joins.append(f"LEFT JOIN ({sql}) p{i} ON p{i}.row_id = r.row_id")
-        select += [f"coalesce(p{i}.{n}, 0)::BIGINT AS {n}" for n in names]
+        select += [f"coalesce(p{i}.{n}, 0)::INTEGER AS {n}" for n in names]
     done = {n for _, names in parts for n in names}
-    select += [f"0::BIGINT AS {c.name}" for c in covariates if c.name not in done]
+    select += [f"0::INTEGER AS {c.name}" for c in covariates if c.name not in done]
     result = con.execute(f"SELECT {', '.join(select)} FROM r {' '.join(joins)} ORDER BY r.row_id"
                          ).fetchnumpy()
     con.execute("DROP TABLE r")
     return {k: np.asarray(v) for k, v in result.items()}
 
 
-def _covariate_parts(covariates: tuple[Covariate, ...]) -> list[tuple[str, list[str]]]:
+def _covariate_parts(covariates: tuple[Covariate, ...], src: dict[str, str]) -> list[tuple[str, list[str]]]:
     """One aggregate query per covariate (charges: one for all), each giving ``row_id`` and
     its columns for the rows of ``r`` that have a non-zero value."""
     parts: list[tuple[str, list[str]]] = []
@@ -118,57 +177,47 @@ def _covariate_parts(covariates: tuple[Covariate, ...]) -> list[tuple[str, list[
             sums.append(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {c.name}")
         parts.append((f"""
             WITH x AS (
-              SELECT r.row_id, r.t, {_d('c.charge_date')} AS cd,
-                     CAST(c.offence_category AS VARCHAR) AS cat
-              FROM r JOIN charges c ON CAST(c.person_id AS VARCHAR) = r.person_id
-              WHERE {_d('c.charge_date')} < r.t AND {_d('c.charge_date')} >= r.t - {wmax})
+              SELECT r.row_id, r.t, c.cd, c.cat
+              FROM r JOIN ({src['charges']}) c ON c.pk = r.pk
+              WHERE c.cd < r.t AND c.cd >= r.t - {wmax})
             SELECT row_id, {', '.join(sums)} FROM x GROUP BY row_id""", [c.name for c in charges]))
 
     for c in covariates:
         if c.kind == "custody":
-            window = "" if c.window_months is None else f" AND s >= t - {months_to_days(c.window_months)}"
+            window = "" if c.window_months is None else f" AND k.s >= r.t - {months_to_days(c.window_months)}"
             parts.append((f"""
-                WITH x AS (SELECT r.row_id, r.t, {_d('k.start_date')} AS s
-                           FROM r JOIN custody k ON CAST(k.person_id AS VARCHAR) = r.person_id)
-                SELECT row_id, 1 AS {c.name} FROM x WHERE s < t{window} GROUP BY row_id""", [c.name]))
+                SELECT DISTINCT r.row_id, 1 AS {c.name}
+                FROM r JOIN ({src['custody']}) k ON k.pk = r.pk WHERE k.s < r.t{window}""", [c.name]))
         elif c.kind == "education_or_job":
             parts.append((f"""
                 WITH edu AS (
-                  SELECT DISTINCT r.row_id FROM r JOIN education e
-                    ON CAST(e.person_id AS VARCHAR) = r.person_id
-                  WHERE {_d('e.start_date')} < r.t
-                    AND (e.end_date IS NULL OR {_d('e.end_date')} >= r.t)),
+                  SELECT DISTINCT r.row_id FROM r JOIN ({src['education']}) e ON e.pk = r.pk
+                  WHERE e.s < r.t AND (e.e IS NULL OR e.e >= r.t)),
                 job AS (
-                  SELECT DISTINCT r.row_id FROM r JOIN employment m
-                    ON CAST(m.person_id AS VARCHAR) = r.person_id
-                  WHERE left(CAST(m.month AS VARCHAR), 7)
-                        = strftime(date_trunc('month', r.t) - INTERVAL 1 MONTH, '%Y-%m')
-                    AND m.hours >= {float(c.hours_threshold)})
+                  SELECT DISTINCT r.row_id
+                  FROM (SELECT row_id, pk,
+                               strftime(date_trunc('month', t) - INTERVAL 1 MONTH, '%Y-%m') AS ym
+                        FROM r) r
+                  JOIN ({src['employment']}) m ON m.pk = r.pk AND m.ym = r.ym
+                  WHERE m.hours >= {float(c.hours_threshold)})
                 SELECT row_id, 1 AS {c.name} FROM (SELECT * FROM edu UNION SELECT * FROM job)
                 """, [c.name]))
         elif c.kind == "group_registered":
             parts.append((f"""
-                SELECT DISTINCT r.row_id, 1 AS {c.name} FROM r JOIN group_registrations g
-                  ON CAST(g.person_id AS VARCHAR) = r.person_id
-                WHERE {_d('g.registered_date')} < r.t
-                  AND (g.deregistered_date IS NULL OR {_d('g.deregistered_date')} >= r.t)
+                SELECT DISTINCT r.row_id, 1 AS {c.name} FROM r JOIN ({src['group_registrations']}) g
+                  ON g.pk = r.pk
+                WHERE g.reg < r.t AND (g.dereg IS NULL OR g.dereg >= r.t)
                 """, [c.name]))
         elif c.kind == "group_cooffender":
             w = months_to_days(c.window_months)
             parts.append((f"""
                 WITH mine AS (
-                  SELECT r.row_id, r.person_id, r.t, CAST(c.case_id AS VARCHAR) AS case_id,
-                         {_d('c.offence_date')} AS od
-                  FROM r JOIN charges c ON CAST(c.person_id AS VARCHAR) = r.person_id
-                  WHERE {_d('c.charge_date')} < r.t AND {_d('c.charge_date')} >= r.t - {w}),
-                other AS (
-                  SELECT m.row_id, m.t, m.od, CAST(c2.person_id AS VARCHAR) AS other_id
-                  FROM mine m JOIN charges c2 ON CAST(c2.case_id AS VARCHAR) = m.case_id
-                  WHERE CAST(c2.person_id AS VARCHAR) <> m.person_id
-                    AND {_d('c2.charge_date')} < m.t)
-                SELECT DISTINCT o.row_id, 1 AS {c.name}
-                FROM other o JOIN group_registrations g ON CAST(g.person_id AS VARCHAR) = o.other_id
-                WHERE {_d('g.registered_date')} <= o.od AND {_d('g.registered_date')} < o.t
-                  AND (g.deregistered_date IS NULL OR {_d('g.deregistered_date')} > o.od)
+                  SELECT r.row_id, r.pk, r.t, c.case_id, c.od
+                  FROM r JOIN ({src['charges']}) c ON c.pk = r.pk
+                  WHERE c.cd < r.t AND c.cd >= r.t - {w})
+                SELECT DISTINCT m.row_id, 1 AS {c.name}
+                FROM mine m JOIN ({src['group_cases']}) o ON o.case_id = m.case_id
+                WHERE o.other_pk IS DISTINCT FROM m.pk AND o.cd2 < m.t
+                  AND o.reg <= m.od AND o.reg < m.t AND (o.dereg IS NULL OR o.dereg > m.od)
                 """, [c.name]))
     return parts
