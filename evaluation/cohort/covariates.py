@@ -70,7 +70,7 @@ def compute_covariates(con, rows: pd.DataFrame, covariates: tuple[Covariate, ...
     pandas.DataFrame
         Indexed like ``rows`` by ``row_id`` (same order), one integer column per covariate.
     """
-    r = pd.DataFrame({"row_id": rows["row_id"].to_numpy(),
+    r = pd.DataFrame({"row_id": np.arange(len(rows)),
                       "person_id": rows["person_id"].astype(str).to_numpy(),
                       "t": pd.to_datetime(rows["t"]).to_numpy()})
     con.register("_rows_df", r)
@@ -78,8 +78,8 @@ def compute_covariates(con, rows: pd.DataFrame, covariates: tuple[Covariate, ...
                 "CAST(t AS DATE) AS t FROM _rows_df")
     con.unregister("_rows_df")
     values = covariates_of_table_r(con, covariates, sources_by_person_id(covariates))
-    out = pd.DataFrame(values, index=pd.Index(values.pop("row_id"), name="row_id"))
-    return out.reindex(r["row_id"].to_numpy())[[c.name for c in covariates]].astype("int64")
+    index = pd.Index(rows["row_id"].to_numpy(), name="row_id")
+    return pd.DataFrame({c.name: values[c.name].astype("int64") for c in covariates}, index=index)
 
 
 def sources_by_person_id(covariates: tuple[Covariate, ...]) -> dict[str, str]:
@@ -113,7 +113,11 @@ _SOURCES = {
     "custody": "SELECT {key} AS pk, CAST(start_date AS DATE) AS s FROM custody {join}",
     "education": """SELECT {key} AS pk, CAST(start_date AS DATE) AS s, CAST(end_date AS DATE) AS e
                     FROM education {join}""",
-    "employment": """SELECT {key} AS pk, left(CAST(month AS VARCHAR), 7) AS ym, hours
+    # the month as a number (12 * year + month - 1); text that is not a month matches none
+    "employment": """SELECT {key} AS pk,
+                            12 * TRY_CAST(substr(CAST(month AS VARCHAR), 1, 4) AS INTEGER)
+                              + TRY_CAST(substr(CAST(month AS VARCHAR), 6, 2) AS INTEGER) - 1 AS ym,
+                            hours
                      FROM employment {join}""",
     "group_registrations": """SELECT {key} AS pk, CAST(registered_date AS DATE) AS reg,
                                      CAST(deregistered_date AS DATE) AS dereg
@@ -140,26 +144,24 @@ def _needed(covariates: tuple[Covariate, ...]) -> set[str]:
 
 def covariates_of_table_r(con, covariates: tuple[Covariate, ...],
                           sources: dict[str, str]) -> dict[str, np.ndarray]:
-    """Covariates of the rows of the temporary table ``r`` (``row_id``, person key ``pk``,
-    ``t`` as DATE), which is dropped afterwards.
+    """Covariates of the rows of the temporary table ``r`` (``row_id`` = 0, 1, ..., n - 1,
+    person key ``pk``, ``t`` as DATE), which is dropped afterwards.
 
     ``sources`` gives the relations of :data:`_SOURCES` with the same person key as ``r``
     (:func:`sources_by_person_id`, or tables keyed by an integer, as the cohort builder does).
-    Returns ``{"row_id": ..., name: int32 values, ...}`` ordered by ``row_id``: one DuckDB
-    query that left-joins one aggregate per covariate kind onto ``r`` (no per-row Python).
+    Returns ``{name: int32 values by row_id}``: one DuckDB aggregate per covariate kind gives
+    the rows with a non-zero value, which are written into arrays of zeros (no per-row Python,
+    no join of the aggregates over all rows).
     """
-    parts = _covariate_parts(covariates, sources)
-    select = ["r.row_id"]
-    joins = []
-    for i, (sql, names) in enumerate(parts):
-        joins.append(f"LEFT JOIN ({sql}) p{i} ON p{i}.row_id = r.row_id")
-        select += [f"coalesce(p{i}.{n}, 0)::INTEGER AS {n}" for n in names]
-    done = {n for _, names in parts for n in names}
-    select += [f"0::INTEGER AS {c.name}" for c in covariates if c.name not in done]
-    result = con.execute(f"SELECT {', '.join(select)} FROM r {' '.join(joins)} ORDER BY r.row_id"
-                         ).fetchnumpy()
+    n = con.execute("SELECT count(*) FROM r").fetchone()[0]
+    out = {c.name: np.zeros(n, "int32") for c in covariates}
+    for sql, names in _covariate_parts(covariates, sources):
+        part = con.execute(sql).fetchnumpy()
+        at = np.asarray(part["row_id"], "int64")
+        for name in names:
+            out[name][at] = np.asarray(part[name])
     con.execute("DROP TABLE r")
-    return {k: np.asarray(v) for k, v in result.items()}
+    return out
 
 
 def _covariate_parts(covariates: tuple[Covariate, ...], src: dict[str, str]) -> list[tuple[str, list[str]]]:
@@ -195,9 +197,7 @@ def _covariate_parts(covariates: tuple[Covariate, ...], src: dict[str, str]) -> 
                   WHERE e.s < r.t AND (e.e IS NULL OR e.e >= r.t)),
                 job AS (
                   SELECT DISTINCT r.row_id
-                  FROM (SELECT row_id, pk,
-                               strftime(date_trunc('month', t) - INTERVAL 1 MONTH, '%Y-%m') AS ym
-                        FROM r) r
+                  FROM (SELECT row_id, pk, 12 * year(t) + month(t) - 2 AS ym FROM r) r
                   JOIN ({src['employment']}) m ON m.pk = r.pk AND m.ym = r.ym
                   WHERE m.hours >= {float(c.hours_threshold)})
                 SELECT row_id, 1 AS {c.name} FROM (SELECT * FROM edu UNION SELECT * FROM job)
