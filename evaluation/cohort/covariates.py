@@ -149,9 +149,10 @@ def covariates_of_table_r(con, covariates: tuple[Covariate, ...],
 
     ``sources`` gives the relations of :data:`_SOURCES` with the same person key as ``r``
     (:func:`sources_by_person_id`, or tables keyed by an integer, as the cohort builder does).
-    Returns ``{name: int32 values by row_id}``: one DuckDB aggregate per covariate kind gives
-    the rows with a non-zero value, which are written into arrays of zeros (no per-row Python,
-    no join of the aggregates over all rows).
+    Returns ``{name: int32 values by row_id}``: DuckDB queries give the rows with a non-zero
+    value (the counts of the charges, one aggregate for all; the rows with a 0/1 covariate
+    set, listed as often as they match), which are written into arrays of zeros (no per-row
+    Python, no join of the results over all rows).
     """
     n = con.execute("SELECT count(*) FROM r").fetchone()[0]
     out = {c.name: np.zeros(n, "int32") for c in covariates}
@@ -159,14 +160,15 @@ def covariates_of_table_r(con, covariates: tuple[Covariate, ...],
         part = con.execute(sql).fetchnumpy()
         at = np.asarray(part["row_id"], "int64")
         for name in names:
-            out[name][at] = np.asarray(part[name])
+            out[name][at] = np.asarray(part[name]) if name in part else 1
     con.execute("DROP TABLE r")
     return out
 
 
 def _covariate_parts(covariates: tuple[Covariate, ...], src: dict[str, str]) -> list[tuple[str, list[str]]]:
-    """One aggregate query per covariate (charges: one for all), each giving ``row_id`` and
-    its columns for the rows of ``r`` that have a non-zero value."""
+    """The queries of :func:`covariates_of_table_r` with the covariates each gives: the charge
+    counts (``row_id`` and one column per covariate, rows with a charge in the widest window)
+    and, per 0/1 covariate, one or two queries of ``row_id`` alone (the rows where it is 1)."""
     parts: list[tuple[str, list[str]]] = []
     charges = [c for c in covariates if c.kind == "charges"]
     if charges:
@@ -188,26 +190,21 @@ def _covariate_parts(covariates: tuple[Covariate, ...], src: dict[str, str]) -> 
         if c.kind == "custody":
             window = "" if c.window_months is None else f" AND k.s >= r.t - {months_to_days(c.window_months)}"
             parts.append((f"""
-                SELECT DISTINCT r.row_id, 1 AS {c.name}
-                FROM r JOIN ({src['custody']}) k ON k.pk = r.pk WHERE k.s < r.t{window}""", [c.name]))
-        elif c.kind == "education_or_job":
+                SELECT r.row_id FROM r JOIN ({src['custody']}) k ON k.pk = r.pk
+                WHERE k.s < r.t{window}""", [c.name]))
+        elif c.kind == "education_or_job":  # an education open at t, or a job the month before
             parts.append((f"""
-                WITH edu AS (
-                  SELECT DISTINCT r.row_id FROM r JOIN ({src['education']}) e ON e.pk = r.pk
-                  WHERE e.s < r.t AND (e.e IS NULL OR e.e >= r.t)),
-                job AS (
-                  SELECT DISTINCT r.row_id
-                  FROM (SELECT row_id, pk, 12 * year(t) + month(t) - 2 AS ym FROM r) r
-                  JOIN ({src['employment']}) m ON m.pk = r.pk AND m.ym = r.ym
-                  WHERE m.hours >= {float(c.hours_threshold)})
-                SELECT row_id, 1 AS {c.name} FROM (SELECT * FROM edu UNION SELECT * FROM job)
-                """, [c.name]))
+                SELECT r.row_id FROM r JOIN ({src['education']}) e ON e.pk = r.pk
+                WHERE e.s < r.t AND (e.e IS NULL OR e.e >= r.t)""", [c.name]))
+            parts.append((f"""
+                SELECT r.row_id
+                FROM (SELECT row_id, pk, 12 * year(t) + month(t) - 2 AS ym FROM r) r
+                JOIN ({src['employment']}) m ON m.pk = r.pk AND m.ym = r.ym
+                WHERE m.hours >= {float(c.hours_threshold)}""", [c.name]))
         elif c.kind == "group_registered":
             parts.append((f"""
-                SELECT DISTINCT r.row_id, 1 AS {c.name} FROM r JOIN ({src['group_registrations']}) g
-                  ON g.pk = r.pk
-                WHERE g.reg < r.t AND (g.dereg IS NULL OR g.dereg >= r.t)
-                """, [c.name]))
+                SELECT r.row_id FROM r JOIN ({src['group_registrations']}) g ON g.pk = r.pk
+                WHERE g.reg < r.t AND (g.dereg IS NULL OR g.dereg >= r.t)""", [c.name]))
         elif c.kind == "group_cooffender":
             w = months_to_days(c.window_months)
             parts.append((f"""
@@ -215,7 +212,7 @@ def _covariate_parts(covariates: tuple[Covariate, ...], src: dict[str, str]) -> 
                   SELECT r.row_id, r.pk, r.t, c.case_id, c.od
                   FROM r JOIN ({src['charges']}) c ON c.pk = r.pk
                   WHERE c.cd < r.t AND c.cd >= r.t - {w})
-                SELECT DISTINCT m.row_id, 1 AS {c.name}
+                SELECT m.row_id
                 FROM mine m JOIN ({src['group_cases']}) o ON o.case_id = m.case_id
                 WHERE o.other_pk IS DISTINCT FROM m.pk AND o.cd2 < m.t
                   AND o.reg <= m.od AND o.reg < m.t AND (o.dereg IS NULL OR o.dereg > m.od)
