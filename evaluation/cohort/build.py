@@ -557,30 +557,29 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
                          file=str(Path(warehouse) / "contacts.parquet"))
     set_of_case = np.full(len(cases), -1)
     set_of_case[ok] = np.arange(len(ok))
-    contacted_rows = pd.DataFrame({
-        "set_id": np.arange(len(ok)), "pidx": cases[ok], "t": case_t[ok], "treated": 1,
-        "sampling_weight": 1.0,
-    })
     if design == "risk_set_matching":
         s_case, s_pidx, s_weight = samples
-        cand_rows = pd.DataFrame({
-            "set_id": set_of_case[s_case], "pidx": s_pidx, "t": case_t[s_case],
-            "treated": 0, "sampling_weight": s_weight,
-        })
+        del samples
+        comparison = {"set_id": set_of_case[s_case], "pidx": s_pidx, "t": case_t[s_case],
+                      "sampling_weight": s_weight}
     else:
-        cand_rows = _iptw_rows(pool, d, rng, end, data_end)
-        n_eligible_pairs = len(cand_rows)
-    rows = pd.concat([contacted_rows, cand_rows], ignore_index=True)
-    rows["row_id"] = np.arange(len(rows))
+        iptw = _iptw_rows(pool, d, rng, end, data_end)
+        comparison = {c: iptw[c].to_numpy() for c in ("set_id", "pidx", "t", "sampling_weight")}
+        n_eligible_pairs = len(iptw)
+        del iptw
+    n_candidates = len(comparison["pidx"])
+    rows = _person_dates(cases[ok], case_t[ok], comparison)
+    del comparison
 
     with step(f"covariates for {len(rows)} person-dates"):
         cov = _covariates(con, rows, d)
+    con.close()  # DuckDB's memory is given back before the numpy steps
     for c in d.covariate_names:
         rows[c] = cov[c]
     t = rows["t"].to_numpy()
     p = rows["pidx"].to_numpy()
     rows["age_at_index"] = (t - pool.birth[p]) / 365.25
-    rows["male"] = (pool.sex == "M")[p].astype(float)
+    rows["male"] = (pool.sex == "M")[p].astype("int8")
 
     with step("propensity score"):
         ps_cols = list(d.propensity_covariates) + (["age_at_index"] if d.propensity_age else [])
@@ -606,7 +605,7 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         matched["weight"] = np.where(matched["treated"] == 1, 1.0, ps / (1.0 - ps))
         matched["set_id"] = np.arange(len(matched))
         att_comp = [("persons with an eligible random date, not contacted by then",
-                     "eligible_date", len(cand_rows))]
+                     "eligible_date", n_candidates)]
 
     matched = _describe(matched, pool, d)
     with step("end of follow-up"):
@@ -673,7 +672,7 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
             "comparison_rows": n_comp,
             "comparison_persons": int(cohort.loc[cohort["treated"] == 0, "person_id"].nunique()),
             "sets": int(cohort["set_id"].nunique()) if design == "risk_set_matching" else None,
-            "candidates_sampled": len(cand_rows),
+            "candidates_sampled": n_candidates,
             "comparison_censored_contacted": int(((cohort["treated"] == 0)
                                                   & (cohort["end_reason"] == "contacted")).sum()),
         },
@@ -684,7 +683,6 @@ def build_cohort(warehouse: str | Path, definition: CohortDefinition, *,
         "exact_covariates": list(d.exact_covariates),
         "propensity_covariates": ps_cols,
     }
-    con.close()
     return CohortResult(cohort=cohort, attrition=attrition, balance=balance,
                         propensity=propensity, meta=meta,
                         eligible=_eligible_contacted(pool, d, rows, matched, cov_names, de))
@@ -708,12 +706,27 @@ def _eligible_contacted(pool: _Pool, d: CohortDefinition, rows: pd.DataFrame, ma
     }).sort_values("person_id", ignore_index=True)
 
 
+def _person_dates(case_p: np.ndarray, case_t: np.ndarray, comparison: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The rows the covariates are measured for: the eligible contacted at their index date
+    (set ``0, 1, ...``), then the comparison rows; narrow integer types (positions, days and
+    flags fit in 32 bits or fewer), ``row_id`` the position."""
+    n_t = len(case_p)
+    n = n_t + len(comparison["pidx"])
+    return pd.DataFrame({
+        "set_id": np.r_[np.arange(n_t), comparison["set_id"]].astype("int32"),
+        "pidx": np.r_[case_p, comparison["pidx"]].astype("int32"),
+        "t": np.r_[case_t, comparison["t"]].astype("int32"),
+        "treated": np.r_[np.ones(n_t, "int8"), np.zeros(n - n_t, "int8")],
+        "sampling_weight": np.r_[np.ones(n_t), comparison["sampling_weight"]].astype(float),
+        "row_id": np.arange(n, dtype="int32"),
+    })
+
+
 def _covariates(con, rows: pd.DataFrame, d: CohortDefinition) -> dict[str, np.ndarray]:
     """Covariates of ``rows`` (``row_id`` = position, ``pidx``, ``t`` in days), measured in
     DuckDB with the persons keyed by their pool index (the table ``pool``); no per-row Python
     objects and no joins on text ids over the sampled rows."""
-    frame = pd.DataFrame({"row_id": rows["row_id"].to_numpy(), "pidx": rows["pidx"].to_numpy(),
-                          "t": rows["t"].to_numpy("int64")})
+    frame = rows[["row_id", "pidx", "t"]]
     con.register("_rows_df", frame)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE r AS
                     SELECT row_id, pidx AS pk, DATE '{EPOCH}' + CAST(t AS INTEGER) AS t
