@@ -149,72 +149,82 @@ def covariates_of_table_r(con, covariates: tuple[Covariate, ...],
 
     ``sources`` gives the relations of :data:`_SOURCES` with the same person key as ``r``
     (:func:`sources_by_person_id`, or tables keyed by an integer, as the cohort builder does).
-    Returns ``{name: int32 values by row_id}``: DuckDB queries give the rows with a non-zero
-    value (the counts of the charges, one aggregate for all; the rows with a 0/1 covariate
-    set, listed as often as they match), which are written into arrays of zeros (no per-row
-    Python, no join of the results over all rows).
+    Returns ``{name: int32 values by row_id}``: the charges of the rows' persons in the widest
+    window are joined once (``r_charges``) and counted per row by window and category in
+    numpy; a 0/1 covariate is 1 at the rows a DuckDB query lists (as often as they match).
+    No per-row Python and no join of the results over all rows.
     """
     n = con.execute("SELECT count(*) FROM r").fetchone()[0]
     out = {c.name: np.zeros(n, "int32") for c in covariates}
-    for sql, names in _covariate_parts(covariates, sources):
-        part = con.execute(sql).fetchnumpy()
-        at = np.asarray(part["row_id"], "int64")
-        for name in names:
-            out[name][at] = np.asarray(part[name]) if name in part else 1
+    window = _charges_window(covariates)
+    if window is not None:  # the charges of each row's person in the widest window, once
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE r_charges AS
+                        SELECT r.row_id, r.pk, r.t, c.cd, c.od, c.cat, c.case_id
+                        FROM r JOIN ({sources['charges']}) c ON c.pk = r.pk
+                        WHERE c.cd < r.t AND c.cd >= r.t - {window}""")
+        out.update(_charge_counts(con, covariates, n))
+    for sql, name in _flag_queries(covariates, sources):
+        out[name][np.asarray(con.execute(sql).fetchnumpy()["row_id"], "int64")] = 1
     con.execute("DROP TABLE r")
+    con.execute("DROP TABLE IF EXISTS r_charges")
     return out
 
 
-def _covariate_parts(covariates: tuple[Covariate, ...], src: dict[str, str]) -> list[tuple[str, list[str]]]:
-    """The queries of :func:`covariates_of_table_r` with the covariates each gives: the charge
-    counts (``row_id`` and one column per covariate, rows with a charge in the widest window)
-    and, per 0/1 covariate, one or two queries of ``row_id`` alone (the rows where it is 1)."""
-    parts: list[tuple[str, list[str]]] = []
-    charges = [c for c in covariates if c.kind == "charges"]
-    if charges:
-        wmax = max(months_to_days(c.window_months) for c in charges)
-        sums = []
-        for c in charges:
-            cond = f"cd >= t - {months_to_days(c.window_months)}"
-            if c.categories:
-                cond += f" AND cat IN ({_quote(c.categories)})"
-            sums.append(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {c.name}")
-        parts.append((f"""
-            WITH x AS (
-              SELECT r.row_id, r.t, c.cd, c.cat
-              FROM r JOIN ({src['charges']}) c ON c.pk = r.pk
-              WHERE c.cd < r.t AND c.cd >= r.t - {wmax})
-            SELECT row_id, {', '.join(sums)} FROM x GROUP BY row_id""", [c.name for c in charges]))
+def _charges_window(covariates: tuple[Covariate, ...]) -> int | None:
+    """The widest look-back window (days) of the covariates that read charges, if any."""
+    windows = [months_to_days(c.window_months) for c in covariates
+               if c.kind in ("charges", "group_cooffender")]
+    return max(windows) if windows else None
 
+
+def _charge_counts(con, covariates: tuple[Covariate, ...], n: int) -> dict[str, np.ndarray]:
+    """The ``charges`` covariates of the ``n`` rows: the charges in ``r_charges`` with
+    ``t - w <= charge_date`` (and of the listed categories), counted per row."""
+    charges = [c for c in covariates if c.kind == "charges"]
+    lists = sorted({c.categories for c in charges if c.categories})
+    flags = "".join(f", coalesce(cat IN ({_quote(cats)}), false) AS f{i}" for i, cats in enumerate(lists))
+    x = con.execute(f"SELECT row_id, t - cd AS back{flags} FROM r_charges").fetchnumpy()
+    at = np.asarray(x["row_id"], "int64")
+    back = np.asarray(x["back"])
+    out = {}
+    for c in charges:
+        keep = back <= months_to_days(c.window_months)
+        if c.categories:
+            keep &= np.asarray(x[f"f{lists.index(c.categories)}"], bool)
+        out[c.name] = np.bincount(at[keep], minlength=n).astype("int32")
+    return out
+
+
+def _flag_queries(covariates: tuple[Covariate, ...], src: dict[str, str]) -> list[tuple[str, str]]:
+    """Per 0/1 covariate, one or two queries of ``row_id`` alone: the rows of ``r`` where it
+    is 1 (the co-offender query reads ``r_charges``, the rows' charges in the widest window)."""
+    parts: list[tuple[str, str]] = []
     for c in covariates:
         if c.kind == "custody":
             window = "" if c.window_months is None else f" AND k.s >= r.t - {months_to_days(c.window_months)}"
             parts.append((f"""
                 SELECT r.row_id FROM r JOIN ({src['custody']}) k ON k.pk = r.pk
-                WHERE k.s < r.t{window}""", [c.name]))
+                WHERE k.s < r.t{window}""", c.name))
         elif c.kind == "education_or_job":  # an education open at t, or a job the month before
             parts.append((f"""
                 SELECT r.row_id FROM r JOIN ({src['education']}) e ON e.pk = r.pk
-                WHERE e.s < r.t AND (e.e IS NULL OR e.e >= r.t)""", [c.name]))
+                WHERE e.s < r.t AND (e.e IS NULL OR e.e >= r.t)""", c.name))
             parts.append((f"""
                 SELECT r.row_id
                 FROM (SELECT row_id, pk, 12 * year(t) + month(t) - 2 AS ym FROM r) r
                 JOIN ({src['employment']}) m ON m.pk = r.pk AND m.ym = r.ym
-                WHERE m.hours >= {float(c.hours_threshold)}""", [c.name]))
+                WHERE m.hours >= {float(c.hours_threshold)}""", c.name))
         elif c.kind == "group_registered":
             parts.append((f"""
                 SELECT r.row_id FROM r JOIN ({src['group_registrations']}) g ON g.pk = r.pk
-                WHERE g.reg < r.t AND (g.dereg IS NULL OR g.dereg >= r.t)""", [c.name]))
+                WHERE g.reg < r.t AND (g.dereg IS NULL OR g.dereg >= r.t)""", c.name))
         elif c.kind == "group_cooffender":
             w = months_to_days(c.window_months)
             parts.append((f"""
-                WITH mine AS (
-                  SELECT r.row_id, r.pk, r.t, c.case_id, c.od
-                  FROM r JOIN ({src['charges']}) c ON c.pk = r.pk
-                  WHERE c.cd < r.t AND c.cd >= r.t - {w})
+                WITH mine AS (SELECT row_id, pk, t, case_id, od FROM r_charges WHERE cd >= t - {w})
                 SELECT m.row_id
                 FROM mine m JOIN ({src['group_cases']}) o ON o.case_id = m.case_id
                 WHERE o.other_pk IS DISTINCT FROM m.pk AND o.cd2 < m.t
                   AND o.reg <= m.od AND o.reg < m.t AND (o.dereg IS NULL OR o.dereg > m.od)
-                """, [c.name]))
+                """, c.name))
     return parts
