@@ -204,10 +204,12 @@ def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.da
 
     vital = read_warehouse(warehouse, "vital", ["person_id", "death_date", "emigration_date"], as_of=as_of).reset_index(drop=True)
     vital["person_id"] = vital["person_id"].astype(str)
-    death = vital.groupby("person_id")["death_date"].min()
-    emig = vital.groupby("person_id")["emigration_date"].min()
-    death = pd.to_datetime(ok["person_id"].map(death))
-    emig = pd.to_datetime(ok["person_id"].map(emig))
+    # the first death and emigration date of each person, as datetimes (a vectorised minimum)
+    first_vital = vital.assign(death_date=pd.to_datetime(vital["death_date"]),
+                               emigration_date=pd.to_datetime(vital["emigration_date"])
+                               ).groupby("person_id")[["death_date", "emigration_date"]].min()
+    death = pd.to_datetime(ok["person_id"].map(first_vital["death_date"]))
+    emig = pd.to_datetime(ok["person_id"].map(first_vital["emigration_date"]))
     alive = (death.isna() | (death > d0)) & (emig.isna() | (emig > d0))
     ok = ok[alive.to_numpy()]
 
@@ -225,14 +227,19 @@ def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.da
     first_contact = contacts[contacts["d"] > d0].groupby("person_id")["d"].min()
 
     ends = pd.DataFrame({
-        "death": pd.to_datetime(ok["person_id"].map(vital.groupby("person_id")["death_date"].min())),
-        "emigration": pd.to_datetime(ok["person_id"].map(vital.groupby("person_id")["emigration_date"].min())),
+        "death": pd.to_datetime(ok["person_id"].map(first_vital["death_date"])),
+        "emigration": pd.to_datetime(ok["person_id"].map(first_vital["emigration_date"])),
         "contacted": ok["person_id"].map(first_contact),
         "end_of_data": pd.Series(data_end, index=ok.index),
     }, index=ok.index).astype("datetime64[ns]")
     order = ["death", "emigration", "contacted", "end_of_data"]
-    end_date = ends[order].min(axis=1)
-    reason = ends[order].idxmin(axis=1)
+    # the first end (end of data is always there) and its reason: the first column at the
+    # minimum, in the order above (ties go to the earlier column), NaT skipped
+    days = ends[order].to_numpy("datetime64[ns]").view("int64")
+    days = np.where(days == np.iinfo("int64").min, np.iinfo("int64").max, days)
+    first = days.argmin(axis=1)
+    end_date = pd.Series(days[np.arange(len(days)), first].view("datetime64[ns]"), index=ends.index)
+    reason = pd.Series(np.array(order, dtype=object)[first], index=ends.index)
     comp = pd.DataFrame({
         "person_id": ok["person_id"].to_numpy(),
         "set_id": -np.arange(1, len(ok) + 1),

@@ -864,8 +864,10 @@ class _PatternDesign:
 
     def dot(self, b: np.ndarray) -> np.ndarray:
         k = self.P.shape[1]
-        out = (self.P @ b[:k])[self.g]
-        return out + self.age * b[k] if self.age is not None else out
+        out = np.take(self.P @ b[:k], self.g)
+        if self.age is not None:
+            out += self.age * b[k]
+        return out
 
     def tdot(self, v: np.ndarray) -> np.ndarray:
         by = self.P.T @ np.bincount(self.g, weights=v, minlength=len(self.P))
@@ -933,13 +935,19 @@ def logistic_fit(X, y: np.ndarray, ridge: float = 1.0, tol: float = 1e-7,
     beta[0] = np.log(p0 / (1 - p0))
     def objective(b: np.ndarray) -> tuple[float, np.ndarray]:
         e = design.dot(b)
-        return float(np.sum(y * e - np.logaddexp(0.0, e)) - 0.5 * np.sum(pen * b * b)), e
+        terms = np.logaddexp(0.0, e)
+        np.subtract(y * e, terms, out=terms)  # in place: the same sums, fewer large arrays
+        return float(np.sum(terms) - 0.5 * np.sum(pen * b * b)), e
 
     current, eta = objective(beta)
     for _ in range(max_iter):
-        mu = 1.0 / (1.0 + np.exp(-eta))
-        w = mu * (1.0 - mu)
-        grad = design.tdot(y - mu) - pen * beta
+        mu = np.exp(-eta)
+        mu += 1.0
+        np.divide(1.0, mu, out=mu)
+        w = 1.0 - mu
+        w *= mu
+        grad = design.tdot(np.subtract(y, mu, out=mu)) - pen * beta
+        del mu
         hess = design.gram(w) + np.diag(pen) + 1e-12 * np.eye(k)
         step = np.linalg.solve(hess, grad)
         # step halving keeps the penalised likelihood increasing
