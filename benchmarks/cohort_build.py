@@ -53,6 +53,15 @@ def measured(args: list[str], what: str) -> dict:
             "peak_mib": round(int(found["MAXRSS"]) / 1024, 1)}
 
 
+def cohort_json(output: Path) -> Path:
+    """``cohort.json`` of the one quarter built into a study's output folder
+    (``<output>/<quarter>/cohort/``)."""
+    found = sorted(output.glob("*/cohort/cohort.json"))
+    if len(found) != 1:
+        raise SystemExit(f"expected one built quarter in {output}, found {len(found)}")
+    return found[0]
+
+
 def simulate(persons: int) -> Path:
     warehouse = OUT / f"warehouse_{persons}"
     if (warehouse / "persons.parquet").exists():
@@ -79,7 +88,7 @@ def build(persons: int, warehouse: Path) -> dict:
     )
     m = measured(["-m", "evaluation", "--quiet", "cohort", "build", str(study)],
                  f"cohort build for {persons} persons")
-    meta = json.loads((OUT / f"output_{persons}" / "cohort" / "cohort.json").read_text())
+    meta = json.loads(cohort_json(OUT / f"output_{persons}").read_text())
     return {"persons": persons, "wall_s": m["wall_s"], "peak_mib": m["peak_mib"], "cpu_s": m["cpu_s"],
             "contacted_first": meta["counts"]["contacted_first_qualifying"],
             "contacted": meta["counts"]["contacted"], "comparison": meta["counts"]["comparison_rows"],

@@ -38,7 +38,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from cohort_build import OUT, ROOT, SEED, measured
+from cohort_build import OUT, ROOT, SEED, cohort_json, measured
 
 SIZES = (100_000, 300_000, 1_000_000)
 COX_ROWS = (200_000, 1_000_000)
@@ -108,7 +108,7 @@ def one_size(persons: int, definition: Path) -> dict:
     analysed = measured(["-m", "evaluation", "--quiet", "analyse", str(study)],
                         f"analyse for {persons} persons")
     log(f"  {analysed}")
-    meta = json.loads((out / "cohort" / "cohort.json").read_text())
+    meta = json.loads(cohort_json(out).read_text())
     counts = meta["counts"]
     return {
         "persons": persons,
