@@ -85,15 +85,59 @@ def later_contact_day(w: dict) -> np.ndarray:
     """Per person, the day of the first contact the policy makes after the index contact (INF:
     none): the contact date in the "not now" world, where the index contact does not happen.
 
-    The simulated policy contacts a person at a triggering charge with a probability that
-    depends on the history then (``contact_hits`` holds every contact it would make, with the
-    same random numbers); without the index contact, the next of them is the first contact.
+    "Not now" is the initiative carrying on as it would for anyone not yet contacted at that
+    date: the simulated policy contacts a person at a triggering charge with a probability that
+    depends on the history then, 2 + floor(Exp(12)) days after the charge (``contact_hits``
+    holds every contact it would make, with the same random numbers). Without the index
+    contact:
+
+    - the index contact's own trigger is followed up as the policy follows up a trigger that has
+      not led to a contact by that date: with the probability that the policy contacts at that
+      trigger and its delay exceeds the days already passed, given that neither happened
+      (p S / (1 - p + p S), p the trigger's contact probability, S the probability that the
+      delay exceeds the days passed), the contact comes after a fresh delay (the delay is
+      memoryless: 1 + floor(Exp(12)) days after the index date, the policy's own draws), if the
+      person is still eligible then (aged under 26, in the initiative's area, alive and not
+      emigrated, before the end of data; custody is not checked again);
+    - every other contact the policy would make after the index date happens as simulated.
+
+    This is what the comparison persons of the matched design experience: at the index date they
+    are not contacted yet, and some of them are contacted days later for an incident before it.
     """
     tau = w["tau"]
     pid, day = w["contact_hits"]
     later = day > tau[pid]
     out = np.full(w["n"], INF)
     np.minimum.at(out, pid[later], day[later])
+    postponed = _postponed_index_contact(w)
+    return np.minimum(out, postponed)
+
+
+def _postponed_index_contact(w: dict) -> np.ndarray:
+    """Per person, the day of the index trigger's contact when it is not made at the index date
+    (INF: not made), following the policy's law given no contact by then (see
+    :func:`later_contact_day`)."""
+    from ..contract import AALBORG_MUNICIPALITY
+    from .world import AGE_MAX_CONTACT, CONTACT_DELAY_MEAN_DAYS, END_DAY, _municipality_at
+
+    tau, trg = w["tau"], w["triggers"]
+    out = np.full(w["n"], INF)
+    idx = np.flatnonzero(trg["hit"] & (trg["contact_day"] == tau[trg["pid"]]))
+    if not len(idx) or "not_now_draws" not in w:
+        return out
+    idx = idx[np.unique(trg["pid"][idx], return_index=True)[1]]  # one index trigger per person
+    p = trg["pid"][idx]
+    passed = tau[p] - trg["charge_day"][idx] - 2  # the delay drawn, floor(Exp(12))
+    surv = np.exp(-(passed + 1) / CONTACT_DELAY_MEAN_DAYS)  # P(delay >= passed + 1)
+    q = trg["p_hit"][idx] * surv / (1 - trg["p_hit"][idx] + trg["p_hit"][idx] * surv)
+    u, delay = w["not_now_draws"]
+    new_day = tau[p] + 1 + delay[p]
+    age = (new_day - w["birth"][p]) / 365.25
+    in_area = (_municipality_at(w, p, new_day) != "") if w.get("national") else (
+        _municipality_at(w, p, new_day) == AALBORG_MUNICIPALITY)
+    made = ((u[p] < q) & (new_day <= END_DAY) & (new_day < w["exit"][p]) & (age < AGE_MAX_CONTACT)
+            & in_area)
+    out[p[made]] = new_day[made]
     return out
 
 

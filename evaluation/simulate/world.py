@@ -54,6 +54,10 @@ OTHER_MUNICIPALITIES = (
 #: Every municipality of the simulated world (the study area of a national simulation).
 MUNICIPALITIES = (AALBORG_MUNICIPALITY, *OTHER_MUNICIPALITIES)
 GROUP_IDS = tuple(f"G{i:02d}" for i in range(1, 9))
+#: Days from a triggering charge to the contact it leads to: 2 + floor(Exp(this mean)).
+CONTACT_DELAY_MEAN_DAYS = 12.0
+#: The policy contacts young people aged 14 to 25 (below this age in years).
+AGE_MAX_CONTACT = 26
 CATEGORY_PROBS = {  # offence categories, property most common
     "property": 0.36, "violence": 0.17, "drugs": 0.14, "traffic": 0.12, "threats": 0.08,
     "weapons": 0.06, "other": 0.07,
@@ -714,7 +718,7 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     trig = ok & (viol | flag) & (charge_day >= INIT_DAY - 60) & (charge_day <= END_DAY)
     t_idx = np.flatnonzero(trig)
     tp = pid[t_idx]
-    cdate = charge_day[t_idx] + 2 + np.floor(rng.exponential(12, len(t_idx)))
+    cdate = charge_day[t_idx] + 2 + np.floor(rng.exponential(CONTACT_DELAY_MEAN_DAYS, len(t_idx)))
     age = (cdate - w["birth"][tp]) / 365.25
     muni = _municipality_at(w, tp, cdate)
     # the initiative's area: the study municipality, or (national) any municipality
@@ -727,7 +731,7 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     sp_pid, sp_s, sp_e = _custody_spells(a, pid, day0)
     vs = _valid_sp(a, ok)
     jailed = in_spells(sp_pid[vs], sp_s[vs], sp_e[vs], tp, cdate)
-    eligible = ((cdate >= INIT_DAY) & (cdate <= END_DAY) & (age >= 14) & (age < 26)
+    eligible = ((cdate >= INIT_DAY) & (cdate <= END_DAY) & (age >= 14) & (age < AGE_MAX_CONTACT)
                 & in_area & (cdate < w["exit"][tp]) & ~jailed)
     lin = (-1.0 + 0.30 * np.minimum(cnt12[t_idx], 8) + 0.7 * viol[t_idx] + 1.6 * flag[t_idx]
            + 0.6 * neither + 0.5 * member)
@@ -739,7 +743,8 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     np.minimum.at(first, tp[hit], cdate[hit])
     w["tau"] = first
     # the triggering charges and the contacts they led to (for the process truth; no draws)
-    w["triggers"] = {"pid": tp, "charge_day": charge_day[t_idx], "contact_day": cdate, "hit": hit}
+    w["triggers"] = {"pid": tp, "charge_day": charge_day[t_idx], "contact_day": cdate, "hit": hit,
+                     "p_hit": np.where(eligible, expit(lin), 0.0)}
     contacted = np.flatnonzero(first < INF)
     w["contacted"] = contacted
     # follow-up contacts
@@ -768,6 +773,9 @@ def _contacts(rng: np.random.Generator, w: dict) -> None:
     ref = rng.choice(5, len(c_pid), p=[0.3, 0.25, 0.15, 0.1, 0.2])
     w["contacts"] = {"pid": c_pid, "day": c_day, "type": ctype, "parents": pp, "parents_null": pp_null,
                          "ref": ref}
+    # the policy's own random numbers for a postponed index contact (the "not now" world of
+    # evaluation.simulate.truth): drawn last, so that no other draw of the world changes
+    w["not_now_draws"] = (rng.random(n), np.floor(rng.exponential(CONTACT_DELAY_MEAN_DAYS, n)))
 
 
 def contacted_arrival_times(w: dict, contact_day: np.ndarray, hr: float) -> tuple[np.ndarray, np.ndarray]:
