@@ -336,6 +336,63 @@ def test_realised_data_follow_the_treated_potential_outcome():
     check("education_job", pd.concat([edu, jobs]))
 
 
+def _policy_world(n: int, p_hit: float, passed: int, delay: int = 5, in_area: bool = True) -> dict:
+    """A minimal simulated state: n persons contacted on day 1000 at a trigger charged
+    2 + ``passed`` days before, with contact probability ``p_hit``, and no other contact."""
+    from evaluation.simulate.world import INF
+
+    pid = np.arange(n)
+    tau = np.full(n, 1000.0)
+    return {
+        "n": n, "tau": tau, "birth": np.full(n, 1000.0 - 18 * 365.25), "exit": np.full(n, INF),
+        "national": False,
+        "res": {"pid": pid, "start": np.zeros(n), "end": np.full(n, INF),
+                "code": np.full(n, contract.AALBORG_MUNICIPALITY if in_area else "101", dtype=object)},
+        "triggers": {"pid": pid, "charge_day": tau - 2 - passed, "contact_day": tau,
+                     "hit": np.ones(n, bool), "p_hit": np.full(n, p_hit)},
+        "contact_hits": (pid, tau),
+        "not_now_draws": (np.random.default_rng(3).random(n), np.full(n, float(delay))),
+    }
+
+
+@pytest.mark.parametrize(("p_hit", "passed"), [(0.0, 3), (1.0, 3), (0.5, 0), (0.8, 20)])
+def test_not_now_world_follows_up_the_index_incident_as_the_policy_would(p_hit, passed):
+    """Without the index contact, its incident leads to a contact (1 + the policy's fresh delay
+    days later) with the policy's probability given no contact by then: p S / (1 - p + p S),
+    S = P(delay > days passed) = exp(-(passed + 1) / 12)."""
+    from evaluation.simulate.truth import later_contact_day
+    from evaluation.simulate.world import INF
+
+    n = 20000
+    later = later_contact_day(_policy_world(n, p_hit, passed))
+    made = later < INF
+    assert np.all(later[made] == 1000 + 1 + 5)
+    s = np.exp(-(passed + 1) / 12)
+    q = p_hit * s / (1 - p_hit + p_hit * s)
+    assert made.mean() == pytest.approx(q, abs=4 * np.sqrt(q * (1 - q) / n) + 1e-12)
+
+
+def test_not_now_world_contacts_only_the_eligible():
+    from evaluation.simulate.truth import later_contact_day
+    from evaluation.simulate.world import INF
+
+    assert np.all(later_contact_day(_policy_world(500, 1.0, 0, in_area=False)) == INF)
+    w = _policy_world(500, 1.0, 0)
+    w["birth"] = w["birth"] - 8 * 365.25 + 3  # turns 26 on the day after the index date
+    assert np.all(later_contact_day(w) == INF)
+
+
+def test_not_now_risk_lies_between_the_risks_with_and_without_contact(simulated_warehouse):
+    """The "not now" world is contacted later or never, so its risk lies between the two
+    potential risks (up to the thinning of charges in custody)."""
+    out = json.loads((simulated_warehouse / "truth.json").read_text())["outcomes"]
+    for fam in out.values():
+        for h in ("365", "730"):
+            pp, itt = fam["by_horizon"][h], fam["intention_to_treat"]["by_horizon"][h]
+            lo, hi = sorted((pp["risk_treated"], pp["risk_untreated"]))
+            assert lo - 0.005 <= itt["risk_untreated"] <= hi + 0.005
+
+
 # ----------------------------------------------------------------------------- command line
 
 def test_cli_help_and_errors(tmp_path):

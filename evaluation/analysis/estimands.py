@@ -4,7 +4,10 @@ Both compare, among the contacted, the risk by a horizon after their first conta
 the same persons would have had otherwise; they differ in what "otherwise" means:
 
 - **"Contact now versus not now"** (intention to treat, ``intention_to_treat``): otherwise = not
-  contacted at that date, but possibly contacted later, as the initiative would. The comparison
+  contacted at that date, but possibly contacted later, as the initiative would - including a
+  contact days later for an incident before that date, as for the comparison persons, who are
+  not yet contacted at their index date (on simulated data about a quarter of them are contacted
+  later for an incident before it). The comparison
   arm is followed without ending its follow-up at a later contact (the cohort's
   ``end_date_itt``). No model of later contact is needed.
 - **"Contact now versus no contact"** (per protocol, ``per_protocol``): otherwise = never
@@ -43,10 +46,12 @@ from .bootstrap import contrast_standard_errors, replicate_risks
 #: The estimands, in words, as the bundle and the reports label them.
 ESTIMANDS: dict[str, dict[str, str]] = {
     "intention_to_treat": {
-        "en": "Contact now versus not now (intention to treat): the comparison group is followed "
-              "even if contacted later, as the initiative would.",
-        "da": "Kontakt nu mod ikke nu (intention to treat): sammenligningsgruppen følges, også hvis "
-              "de kontaktes senere, som initiativet ville gøre.",
+        "en": "Contact now versus not now (intention to treat): the comparison group is not "
+              "contacted at that date and is followed even if contacted later, as the initiative "
+              "would (also days later, for an incident before that date).",
+        "da": "Kontakt nu mod ikke nu (intention to treat): sammenligningsgruppen er ikke kontaktet "
+              "på datoen og følges, også hvis de kontaktes senere, som initiativet ville gøre (også "
+              "få dage senere, for en hændelse før datoen).",
     },
     "per_protocol": {
         "en": "Contact now versus no contact (per protocol): comparison follow-up ends at a later "

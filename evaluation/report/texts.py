@@ -1078,10 +1078,12 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
     },
     "estimand": {
         "intention_to_treat": (
-            ("Kontakt nu mod ikke nu (intention to treat): sammenligningsgruppen følges, også hvis "
-            "de kontaktes senere, som initiativet ville gøre"),
-            ("Contact now versus not now (intention to treat): the comparison group is followed "
-            "even if contacted later, as the initiative would")),
+            ("Kontakt nu mod ikke nu (intention to treat): sammenligningsgruppen er ikke kontaktet "
+            "på datoen og følges, også hvis de kontaktes senere, som initiativet ville gøre (også "
+            "få dage senere, for en hændelse før datoen)"),
+            ("Contact now versus not now (intention to treat): the comparison group is not "
+            "contacted at that date and is followed even if contacted later, as the initiative "
+            "would (also days later, for an incident before that date)")),
         "per_protocol": (
             ("Kontakt nu mod ingen kontakt (per protokol): sammenligningsgruppen følges indtil en "
             "senere kontakt, vægtet for hvem der kontaktes senere"),

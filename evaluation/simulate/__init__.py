@@ -64,9 +64,14 @@ versus no contact" (per protocol: the untreated world has no contact at all, the
 comparison arm censored at later contact with inverse-probability-of-censoring weights).
 ``intention_to_treat.by_horizon`` (same fields) is "contact now versus not now": its untreated
 risk is that of the "not now" world, in which the index contact does not happen but the person
-may be contacted later as the policy would (the next contact the simulated policy makes, with
-the same random numbers), with the configured hazard ratio from that later contact on; the
-target of the comparison arm followed without censoring at later contact.
+may be contacted later as the policy would, with the configured hazard ratio from that later
+contact on; the target of the comparison arm followed without censoring at later contact. The
+later contact is the first of: the next contact the simulated policy makes (same random
+numbers), and the index contact's own incident followed up as the policy follows up an incident
+not yet followed up at that date (with the policy's probability given no contact by then, after
+a fresh delay of the policy's; :func:`evaluation.simulate.truth.later_contact_day`): the
+comparison persons are not yet contacted at their index date, and some of them are contacted
+days later for an incident before it.
 
 What ``simulation.json`` holds: seed, persons, form, study_municipality, initiative_start,
 data_start, data_end, effects (hazard ratios), study_share, faults (per kind), counts (rows per
