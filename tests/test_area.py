@@ -301,6 +301,8 @@ def test_command_event_option(tmp_path, crime):
     assert out.exit_code == 0, out.output
     events = json.loads(out.output)["details"]["its"]["diagnostics"]["events"]
     assert [e["label"] for e in events] == ["COVID-19"] and events[0]["level_shift"] < 1
+    text = CliRunner().invoke(cli, base[:-1] + ["--event", "2020-03:2021-05:COVID-19"])
+    assert "declared event COVID-19 2020-03 to 2021-05: level shift" in text.output
     bad = CliRunner().invoke(cli, base + ["--event", "2020-03"])
     assert bad.exit_code == 2 and "write FIRST:LAST" in bad.output and "Traceback" not in bad.output
 

@@ -118,11 +118,16 @@ def command(panel: str, unit: str, time_col: str, outcome: str, treated_unit: st
         click.echo(f"{r.method:6s} {row['estimate']:.3f}{ci}{p}  gates {'passed' if row['gates_passed'] else 'FAILED'}")
         for reason in r.gates.get("reasons", []):
             click.echo(f"       - {reason}")
+        for e in r.diagnostics.get("events") or []:
+            shift = "not estimable" if e["level_shift"] is None else f"level shift {e['level_shift']:.3f}"
+            click.echo(f"       declared event {e['label'] or '-'} {e['first']} to {e['last']}: "
+                       f"{shift} ({e['level_shift_scale']})")
         if r.method == "synth":
             weights = {k: v for k, v in row["weights"].items() if v >= 0.001}
             click.echo("       weights: " + ", ".join(f"{k} {v:.3f}" for k, v in
                                                       sorted(weights.items(), key=lambda kv: -kv[1])))
-            click.echo(f"       pre-period RMSPE {row['pre_rmspe']:.3f}")
+            click.echo(f"       pre-period RMSPE {row['pre_rmspe']:.3f}; the interval is conformal, "
+                       f"the p-value the placebo-in-space one")
     for m, why in comparison.not_fitted.items():
         click.echo(f"{m:6s} not fitted: {why}")
     click.echo(f"verdict: {comparison.verdict}")

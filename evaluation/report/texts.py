@@ -1411,8 +1411,9 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
             "kalenderbegivenheder flyttede niveauet, mens de stod på, og ellers ikke."
         ),
         "area_events_text": (
-            "Erklærede kalenderbegivenheder (en forudsætning i studiefilen, ikke estimeret fra "
-            "data): den afbrudte tidsserie justerer for {events} som et niveauskift i deres perioder."
+            "Erklærede kalenderbegivenheder (en forudsætning i studiefilen: deres perioder er "
+            "givet, ikke fundet i data): den afbrudte tidsserie justerer for {events} som et "
+            "niveauskift i deres perioder."
         ),
         "area_event_item": "{label} ({first} til {last}; estimeret niveau {shift} gange det sædvanlige)",
         "area_event_item_none": "{label} ({first} til {last}; kunne ikke estimeres i tidsserien)",
@@ -1555,9 +1556,9 @@ _AREA_TEXTS: dict[str, dict[str, str]] = {
             "the declared calendar events shifted the level while they lasted and at no other time."
         ),
         "area_events_text": (
-            "Declared calendar events (an assumption of the study file, not estimated from the "
-            "data): the interrupted time series adjusts for {events} as a level shift over their "
-            "periods."
+            "Declared calendar events (an assumption of the study file: their periods are given, "
+            "not found in the data): the interrupted time series adjusts for {events} as a level "
+            "shift over their periods."
         ),
         "area_event_item": "{label} ({first} to {last}; estimated level {shift} times the usual)",
         "area_event_item_none": "{label} ({first} to {last}; could not be estimated in the series)",
