@@ -388,19 +388,10 @@ def curve_claims(outcomes: list[dict], lang: str, floor: int) -> list:
                     if share is not None and n and 0 < share * n < 4.5:
                         claims.append((f"{name} {model} {arm} at {r[4]}", round(share * n)))
             if t.figure_data:
-                steps: dict[str, list[tuple[float, float]]] = {}
-                ticks: dict[str, list[tuple[float, float]]] = {}
-                for r in t.rows:
-                    arm = "contacted" if r[0] == TEXTS[lang]["arm_contacted"] else "comparison"
-                    month = number(r[1], lang)
-                    if r[2]:
-                        steps.setdefault(arm, []).append((month, number(r[2], lang) / 100))
-                    elif r[3]:
-                        n = number(r[3], lang)
-                        if n is not None:
-                            ticks.setdefault(arm, []).append((month, n))
-                            if 0 < n < floor:
-                                claims.append((f"{name} at risk {arm} month {month}", n))
+                steps, printed = _figure_data(t, lang)
+                ticks = {arm: [(m, n) for m, n in pts if n is not None] for arm, pts in printed.items()}
+                claims += [(f"{name} at risk {arm} month {m}", n) for arm, pts in ticks.items()
+                           for m, n in pts if 0 < n < floor]
                 for arm, pts in steps.items():
                     prev, prev_month = 0.0, 0.0
                     for month, value in pts:

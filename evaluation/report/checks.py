@@ -79,28 +79,29 @@ def weights_table(outcome: dict[str, Any], lang: str, output: str, check: Checke
 
 
 def negative_controls_table(ncs: dict[str, Any], lang: str, output: str, check: Checker) -> str:
-    body = []
-    for r in ncs.get("estimates") or []:
-        label = (r.get("label") or {}).get(lang, r.get("id"))
-        prefix = f"negative_control/{r.get('id')}"
-        body.append([label, shown(check, f"{prefix}/risk_difference", r.get("risk_difference"), lang),
-                     _ci(check, f"{prefix}/risk_difference", r.get("rd_conf_low"), r.get("rd_conf_high"), lang),
-                     shown(check, f"{prefix}/log_risk_ratio", r.get("log_risk_ratio"), lang),
-                     *_events(check, prefix, lang)])
-    header = [text("col_outcome", lang), text("col_estimate", lang), text("col_ci", lang), text("col_log_rr", lang),
-              text("arm_contacted", lang), text("arm_comparison", lang)]
-    return tables.render(header, body, output)
+    return _risk_difference_table(ncs.get("estimates"), "negative_control", lang, output, check,
+                                  log_rr=True)
 
 
 def placebo_table(plc: dict[str, Any], lang: str, output: str, check: Checker) -> str:
+    return _risk_difference_table(plc.get("outcomes"), "placebo", lang, output, check)
+
+
+def _risk_difference_table(rows: list[dict[str, Any]] | None, family: str, lang: str, output: str,
+                           check: Checker, log_rr: bool = False) -> str:
+    """One row per outcome of a self-check (``family``: the checker keys' first part): the risk
+    difference, its interval, the log risk ratio when asked, and the events per arm."""
     body = []
-    for r in plc.get("outcomes") or []:
-        label = (r.get("label") or {}).get(lang, r.get("id"))
-        prefix = f"placebo/{r.get('id')}"
-        body.append([label, shown(check, f"{prefix}/risk_difference", r.get("risk_difference"), lang),
-                     _ci(check, f"{prefix}/risk_difference", r.get("rd_conf_low"), r.get("rd_conf_high"), lang),
-                     *_events(check, prefix, lang)])
+    for r in rows or []:
+        prefix = f"{family}/{r.get('id')}"
+        rd = f"{prefix}/risk_difference"
+        ratio = [shown(check, f"{prefix}/log_risk_ratio", r.get("log_risk_ratio"), lang)] if log_rr else []
+        body.append([(r.get("label") or {}).get(lang, r.get("id")),
+                     shown(check, rd, r.get("risk_difference"), lang),
+                     _ci(check, rd, r.get("rd_conf_low"), r.get("rd_conf_high"), lang),
+                     *ratio, *_events(check, prefix, lang)])
     header = [text("col_outcome", lang), text("col_estimate", lang), text("col_ci", lang),
+              *([text("col_log_rr", lang)] if log_rr else []),
               text("arm_contacted", lang), text("arm_comparison", lang)]
     return tables.render(header, body, output)
 
