@@ -12,15 +12,86 @@ where ``F_g(h)`` is the cumulative incidence of the event of interest by day ``h
 treating death and emigration (status 2) as competing events and status 0 as censoring, with the
 cohort's analysis weights. The point estimates are not changed; confidence intervals are normal
 (Wald) intervals with the bootstrap standard error.
+
+How: only the event times up to the last horizon change the cumulative incidence at the
+horizons, so each replicate needs, per such time, the weighted size of the risk set and the
+weighted events (:class:`EventBins`). With replicate weights ``draws[b, person] * weight`` those
+sums are accumulated row by row for all replicates at once by a compiled loop
+(:mod:`._kernels`), never as a (replicates x rows) matrix; the Aalen-Johansen recursion then
+runs on (bins x replicates) arrays.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..survival.nonparametric import Z95
+
+
+@dataclass(frozen=True)
+class EventBins:
+    """The distinct event times (status != 0) of one arm up to the largest horizon, and where
+    each row falls among them.
+
+    Only these times change the Aalen-Johansen cumulative incidence at the horizons: at every
+    other time the hazards are zero. A row is at risk at ``t`` when ``entry < t <= time``, so it
+    is in the risk set of the bins ``enter <= k < leave``; ``event`` is the bin of its event
+    (-1 for none or after the last horizon), ``primary`` whether the event is of interest
+    (status 1). ``rows`` are the positions of the rows that count (in a risk set or an event);
+    the other arrays are given for those rows only.
+    """
+
+    times: np.ndarray
+    rows: np.ndarray
+    enter: np.ndarray
+    leave: np.ndarray
+    event: np.ndarray
+    primary: np.ndarray
+
+
+def event_bins(time: np.ndarray, status: np.ndarray, horizons: tuple[int, ...],
+               entry: np.ndarray | None = None, *, every_row: bool = False) -> EventBins:
+    """The :class:`EventBins` of rows ``time``, ``status`` (and ``entry``); with ``every_row``
+    the rows that count for nothing are kept too (``rows`` is then every position)."""
+    time = np.asarray(time, float)
+    status = np.asarray(status)
+    is_event = (status != 0) & (time <= max(horizons))
+    times = np.unique(time[is_event])
+    leave = np.searchsorted(times, time, side="right")
+    enter = (np.zeros(len(time), np.int64) if entry is None
+             else np.searchsorted(times, np.asarray(entry, float), side="right"))
+    event = np.where(is_event, np.searchsorted(times, time, side="left"), -1)
+    rows = np.arange(len(time)) if every_row else np.flatnonzero((enter < leave) | is_event)
+    return EventBins(times=times, rows=rows, enter=enter[rows].astype(np.int64),
+                     leave=leave[rows].astype(np.int64), event=event[rows].astype(np.int64),
+                     primary=np.asarray(status[rows] == 1))
+
+
+def binned_cumulative_incidence(delta: np.ndarray, d1: np.ndarray, dall: np.ndarray,
+                                times: np.ndarray, horizons: tuple[int, ...]) -> np.ndarray:
+    """Aalen-Johansen cumulative incidence of status 1 at ``horizons`` from binned sums (bins x
+    B: risk-set changes ``delta`` with one bin more, events of interest ``d1``, all events
+    ``dall``), for each replicate: array (B, len(horizons))."""
+    n_rep = delta.shape[1]
+    out = np.zeros((n_rep, len(horizons)))
+    if len(times) == 0:
+        return out
+    at_risk = np.cumsum(delta[:-1], axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h1 = np.where(at_risk > 0, d1 / at_risk, 0.0)
+        hall = np.where(at_risk > 0, dall / at_risk, 0.0)
+    surv = np.cumprod(1.0 - hall, axis=0)
+    surv_before = np.concatenate([np.ones((1, n_rep)), surv[:-1]], axis=0)
+    cif = np.cumsum(surv_before * h1, axis=0)
+    for j, h in enumerate(horizons):
+        k = np.searchsorted(times, h, side="right") - 1
+        if k >= 0:
+            out[:, j] = cif[k]
+    return out
 
 
 def cumulative_incidence_matrix(time: np.ndarray, status: np.ndarray, weights: np.ndarray,
@@ -40,31 +111,28 @@ def cumulative_incidence_matrix(time: np.ndarray, status: np.ndarray, weights: n
     -------
     array (B, len(horizons))
     """
-    order = np.argsort(time, kind="mergesort")
-    t, s, w = time[order], status[order], weights[:, order]
-    uniq, starts = np.unique(t, return_index=True)
-    at_risk = np.cumsum(w[:, ::-1], axis=1)[:, ::-1][:, starts]
-    if entry is not None:  # minus the rows that enter at or after each time
-        e_order = np.argsort(entry[order], kind="mergesort")
-        e_sorted = entry[order][e_order]
-        late = np.cumsum(w[:, e_order][:, ::-1], axis=1)[:, ::-1]
-        pos = np.searchsorted(e_sorted, uniq, side="left")
-        late = np.concatenate([late, np.zeros((w.shape[0], 1))], axis=1)[:, pos]
-        at_risk = at_risk - late
-    d1 = np.add.reduceat(w * (s == 1), starts, axis=1)
-    dall = np.add.reduceat(w * (s != 0), starts, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h1 = np.where(at_risk > 0, d1 / at_risk, 0.0)
-        hall = np.where(at_risk > 0, dall / at_risk, 0.0)
-    surv = np.cumprod(1.0 - hall, axis=1)
-    surv_before = np.concatenate([np.ones((w.shape[0], 1)), surv[:, :-1]], axis=1)
-    cif = np.cumsum(surv_before * h1, axis=1)
-    out = np.zeros((w.shape[0], len(horizons)))
-    for j, h in enumerate(horizons):
-        k = np.searchsorted(uniq, h, side="right") - 1
-        if k >= 0:
-            out[:, j] = cif[:, k]
-    return out
+    from ._kernels import bin_sums
+
+    bins = event_bins(time, status, horizons, entry)
+    factor = np.ascontiguousarray(np.asarray(weights, float)[:, bins.rows].T)
+    sums = bin_sums(factor, np.arange(len(bins.rows)), np.ones(len(bins.rows)), bins.enter,
+                    bins.leave, bins.event, bins.primary, len(bins.times))
+    return binned_cumulative_incidence(*sums, bins.times, horizons)
+
+
+def resampled_cumulative_incidence(draws: np.ndarray, person: np.ndarray, weight: np.ndarray,
+                                   time: np.ndarray, status: np.ndarray, horizons: tuple[int, ...],
+                                   entry: np.ndarray | None = None) -> np.ndarray:
+    """:func:`cumulative_incidence_matrix` for the replicate weights ``draws[b, person[i]] *
+    weight[i]`` of a person-level bootstrap (``draws``: times each person is drawn in each
+    replicate, (B, persons)), without building the (B, n) weight matrix."""
+    from ._kernels import bin_sums
+
+    bins = event_bins(time, status, horizons, entry)
+    factor = np.ascontiguousarray(np.asarray(draws, float).T)
+    sums = bin_sums(factor, np.asarray(person, np.int64)[bins.rows], np.asarray(weight, float)[bins.rows],
+                    bins.enter, bins.leave, bins.event, bins.primary, len(bins.times))
+    return binned_cumulative_incidence(*sums, bins.times, horizons)
 
 
 def bootstrap_contrasts(frame: pd.DataFrame, horizons: tuple[int, ...], *, weights: str | None,
@@ -83,8 +151,10 @@ def bootstrap_contrasts(frame: pd.DataFrame, horizons: tuple[int, ...], *, weigh
     status = frame["status"].to_numpy(dtype=int)
     treated = frame["treated"].to_numpy(dtype=int)
     draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=replicates)
-    w = draws[:, inverse] * base[None, :]
-    return contrast_standard_errors(*replicate_risks(time, status, treated, w, horizons), horizons)
+    risks = {g: resampled_cumulative_incidence(draws, inverse[treated == g], base[treated == g],
+                                               time[treated == g], status[treated == g], horizons)
+             for g in (1, 0)}
+    return contrast_standard_errors(risks[1], risks[0], horizons)
 
 
 def replicate_risks(time: np.ndarray, status: np.ndarray, treated: np.ndarray, weights: np.ndarray,

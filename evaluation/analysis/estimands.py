@@ -15,8 +15,8 @@ the same persons would have had otherwise; they differ in what "otherwise" means
   rising risk (a fresh charge, co-offending with a group member) that censoring is informative:
   it removes the comparison persons about to have the outcome. Stabilised
   inverse-probability-of-censoring weights (IPCW) undo it: on person-period data (periods of
-  ``interval_days`` from the index date) a pooled logistic regression (statsmodels ``Logit``)
-  models the hazard of being contacted in a period given covariates measured at its start
+  ``interval_days`` from the index date) a pooled logistic regression (maximum likelihood by
+  the Newton iteration of statsmodels ``Logit``) models the hazard of being contacted in a period given covariates measured at its start
   (the cohort definition's covariates, time-updated: recent charges, violence or weapons
   charges, co-offending with a group member, education or job, group registration, custody,
   and age), and a second one given the period alone (the numerator). A comparison person's
@@ -39,9 +39,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..survival.estimability import mark_not_estimated
-from .bootstrap import contrast_standard_errors, replicate_risks
+from .bootstrap import (
+    binned_cumulative_incidence,
+    contrast_standard_errors,
+    event_bins,
+    replicate_risks,
+    resampled_cumulative_incidence,
+)
 
 #: The estimands, in words, as the bundle and the reports label them.
 ESTIMANDS: dict[str, dict[str, str]] = {
@@ -121,47 +128,92 @@ def person_periods(comparison: pd.DataFrame, interval_days: int) -> pd.DataFrame
 
 def _design(periods: pd.DataFrame, covariates: pd.DataFrame, age: np.ndarray,
             interval_days: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Numerator (period terms) and denominator (period terms, age, covariates) matrices."""
+    """Numerator matrix (period terms, one row per period number k = 0, 1, ...: the numerator
+    model depends on the period only) and denominator matrix (period terms, age, covariates;
+    one row per person-period)."""
+    k = np.arange(int(periods["period"].max()) + 1, dtype=float)
+    years_k = k * interval_days / 365.25
+    num = np.column_stack([np.ones(len(k)), years_k, years_k**2])
     years = periods["period"].to_numpy(float) * interval_days / 365.25
-    num = np.column_stack([np.ones(len(years)), years, years**2])
     cov = covariates.to_numpy(float)
     keep = cov.std(axis=0) > 0  # a constant covariate cannot be estimated
     names = ["const", "years_since_index", "years_since_index_sq", "age", *covariates.columns[keep]]
-    return num, np.column_stack([num, age, cov[:, keep]]), names
+    return num, np.column_stack([np.ones(len(years)), years, years**2, age, cov[:, keep]]), names
+
+
+@single_threaded_blas
+def _logit_newton(x: np.ndarray, events: np.ndarray, trials: np.ndarray | None = None,
+                  maxiter: int = 35, tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximum-likelihood logistic regression of ``events`` out of ``trials`` (default 1 per
+    row) on ``x``: coefficients, information matrix and fitted probabilities.
+
+    The iteration is that of statsmodels ``Logit.fit(method="newton", maxiter=35)``: start at
+    zero, Newton steps on the log-likelihood per observation with 1e-10 added to the Hessian's
+    diagonal, stop when no coefficient moves more than ``tol`` or after ``maxiter`` steps. Rows
+    that share a design row may be given once with their counts (the same likelihood).
+    """
+    from scipy.special import expit
+
+    trials = np.ones(len(events)) if trials is None else trials
+    nobs = float(trials.sum())
+    beta, previous = np.zeros(x.shape[1]), np.full(x.shape[1], np.inf)
+    for _ in range(maxiter):
+        if not np.any(np.abs(beta - previous) > tol):
+            break
+        p = expit(x @ beta)
+        hess = (x * (trials * p * (1.0 - p))[:, None]).T @ x / nobs
+        hess[np.diag_indices_from(hess)] += 1e-10
+        previous, beta = beta, beta + np.linalg.solve(hess, x.T @ (events - trials * p) / nobs)
+    p = expit(x @ beta)
+    return beta, (x * (trials * p * (1.0 - p))[:, None]).T @ x, p
 
 
 def _logit(y: np.ndarray, x: np.ndarray):
-    """Coefficients, information matrix and per-row scores of a logistic regression."""
-    import statsmodels.api as sm
-
-    model = sm.Logit(y, x)
-    fit = model.fit(disp=0, method="newton", maxiter=35, warn_convergence=False)
-    beta = np.asarray(fit.params, float)
-    info = -model.hessian(beta)
-    return beta, info, model.score_obs(beta), fit
+    """Coefficients, information matrix, per-row scores and standard errors of a logistic
+    regression of the 0/1 ``y`` on ``x``."""
+    beta, info, p = _logit_newton(x, y)
+    return beta, info, (y - p)[:, None] * x, np.sqrt(np.diag(np.linalg.inv(info)))
 
 
-def _ratios(x_num, x_den, b_num, b_den):
-    """P(not contacted | period) / P(not contacted | period, covariates), per period row; for
-    several coefficient vectors at once when ``b_num``/``b_den`` are (B, p)."""
-    from scipy.special import expit
+def _period_logit(y: np.ndarray, period: np.ndarray, x_period: np.ndarray):
+    """:func:`_logit` of ``y`` on the period terms ``x_period[period]``, fitted on the counts per
+    period (the same maximum-likelihood estimate)."""
+    n = len(x_period)
+    beta, info, p = _logit_newton(x_period, np.bincount(period, weights=y, minlength=n).astype(float),
+                                  np.bincount(period, minlength=n).astype(float))
+    return beta, info, (y - p[period])[:, None] * x_period[period]
 
-    p_num = expit(x_num @ np.atleast_2d(b_num).T)
-    p_den = expit(x_den @ np.atleast_2d(b_den).T)
-    return (1.0 - p_num) / np.maximum(1.0 - p_den, 1e-12)
+
+def _ratios(keep_num: np.ndarray, eta_den: np.ndarray) -> np.ndarray:
+    """P(not contacted | period) / P(not contacted | period, covariates) per period row, from
+    the numerator's P(not contacted | period) of each row and the denominator's linear
+    predictor: ``keep_num * (1 + exp(eta))``, with P(not contacted | ...) floored at 1e-12."""
+    from ._kernels import FLOOR
+
+    with np.errstate(over="ignore"):
+        return keep_num * np.minimum(1.0 + np.exp(eta_den), 1.0 / FLOOR)
 
 
-def _cumulate(ratio: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """The weight of each period (rows x B): the product of ``ratio`` over the earlier periods
-    of the same comparison row times the square root of its own (the weight at the middle of
-    the period, where the probability of still being uncontacted has fallen by half of the
-    period's factor on the log scale; rows are in row, then period order)."""
-    log_r = np.log(ratio)
-    cum = np.cumsum(log_r, axis=0)
-    first = np.r_[True, row[1:] != row[:-1]]
-    start_idx = np.maximum.accumulate(np.where(first, np.arange(len(row)), 0))
-    before = (cum - log_r)[start_idx]
-    return np.exp(cum - before - 0.5 * log_r)
+def _cumulate(ratio: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The weight of each period row: the product of ``ratio`` over the earlier periods of the
+    same comparison row times the square root of its own (the weight at the middle of the
+    period, where the probability of still being uncontacted has fallen by half of the period's
+    factor on the log scale). Comparison row r has the rows ``first[r] <= i < first[r + 1]``, in
+    period order; the product runs as :func:`._kernels.ipcw_bin_sums` runs it."""
+    weight = np.empty(len(ratio))
+    n_periods = np.diff(first)
+    prod = np.ones(len(n_periods))
+    for k in range(int(n_periods.max(initial=0))):
+        rows = np.flatnonzero(n_periods > k)
+        i = first[rows] + k
+        weight[i] = prod[rows] * np.sqrt(ratio[i])
+        prod[rows] *= ratio[i]
+    return weight
+
+
+def _row_starts(row: np.ndarray, n_rows: int) -> np.ndarray:
+    """Offsets of each comparison row's first period row (and the end), for rows in row order."""
+    return np.r_[0, np.cumsum(np.bincount(row, minlength=n_rows))].astype(np.int64)
 
 
 def censoring_weights(frame: pd.DataFrame, covariates_at, interval_days: int = 30,
@@ -185,7 +237,7 @@ def censoring_weights(frame: pd.DataFrame, covariates_at, interval_days: int = 3
     y = periods["censored"].to_numpy(float)
     n_cens = int(y.sum())
     if n_cens == 0 or n_cens == len(y):  # no later contact: every weight is 1
-        ratio = np.ones((len(y), 1))
+        ratio = np.ones(len(y))
         model = pd.DataFrame(columns=["term", "estimate", "std_error"])
         design = {}
     else:
@@ -193,14 +245,15 @@ def censoring_weights(frame: pd.DataFrame, covariates_at, interval_days: int = 3
             periods["period"].to_numpy() * interval_days).astype("timedelta64[D]")
         cov = covariates_at(comp["person_id"].to_numpy()[r], at).reset_index(drop=True)
         age = comp["age_at_index"].to_numpy(float)[r] + periods["period"].to_numpy() * interval_days / 365.25
-        x_num, x_den, names = _design(periods, cov, age, interval_days)
-        b_num, i_num, s_num, _ = _logit(y, x_num)
-        b_den, i_den, s_den, fit = _logit(y, x_den)
-        ratio = _ratios(x_num, x_den, b_num, b_den)
-        model = pd.DataFrame({"term": names, "estimate": b_den, "std_error": np.asarray(fit.bse, float)})
-        design = {"x_num": x_num, "x_den": x_den, "b_num": b_num, "b_den": b_den,
+        x_period, x_den, names = _design(periods, cov, age, interval_days)
+        period = periods["period"].to_numpy()
+        b_num, i_num, s_num = _period_logit(y, period, x_period)
+        b_den, i_den, s_den, se_den = _logit(y, x_den)
+        ratio = _ratios(_keep_num(x_period, b_num)[period], x_den @ b_den)
+        model = pd.DataFrame({"term": names, "estimate": b_den, "std_error": se_den})
+        design = {"x_period": x_period, "period": period, "x_den": x_den, "b_num": b_num, "b_den": b_den,
                   "i_num": i_num, "i_den": i_den, "s_num": s_num, "s_den": s_den}
-    raw = _cumulate(ratio, r)[:, 0]
+    raw = _cumulate(ratio, _row_starts(r, len(comp)))
     lo, hi = np.quantile(raw, truncate)
     ipcw = np.clip(raw, lo, hi)
     qs = [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0]
@@ -235,47 +288,74 @@ def weighted_risks(cw: CensoringWeights, horizons: tuple[int, ...]) -> tuple[np.
 
 
 def bootstrap_ipcw(cw: CensoringWeights, horizons: tuple[int, ...], replicates: int = 300,
-                   seed: int = 0, block: int = 25) -> pd.DataFrame:
+                   seed: int = 0) -> pd.DataFrame:
     """Person-level bootstrap of the per-protocol risk difference and log risk ratio, the weight
     models refitted in each replicate (one Newton step, see the module docstring).
 
-    Returns the rows of :func:`.bootstrap.contrast_standard_errors`.
+    Periods that start at or after the last horizon are left out of the replicates: a row is at
+    risk only after its start, so they cannot change the risks at the horizons (the truncation
+    bounds are the full sample's). Returns the rows of :func:`.bootstrap.contrast_standard_errors`.
     """
     rows = cw.rows
     ids, person = np.unique(rows["person_id"].to_numpy(), return_inverse=True)
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=replicates).astype(float)
-    d = cw._design
-    n_c = d["n_contacted_rows"]
-    period_person = person[n_c:]
-    time = rows["stop"].to_numpy(float)
-    status = rows["status"].to_numpy(int)
-    treated = rows["treated"].to_numpy(int)
-    entry = rows["start"].to_numpy(float)
-    base = rows["base_weight"].to_numpy(float)
-    risk1, risk0 = [], []
-    for s in range(0, replicates, block):
-        m = draws[s:s + block]  # (b, persons)
-        if "b_den" in d:
-            b_num = _one_step(d["b_num"], d["i_num"], d["s_num"], m[:, period_person])
-            b_den = _one_step(d["b_den"], d["i_den"], d["s_den"], m[:, period_person])
-            ratio = _ratios(d["x_num"], d["x_den"], b_num, b_den)
-            ipcw = np.clip(_cumulate(ratio, d["row"]), *d["truncation_bounds"]).T  # (b, periods)
-        else:
-            ipcw = np.ones((len(m), len(rows) - n_c))
-        w = m[:, person] * base[None, :]
-        w[:, n_c:] *= ipcw
-        a, b = replicate_risks(time, status, treated, w, horizons, entry=entry)
-        risk1.append(a)
-        risk0.append(b)
-    r1, r0 = np.vstack(risk1), np.vstack(risk0)
+    n_c = cw._design["n_contacted_rows"]
+    time, status = rows["stop"].to_numpy(float), rows["status"].to_numpy(int)
+    entry, base = rows["start"].to_numpy(float), rows["base_weight"].to_numpy(float)
+
+    def arm(m: slice) -> tuple:
+        return person[m], base[m], time[m], status[m], horizons, entry[m]
+
+    contacted, comparison = slice(0, n_c), slice(n_c, len(rows))
+    r1 = resampled_cumulative_incidence(draws, *arm(contacted))
+    r0 = (_ipcw_replicate_risks(cw, draws, *arm(comparison)) if "b_den" in cw._design
+          else resampled_cumulative_incidence(draws, *arm(comparison)))
     out = contrast_standard_errors(r1, r0, horizons)
     return out.assign(se_risk_contacted=r1.std(axis=0, ddof=1), se_risk_comparison=r0.std(axis=0, ddof=1))
 
 
+@single_threaded_blas
+def _ipcw_replicate_risks(cw: CensoringWeights, draws: np.ndarray, person: np.ndarray, base: np.ndarray,
+                          time: np.ndarray, status: np.ndarray, horizons: tuple[int, ...],
+                          entry: np.ndarray) -> np.ndarray:
+    """The comparison arm's cumulative incidence at ``horizons`` in each replicate (B, horizons),
+    its period rows weighted ``draws[b, person] * base * replicate IPCW``."""
+    from ._kernels import ipcw_bin_sums
+
+    d = cw._design
+    b_num = _one_step(d["b_num"], d["i_num"], _person_sums(d["s_num"], person, draws.shape[1]), draws)
+    b_den = _one_step(d["b_den"], d["i_den"], _person_sums(d["s_den"], person, draws.shape[1]), draws)
+    bins = event_bins(time, status, horizons, entry, every_row=True)
+    kept = entry < max(horizons)  # each comparison row's first periods, in period order
+    first = _row_starts(d["row"][kept], int(d["row"].max()) + 1)
+    row_person = person[_row_starts(d["row"], int(d["row"].max()) + 1)[:-1]]
+    sums = ipcw_bin_sums(np.ascontiguousarray(draws.T), row_person, first,
+                         np.ascontiguousarray(d["x_den"][kept]), d["period"][kept].astype(np.int64),
+                         np.ascontiguousarray(b_den.T), np.ascontiguousarray(_keep_num(d["x_period"], b_num)),
+                         base[kept], *map(float, d["truncation_bounds"]), bins.enter[kept], bins.leave[kept],
+                         bins.event[kept], bins.primary[kept], len(bins.times))
+    return binned_cumulative_incidence(*sums, bins.times, horizons)
+
+
+def _keep_num(x_period: np.ndarray, b_num: np.ndarray) -> np.ndarray:
+    """The numerator model's P(not contacted | period) per period number: (periods,) for one
+    coefficient vector, (periods, B) for B of them."""
+    from scipy.special import expit
+
+    return 1.0 - expit(x_period @ b_num.T)
+
+
+def _person_sums(scores: np.ndarray, person: np.ndarray, n_persons: int) -> np.ndarray:
+    """Per-row scores summed by person: (persons, p)."""
+    return np.column_stack([np.bincount(person, weights=scores[:, j], minlength=n_persons)
+                            for j in range(scores.shape[1])])
+
+
 def _one_step(beta: np.ndarray, information: np.ndarray, scores: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """beta + I^-1 * (replicate score at beta), for each row of ``counts`` (b, rows): the
-    replicate's score is sum over rows of count * score (the full-sample score is zero)."""
+    replicate's score is sum over rows of count * score (the full-sample score is zero).
+    ``scores`` may be per row or summed per person (``counts`` then per person)."""
     step = counts @ scores  # (b, p)
     return beta[None, :] + np.linalg.solve(information, step.T).T
 
