@@ -17,6 +17,11 @@ def set_quiet(quiet: bool) -> None:
     _quiet = quiet
 
 
+def is_quiet() -> bool:
+    """Whether progress messages are silenced (passed on to a second process)."""
+    return _quiet
+
+
 def info(message: str) -> None:
     """One progress line on stderr."""
     if not _quiet:

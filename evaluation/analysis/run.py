@@ -46,6 +46,7 @@ from scipy import stats
 
 from .. import __version__
 from ..atomic import atomic_dir
+from ..blas import single_threaded_blas
 from ..errors import ConfigError, InputError
 from ..numbers import finite_float as _num
 from ..progress import info, step
@@ -662,30 +663,31 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
-def study_checks(plans, study: Study, cohort: CohortData, tables, start: dt.date, design: str,
-                 results: list[OutcomeResult]) -> dict[str, Any]:
-    """Negative controls with empirical calibration (a gate on every outcome) and the placebo
-    index (:mod:`evaluation.analysis.falsification`); ``passed`` says whether the method passed
-    its own checks (None when they could not be run)."""
+def study_checks(plans, study: Study, cohort: CohortData, tables, design: str,
+                 results: list[OutcomeResult], placebo: dict[str, Any]) -> dict[str, Any]:
+    """Negative controls with empirical calibration (a gate on every outcome) beside the placebo
+    index (:mod:`evaluation.analysis.falsification`, computed by :mod:`.beside`); ``passed`` says
+    whether the method passed its own checks (None when they could not be run)."""
     from . import falsification as fals
 
-    weighted = any(p.weighted for p in plans) or design == "iptw"
     with step("negative controls"):
-        ncs = fals.negative_controls(plans, cohort.cohort, tables, weighted=weighted, seed=study.seed,
-                                     replicates=BOOTSTRAP_REPLICATES)
+        ncs = fals.negative_controls(plans, cohort.cohort, tables, weighted=_weighted(plans, design),
+                                     seed=study.seed, replicates=BOOTSTRAP_REPLICATES)
     null = ncs["null"]
     reason = (f"negative controls: expected absolute systematic error {null['ease']:.3f} exceeds "
               f"{ncs['max_systematic_error']}" if ncs["passed"] is False else None)
     for r in results:
         add_gate(r.entry["gates"], "negative_controls", ncs["passed"], reason)
-    with step("placebo index"):
-        plc = fals.placebo(plans, study.warehouse, study.cohort, cohort.meta, start, weighted=weighted,
-                           seed=study.seed, replicates=BOOTSTRAP_REPLICATES)
-    verdicts = [v for v in (ncs["passed"], plc["passed"]) if v is not None]
+    verdicts = [v for v in (ncs["passed"], placebo["passed"]) if v is not None]
     passed = None if len(verdicts) < 2 else all(verdicts)
     if any(v is False for v in verdicts):
         passed = False
-    return {"negative_controls": ncs, "placebo": plc, "passed": passed}
+    return {"negative_controls": ncs, "placebo": placebo, "passed": passed}
+
+
+def _weighted(plans, design: str) -> bool:
+    """Whether the study-level checks use analysis weights."""
+    return any(p.weighted for p in plans) or design == "iptw"
 
 
 def _lazy_covariates_at(study: Study):
@@ -711,8 +713,9 @@ def _lazy_covariates_at(study: Study):
 SCOPES = ("full", "tracking")
 
 
+@single_threaded_blas
 def analyse_study(study: Study, quarter: Quarter | None = None, *,
-                  scope: str = "full") -> dict[str, Any]:
+                  scope: str = "full", jobs: int | None = None) -> dict[str, Any]:
     """Run every analysis plan of ``study`` for ``quarter`` and write the results bundle to
     ``<output>/<quarter>/results/`` (``scope``: :data:`SCOPES`).
 
@@ -721,17 +724,20 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
     study's (:func:`evaluation.quarters.study_quarter`). The bundle is written into a temporary
     folder and renamed into place whole.
 
+    ``jobs``: processes to use (:mod:`.beside`: the placebo index, the area-level estimators and
+    the contacts summary run in a second process when it is 2; None: 2 for a large cohort on a
+    machine with two cores). The bundle is the same either way: both processes use one BLAS
+    thread (:mod:`evaluation.blas`), so no sum is added up in an order that depends on ``jobs``.
+
     Returns
     -------
     dict
         The content of ``estimates.json``.
     """
-    from ..atomic import write_json, write_parquet
     from ..io import read_warehouse
     from ..outcomes import WarehouseTables
-    from ..quality import data_quality
     from ..quarters import study_quarter
-    from .area import area_section
+    from .beside import Beside, BesideInputs, default_jobs
 
     if not study.analyses:
         raise ConfigError("lists no analysis plan", file=str(study.path), key="study.analyses")
@@ -752,6 +758,26 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
         contacts = read_warehouse(study.warehouse, "contacts", ["person_id", "contact_date"], as_of=data_end)
     start = find_initiative_start(cohort.meta, study.cohort, contacts)
     design = str(cohort.meta.get("design", "risk_set_matching"))
+    jobs = default_jobs(len(cohort.cohort)) if jobs is None else jobs
+    beside = Beside(BesideInputs(
+        plans=tuple(plans), warehouse=Path(study.warehouse), definition=Path(study.cohort),
+        cohort_meta=cohort.meta, start=start, data_end=data_end, quarter=q.label,
+        weighted=_weighted(plans, design), seed=study.seed, replicates=BOOTSTRAP_REPLICATES,
+        area=full, area_events=study.area_events, study_file=study.path), jobs)
+    try:
+        results, naive = _outcomes(study, plans, cohort, tables, start, data_end, design, full)
+        side = beside.result()
+    finally:
+        beside.close()
+    falsification = study_checks(plans, study, cohort, tables, design, results, side.placebo)
+    estimates = _estimates(study, q, scope, design, cohort, plans, results, naive, start, falsification, side)
+    _write_bundle(study, q, scope, cohort, cohort_dir, plans, results, estimates, side)
+    return estimates
+
+
+def _outcomes(study: Study, plans, cohort: CohortData, tables, start: dt.date, data_end: dt.date,
+              design: str, full: bool) -> tuple[list[OutcomeResult], pd.DataFrame | None]:
+    """Every outcome of every plan (:func:`analyse_outcome`), and the naive population."""
     naive = None
     if full and any(p.naive for p in plans):
         with step("naive comparison population"):
@@ -769,11 +795,16 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
                 results.append(analyse_outcome(spec, plan, cohort, tables, naive if plan.naive else None,
                                                threshold, weighted, seed=study.seed,
                                                covariates_at=covariates_at))
-    falsification = study_checks(plans, study, cohort, tables, start, design, results)
-    contacts_table = contacts_summary(study.warehouse, start, data_end, q.label)
-    area_entry, area_tables = area_section(study.warehouse, start, data_end, study.area_events,
-                                            study.path) if full else (None, {})
+    return results, naive
 
+
+def _estimates(study: Study, q: Quarter, scope: str, design: str, cohort: CohortData, plans,
+               results: list[OutcomeResult], naive, start: dt.date, falsification: dict,
+               side) -> dict[str, Any]:
+    """The content of estimates.json."""
+    from ..quality import data_quality
+
+    data_end = q.last_day
     c = cohort.cohort
     ratio = cohort.meta.get("ratio")
     share = cohort.overlap_share()
@@ -795,12 +826,20 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
                    "covariates": cohort.meta.get("covariates", {}),
                    "counts": cohort.meta.get("counts", {})},
         "outcomes": [r.entry for r in results],
-        **({"area": area_entry} if area_entry is not None else {}),
+        **({"area": side.area} if side.area is not None else {}),
         "data_quality": data_quality(study.warehouse, study.max_quarantine_share),
         "falsification": falsification,
         "tables": {"attrition": "tables/attrition.parquet", "balance": "tables/balance.parquet",
                    "propensity": "tables/propensity.parquet", "contacts": "tables/contacts.parquet"},
     }
+    return estimates
+
+
+def _write_bundle(study: Study, q: Quarter, scope: str, cohort: CohortData, cohort_dir: Path, plans,
+                  results: list[OutcomeResult], estimates: dict[str, Any], side) -> None:
+    """The results bundle, written into a temporary folder and renamed into place whole."""
+    from ..atomic import write_json, write_parquet
+
     inputs: dict[str, str] = {}
     for f in sorted(Path(study.warehouse).glob("*.parquet")):
         inputs[f"warehouse/{f.name}"] = _sha256(f)
@@ -826,8 +865,8 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
         write_parquet(tdir / "attrition.parquet", cohort.attrition)
         write_parquet(tdir / "balance.parquet", cohort.balance)
         write_parquet(tdir / "propensity.parquet", cohort.propensity)
-        write_parquet(tdir / "contacts.parquet", contacts_table)
-        for name, table in area_tables.items():
+        write_parquet(tdir / "contacts.parquet", side.contacts)
+        for name, table in side.area_tables.items():
             write_parquet(tdir / f"{name}.parquet", table)
         write_parquet(tdir / "coverage.parquet", coverage_table(cohort))
         estimates["tables"]["coverage"] = "tables/coverage.parquet"
@@ -837,7 +876,6 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
         estimates["tables"]["forest"] = "tables/forest.parquet"
         write_json(tmp / "estimates.json", estimates)
         write_json(tmp / "manifest.json", manifest)
-    return estimates
 
 
 def summary_lines(estimates: dict[str, Any]) -> list[str]:
