@@ -24,20 +24,47 @@ OUT = HERE / "output"
 SEED = 2026
 SIZES = (100_000, 300_000, 1_000_000)
 
-# Runs one command as its only child and prints that child's peak memory (KiB on Linux) and
-# CPU time (user + system, s).
+# Runs one command as its only child and prints that child's peak memory (KiB on Linux: the
+# largest single process, from getrusage), the peak of the summed resident memory of its whole
+# process tree (sampled every 0.2 s from /proc: `analyse` may run a second process) and the CPU
+# time (user + system, s, of every descendant).
 _WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "rc = subprocess.call(sys.argv[1:])\n"
+    "import os, resource, subprocess, sys, time\n"
+    "def tree(pid):\n"
+    "    out = [pid]\n"
+    "    try:\n"
+    "        for t in os.listdir(f'/proc/{pid}/task'):\n"
+    "            with open(f'/proc/{pid}/task/{t}/children') as fh:\n"
+    "                out += [q for c in fh.read().split() for q in tree(int(c))]\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "    return out\n"
+    "def rss(pid):\n"
+    "    try:\n"
+    "        with open(f'/proc/{pid}/statm') as fh:\n"
+    "            return int(fh.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') // 1024\n"
+    "    except OSError:\n"
+    "        return 0\n"
+    "proc = subprocess.Popen(sys.argv[1:])\n"
+    "peak = 0\n"
+    "while proc.poll() is None:\n"
+    "    peak = max(peak, sum(rss(p) for p in tree(proc.pid)))\n"
+    "    time.sleep(0.2)\n"
+    "rc = proc.returncode\n"
     "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
     "print('MAXRSS', u.ru_maxrss, file=sys.stderr)\n"
+    "print('TREERSS', max(peak, u.ru_maxrss), file=sys.stderr)\n"
     "print('CPU', u.ru_utime + u.ru_stime, file=sys.stderr)\n"
     "sys.exit(rc)\n"
 )
 
 
-def measured(args: list[str], what: str) -> dict:
-    """Run ``python args...`` as a fresh child: wall time, peak memory and CPU time.
+def measured(args: list[str], what: str, steps: bool = False) -> dict:
+    """Run ``python args...`` as a fresh child: wall time, peak memory (``peak_mib``: the
+    largest process; ``peak_tree_mib``: the most the child and its own children held at once)
+    and CPU time; with ``steps``, also ``steps``: [label, seconds] of each progress step the
+    command reported, in the order they ended ("LABEL: done in N s" on stderr; run it without
+    --quiet).
 
     Raises SystemExit with the child's stderr when it fails.
     """
@@ -48,9 +75,14 @@ def measured(args: list[str], what: str) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{what} failed:\n{proc.stderr[-4000:]}")
     found = dict(line.split()[:2] for line in proc.stderr.splitlines()
-                 if line.startswith(("MAXRSS", "CPU")))
-    return {"wall_s": round(wall, 2), "cpu_s": round(float(found["CPU"]), 2),
-            "peak_mib": round(int(found["MAXRSS"]) / 1024, 1)}
+                 if line.startswith(("MAXRSS", "TREERSS", "CPU")))
+    out = {"wall_s": round(wall, 2), "cpu_s": round(float(found["CPU"]), 2),
+           "peak_mib": round(int(found["MAXRSS"]) / 1024, 1),
+           "peak_tree_mib": round(int(found["TREERSS"]) / 1024, 1)}
+    if steps:
+        done = (line.rsplit(": done in ", 1) for line in proc.stderr.splitlines() if ": done in " in line)
+        out["steps"] = [[label, float(sec.split()[0])] for label, sec in done]
+    return out
 
 
 def cohort_json(output: Path) -> Path:

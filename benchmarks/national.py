@@ -8,7 +8,11 @@ with the initiative running everywhere, and the Cox engine against lifelines.
 Prints one JSON document (progress goes to stderr):
 
 - ``sizes``: per number of persons, ``simulate``, ``read_floor``, ``cohort_build`` and
-  ``analyse``, each ``{"wall_s", "cpu_s", "peak_mib"}`` measured in a fresh child process;
+  ``analyse``, each ``{"wall_s", "cpu_s", "peak_mib", "peak_tree_mib"}`` measured in a fresh
+  child process (``peak_mib``: the largest process; ``peak_tree_mib``: the most the command and
+  its own second process held at once; ``analyse`` runs the placebo index and the area-level
+  estimators in a second process); ``analyse`` also has ``steps``, the seconds of each
+  progress step it reported (steps of the two processes overlap);
   ``persons``, ``contacted`` and ``eligible_pool``; ``build_us_per_person`` (wall and CPU);
   ``build_over_read_floor`` (cohort build wall time over the time to read every warehouse table
   once). The simulation is ``evaluation simulate --area national --form warehouse`` (cached in
@@ -105,8 +109,8 @@ def one_size(persons: int, definition: Path) -> dict:
                      f"cohort build for {persons} persons")
     log(f"  {built}")
     log(f"{persons} persons: analyse ...")
-    analysed = measured(["-m", "evaluation", "--quiet", "analyse", str(study)],
-                        f"analyse for {persons} persons")
+    analysed = measured(["-m", "evaluation", "analyse", str(study)], f"analyse for {persons} persons",
+                        steps=True)
     log(f"  {analysed}")
     meta = json.loads(cohort_json(out).read_text())
     counts = meta["counts"]

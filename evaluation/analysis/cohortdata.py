@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ class CohortData:
     #: Every eligible contacted person, matched or not (``eligible_contacted.parquet``; None for
     #: a cohort folder written before it existed).
     eligible: pd.DataFrame | None = None
+    _overlap: float | None = field(default=None, init=False, repr=False)
 
     def contacted_for_naive(self) -> pd.DataFrame:
         """The contacted rows of the naive contrast: ALL eligible contacted persons from their
@@ -61,16 +62,23 @@ class CohortData:
 
     def overlap_share(self) -> float:
         """Share of contacted youths whose propensity score lies within the range of the
-        comparison candidates' scores (all candidates, before matching)."""
-        p = self.propensity
-        if p.empty or "propensity_score" not in p:
-            return float("nan")
-        treated = p[p["arm"] == "contacted"]["propensity_score"].dropna()
-        control = p[p["arm"] != "contacted"]["propensity_score"].dropna()
-        if treated.empty or control.empty:
-            return float("nan")
-        inside = treated.between(control.min(), control.max())
-        return float(inside.mean())
+        comparison candidates' scores (all candidates, before matching). Computed once: the
+        table holds every sampled candidate (millions of rows at national scale)."""
+        if self._overlap is None:
+            self._overlap = _overlap_share(self.propensity)
+        return self._overlap
+
+
+def _overlap_share(p: pd.DataFrame) -> float:
+    if p.empty or "propensity_score" not in p:
+        return float("nan")
+    score = pd.to_numeric(p["propensity_score"], errors="coerce").to_numpy(float)
+    contacted = (p["arm"].astype(str) == "contacted").to_numpy()
+    treated = score[contacted & ~np.isnan(score)]
+    control = score[~contacted & ~np.isnan(score)]
+    if treated.size == 0 or control.size == 0:
+        return float("nan")
+    return float(((treated >= control.min()) & (treated <= control.max())).mean())
 
 
 def coverage_table(cohort: CohortData) -> pd.DataFrame:
