@@ -49,106 +49,141 @@ import numpy as np
 import pandas as pd
 
 from .contract import GUILTY_SANCTIONS
-from .io import read_warehouse
+from .keyed import NEVER, Events, PersonKeys, Spells, days, month_start, read_keyed
 
 COMPETING_REASONS = ("death", "emigration")
 ROW = "_row"
 
 
-@dataclass
-class WarehouseTables:
-    """The warehouse tables outcome derivation reads (read once, then shared)."""
+def _codes(arrays: dict, column: str, values) -> np.ndarray:
+    """The codes of ``values`` in a text column of :func:`~evaluation.keyed.read_keyed` arrays."""
+    return np.flatnonzero(pd.Index(arrays[column + "_values"].astype(str)).isin([str(v) for v in values]))
 
-    charges: pd.DataFrame
-    convictions: pd.DataFrame
-    custody: pd.DataFrame
-    education: pd.DataFrame
-    employment: pd.DataFrame
-    group_registrations: pd.DataFrame
-    data_end: pd.Timestamp
-    _cooffences: pd.DataFrame | None = field(default=None, repr=False)
-    folder: Path | None = None
-    _negative_controls: pd.DataFrame | None = field(default=None, repr=False)
+
+class WarehouseTables:
+    """The warehouse tables outcome derivation reads, read once and shared by every outcome
+    and cohort: persons by an integer key (:class:`~evaluation.keyed.PersonKeys`), dates as day
+    numbers, and the sorted event arrays each definition searches built once per table (and
+    filter) on first use."""
+
+    def __init__(self, folder: str | Path | None, data_end, keys: PersonKeys, arrays: dict[str, dict]) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self.data_end = pd.Timestamp(data_end)
+        self.end_day = int(days([self.data_end])[0])
+        self.keys = keys
+        self._arrays = arrays
+        self._cache: dict = {}
 
     @classmethod
     def read(cls, folder: str | Path, data_end: dt.date | pd.Timestamp) -> WarehouseTables:
         """Read the tables needed from ``folder`` as of ``data_end`` (nothing dated after it)."""
         as_of = pd.Timestamp(data_end).date()
-        def dates(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-            for c in cols:
-                frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
-            frame["person_id"] = frame["person_id"].astype(str)
-            return frame.reset_index(drop=True)
+        keys = PersonKeys()
+        spec = {
+            "charges": {"dates": ("offence_date",), "texts": ("case_id", "offence_category")},
+            "convictions": {"dates": ("decision_date", "offence_date"), "texts": ("sanction",)},
+            "custody": {"dates": ("start_date", "end_date")},
+            "education": {"dates": ("start_date", "end_date")},
+            "employment": {"numbers": ("hours",), "month": "month"},
+            "group_registrations": {"dates": ("registered_date", "deregistered_date")},
+        }
+        arrays = {name: read_keyed(folder, name, keys, as_of=as_of, **kw) for name, kw in spec.items()}
+        return cls(folder, data_end, keys, arrays)
 
-        charges = dates(read_warehouse(folder, "charges", ["person_id", "case_id", "offence_date",
-                                                           "offence_category"], as_of=as_of), ["offence_date"])
-        charges["case_id"] = charges["case_id"].astype(str)
-        charges["offence_category"] = charges["offence_category"].astype(str)
-        conv = dates(read_warehouse(folder, "convictions", ["person_id", "case_id", "decision_date",
-                                                            "offence_date", "sanction"], as_of=as_of),
-                     ["decision_date", "offence_date"])
-        conv["sanction"] = conv["sanction"].astype(str)
-        custody = dates(read_warehouse(folder, "custody", ["person_id", "start_date", "end_date"], as_of=as_of),
-                        ["start_date", "end_date"])
-        edu = dates(read_warehouse(folder, "education", ["person_id", "start_date", "end_date"], as_of=as_of),
-                    ["start_date", "end_date"])
-        emp = read_warehouse(folder, "employment", ["person_id", "month", "hours"], as_of=as_of).reset_index(drop=True)
-        emp["person_id"] = emp["person_id"].astype(str)
-        month = emp["month"]
-        if not pd.api.types.is_datetime64_any_dtype(month):
-            month = pd.to_datetime(month.astype(str).str.slice(0, 7) + "-01", format="%Y-%m-%d")
-        emp["month_start"] = pd.to_datetime(month).dt.to_period("M").dt.start_time.astype("datetime64[ns]")
-        emp["hours"] = emp["hours"].astype(float)
-        groups = dates(read_warehouse(folder, "group_registrations",
-                                      ["person_id", "group_id", "registered_date", "deregistered_date"],
-                                      as_of=as_of),
-                       ["registered_date", "deregistered_date"])
-        return cls(charges, conv, custody, edu, emp[["person_id", "month_start", "hours"]], groups,
-                   pd.Timestamp(data_end), folder=Path(folder))
+    def _once(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
-    def negative_control_events(self) -> pd.DataFrame:
-        """``negative_control_events`` (person_id, event_date, outcome) up to the data end; empty
-        when the warehouse has no such table (then no negative control can be estimated)."""
-        if self._negative_controls is None:
-            cols = ["person_id", "event_date", "outcome"]
-            if self.folder is None or not (Path(self.folder) / "negative_control_events.parquet").exists():
-                self._negative_controls = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-                self._negative_controls["event_date"] = pd.Series(dtype="datetime64[ns]")
-            else:
-                ev = read_warehouse(self.folder, "negative_control_events", cols).reset_index(drop=True)
-                ev["person_id"] = ev["person_id"].astype(str)
-                ev["outcome"] = ev["outcome"].astype(str)
-                ev["event_date"] = pd.to_datetime(ev["event_date"]).astype("datetime64[ns]")
-                self._negative_controls = ev[ev["event_date"] <= self.data_end]
-        return self._negative_controls
+    def charges(self, categories: tuple[str, ...] = ()) -> Events:
+        """Charges by offence date (only ``categories`` when given)."""
+        def make():
+            a = self._arrays["charges"]
+            keep = np.isin(a["offence_category"], _codes(a, "offence_category", categories)) \
+                if categories else np.ones(len(a["pk"]), bool)
+            return Events(a["pk"][keep], a["offence_date"][keep])
+        return self._once(("charges", tuple(categories)), make)
 
-    def cooffences(self) -> pd.DataFrame:
-        """Offences (person_id, offence_date) committed together with a registered group member.
+    def guilty_decisions(self) -> Events:
+        """Guilty decisions (decided by the data end) by offence date."""
+        def make():
+            a = self._arrays["convictions"]
+            keep = np.isin(a["sanction"], _codes(a, "sanction", GUILTY_SANCTIONS)) \
+                & (a["decision_date"] <= self.end_day)
+            return Events(a["pk"][keep], a["offence_date"][keep])
+        return self._once("guilty", make)
+
+    def education_or_job_starts(self, hours_threshold: float) -> Events:
+        """Education spell starts and the first days of months with at least ``hours_threshold`` hours."""
+        def make():
+            e, j = self._arrays["education"], self._jobs(hours_threshold)
+            return Events(np.r_[e["pk"], j[0]], np.r_[e["start_date"], j[1]])
+        return self._once(("edu_job", float(hours_threshold)), make)
+
+    def _jobs(self, hours_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        a = self._arrays["employment"]
+        keep = a["hours"] >= hours_threshold
+        return a["pk"][keep], a["month"][keep]
+
+    def job_months(self, hours_threshold: float) -> Events:
+        """Months (their first day) with at least ``hours_threshold`` paid hours."""
+        return self._once(("job", float(hours_threshold)), lambda: Events(*self._jobs(hours_threshold)))
+
+    def spells(self, table: str) -> Spells:
+        """``custody``, ``education`` or ``group_registrations`` rows sorted by person."""
+        def make():
+            a = self._arrays[table]
+            return Spells(a["pk"], **{c: v for c, v in a.items() if c != "pk"})
+        return self._once(("spells", table), make)
+
+    def registrations(self) -> Events:
+        """Registrations in the register of criminal groups by registration date."""
+        a = self._arrays["group_registrations"]
+        return self._once("registrations", lambda: Events(a["pk"], a["registered_date"]))
+
+    def negative_control_events(self, outcome: str) -> Events:
+        """``negative_control_events`` of one outcome up to the data end; none when the warehouse
+        has no such table (then no negative control can be estimated)."""
+        def load():
+            path = None if self.folder is None else Path(self.folder) / "negative_control_events.parquet"
+            if path is None or not path.exists():
+                return None
+            return read_keyed(self.folder, "negative_control_events", self.keys,
+                              dates=("event_date",), texts=("outcome",))
+
+        def make():
+            a = self._once("negative_controls", load)
+            if a is None:
+                return Events(np.zeros(0, "int64"), np.zeros(0, "int64"))
+            keep = np.isin(a["outcome"], _codes(a, "outcome", (outcome,))) & (a["event_date"] <= self.end_day)
+            return Events(a["pk"][keep], a["event_date"][keep])
+        return self._once(("negative_control", outcome), make)
+
+    def cooffences(self) -> Events:
+        """Offences (by offence date) committed together with a registered group member.
 
         A co-offence is a charge sharing its ``case_id`` with a charge of another person who is
         registered in a criminal group on the offence date (registered on or before it and not
         deregistered on or before it).
         """
-        if self._cooffences is None:
+        def make():
             import duckdb
 
+            c, g = self._arrays["charges"], self._arrays["group_registrations"]
             con = duckdb.connect()
-            con.register("charges", self.charges[["person_id", "case_id", "offence_date"]])
-            con.register("groups", self.group_registrations)
-            self._cooffences = con.execute(
-                """
-                SELECT DISTINCT a.person_id, a.offence_date
+            con.register("charges", pd.DataFrame({"pk": c["pk"], "case_id": c["case_id"], "od": c["offence_date"]}))
+            con.register("groups", pd.DataFrame({"pk": g["pk"], "reg": g["registered_date"],
+                                                 "dereg": g["deregistered_date"]}))
+            got = con.execute(f"""
+                SELECT DISTINCT a.pk, a.od
                 FROM charges a
-                JOIN charges b ON a.case_id = b.case_id AND a.person_id <> b.person_id
-                JOIN groups g ON g.person_id = b.person_id
-                     AND g.registered_date <= a.offence_date
-                     AND (g.deregistered_date IS NULL OR g.deregistered_date > a.offence_date)
-                ORDER BY a.person_id, a.offence_date
-                """
-            ).df()
+                JOIN charges b ON a.case_id = b.case_id AND a.pk <> b.pk
+                JOIN groups g ON g.pk = b.pk AND g.reg <= a.od AND g.dereg > a.od
+                WHERE a.case_id >= 0 AND a.pk >= 0 AND b.pk >= 0 AND a.od < {NEVER} AND g.reg < {NEVER}
+                """).fetchnumpy()
             con.close()
-            self._cooffences["offence_date"] = pd.to_datetime(self._cooffences["offence_date"]).astype("datetime64[ns]")
-        return self._cooffences
+            return Events(np.asarray(got["pk"], "int64"), np.asarray(got["od"], "int64"))
+        return self._once("cooffences", make)
 
 
 @dataclass
@@ -179,7 +214,11 @@ class OutcomeData:
 # ---------------------------------------------------------------------------------------------
 # building blocks
 
-def _rows(cohort: pd.DataFrame) -> pd.DataFrame:
+#: Columns :func:`_rows` adds: the person key and the index and end dates as day numbers.
+PK, T0, T1 = "_pk", "_t0", "_t1"
+
+
+def _rows(cohort: pd.DataFrame, keys: PersonKeys | None = None) -> pd.DataFrame:
     out = cohort.copy()
     out[ROW] = np.arange(len(out))
     out["person_id"] = out["person_id"].astype(str)
@@ -187,50 +226,39 @@ def _rows(cohort: pd.DataFrame) -> pd.DataFrame:
         out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
     if "weight" not in out:
         out["weight"] = 1.0
+    if keys is not None:
+        out[PK] = keys.lookup(out["person_id"].to_numpy())
+    out[T0] = days(out["index_date"])
+    out[T1] = days(out["end_date"])
     return out
 
 
-def first_after(rows: pd.DataFrame, events: pd.DataFrame, date_col: str,
-                window_days: int | None = None) -> pd.Series:
-    """First event date strictly after each row's index date (NaT when none).
-
-    Parameters
-    ----------
-    rows : DataFrame
-        With ``_row``, ``person_id``, ``index_date``.
-    events : DataFrame
-        With ``person_id`` and ``date_col``.
-    window_days : int, optional
-        Only events at most this many days after the index date.
-
-    Returns
-    -------
-    Series indexed like ``rows`` (by position), datetime64.
-    """
-    m = rows[[ROW, "person_id", "index_date"]].merge(events[["person_id", date_col]], on="person_id")
-    m = m[m[date_col] > m["index_date"]]
+def first_after(rows: pd.DataFrame, events: Events, window_days: int | None = None) -> np.ndarray:
+    """Day of the first event strictly after each row's index date (NaN when none); with
+    ``window_days``, only an event at most this many days after the index date."""
+    t0 = rows[T0].to_numpy()
+    first = events.first_after(rows[PK].to_numpy(), t0)
     if window_days is not None:
-        m = m[(m[date_col] - m["index_date"]).dt.days <= window_days]
-    first = m.groupby(ROW)[date_col].min()
-    return rows[ROW].map(first).astype("datetime64[ns]").set_axis(rows.index)
+        first = np.where(first - t0 <= window_days, first, np.nan)
+    return first
 
 
-def time_status(rows: pd.DataFrame, event_date: pd.Series, admin_days: int | None = None) -> pd.DataFrame:
-    """Time (days) and status from the first event date and the cohort's end of follow-up.
+def time_status(rows: pd.DataFrame, event_day: np.ndarray, admin_days: int | None = None) -> pd.DataFrame:
+    """Time (days) and status from the first event day and the cohort's end of follow-up.
 
     ``status`` is 1 when the event comes on or before ``end_date`` (and within ``admin_days``
     when given), otherwise 2 when follow-up ended by death or emigration, else 0. With
     ``admin_days``, follow-up is also censored (status 0) at that many days after index.
     """
-    t_end = (rows["end_date"] - rows["index_date"]).dt.days.astype(float)
-    competing = rows["end_reason"].astype(str).isin(COMPETING_REASONS)
+    t_end = (rows[T1] - rows[T0]).to_numpy(float)
+    competing = rows["end_reason"].astype(str).isin(COMPETING_REASONS).to_numpy()
     status_end = np.where(competing, 2, 0)
     if admin_days is not None:
         beyond = t_end > admin_days
         status_end = np.where(beyond, 0, status_end)
-        t_end = t_end.clip(upper=admin_days)
-    t_event = (event_date - rows["index_date"]).dt.days.astype(float)
-    is_event = t_event.notna() & (t_event <= t_end)
+        t_end = np.minimum(t_end, admin_days)
+    t_event = event_day - rows[T0].to_numpy(float)
+    is_event = ~np.isnan(t_event) & (t_event <= t_end)
     time = np.where(is_event, t_event, t_end)
     status = np.where(is_event, 1, status_end)
     return pd.DataFrame({"time": time.astype(float), "status": status.astype(int)}, index=rows.index)
@@ -258,13 +286,27 @@ def remove_custody(frame: pd.DataFrame, custody: pd.DataFrame, data_end: pd.Time
         a spell, the spell is cut to end the day before it so that the event keeps one day at
         risk. Follow-up that is entirely in custody yields no row.
     """
-    base = frame.drop(columns=[c for c in ("start", "stop") if c in frame])
-    c = frame[[ROW, "person_id", "index_date", "time", "status"]].merge(custody, on="person_id")
-    end = c["end_date"].fillna(data_end)
-    cs = (c["start_date"] - c["index_date"]).dt.days.astype(float).clip(lower=0)
-    limit = np.where(c["status"] != 0, c["time"] - 1, c["time"])
-    ce = np.minimum((end - c["index_date"]).dt.days.astype(float), limit)
-    spells = pd.DataFrame({ROW: c[ROW].to_numpy(), "cs": cs.to_numpy(), "ce": ce})
+    keys = PersonKeys()
+    spells = Spells(keys.encode(custody["person_id"].astype(str)), start_date=days(custody["start_date"]),
+                    end_date=days(custody["end_date"]))
+    return _remove_custody(frame, keys.lookup(frame["person_id"].astype(str).to_numpy()),
+                           days(frame["index_date"]), spells, int(days([data_end])[0]))
+
+
+def _remove_custody(frame: pd.DataFrame, pk: np.ndarray, t0: np.ndarray, custody: Spells,
+                    end_day: int) -> pd.DataFrame:
+    """:func:`remove_custody` with the rows' person keys ``pk`` and index days ``t0`` and the
+    custody spells keyed alike."""
+    base = frame.drop(columns=[c for c in ("start", "stop", PK, T0, T1) if c in frame])
+    q, s = custody.pairs(pk)
+    time = frame["time"].to_numpy(float)[q]
+    status = frame["status"].to_numpy()[q]
+    end = custody["end_date"][s]
+    end = np.where(end == NEVER, end_day, end)
+    cs = np.maximum((custody["start_date"][s] - t0[q]).astype(float), 0)
+    limit = np.where(status != 0, time - 1, time)
+    ce = np.minimum((end - t0[q]).astype(float), limit)
+    spells = pd.DataFrame({ROW: frame[ROW].to_numpy()[q], "cs": cs, "ce": ce})
     spells = spells[spells["ce"] > spells["cs"]].sort_values([ROW, "cs", "ce"], kind="mergesort")
     if len(spells):
         prev_max = spells.groupby(ROW)["ce"].cummax().groupby(spells[ROW]).shift()
@@ -293,22 +335,19 @@ def remove_custody(frame: pd.DataFrame, custody: pd.DataFrame, data_end: pd.Time
 def in_education_or_job(rows: pd.DataFrame, tables: WarehouseTables, hours_threshold: float) -> pd.Series:
     """1 when in an education spell covering the index date or working at least
     ``hours_threshold`` hours in the index month, else 0."""
-    e = rows[[ROW, "person_id", "index_date"]].merge(tables.education, on="person_id")
-    in_edu = e[(e["start_date"] <= e["index_date"]) &
-               (e["end_date"].isna() | (e["end_date"] >= e["index_date"]))][ROW]
-    j = rows[[ROW, "person_id", "index_date"]].merge(tables.employment, on="person_id")
-    idx_month = j["index_date"].dt.to_period("M").dt.start_time
-    in_job = j[(j["month_start"] == idx_month) & (j["hours"] >= hours_threshold)][ROW]
-    flag = rows[ROW].isin(set(in_edu) | set(in_job))
-    return flag.astype(int)
+    pk, t0 = rows[PK].to_numpy(), rows[T0].to_numpy()
+    edu = tables.spells("education")
+    in_edu = edu.any_covering(pk, lambda q, s: (edu["start_date"][s] <= t0[q]) & (edu["end_date"][s] >= t0[q]))
+    in_job = tables.job_months(hours_threshold).on(pk, month_start(t0))
+    return pd.Series((in_edu | in_job).astype(int), index=rows.index)
 
 
 def registered_at_index(rows: pd.DataFrame, tables: WarehouseTables) -> pd.Series:
     """1 when registered in a criminal group on the index date, else 0."""
-    g = rows[[ROW, "person_id", "index_date"]].merge(tables.group_registrations, on="person_id")
-    reg = g[(g["registered_date"] <= g["index_date"]) &
-            (g["deregistered_date"].isna() | (g["deregistered_date"] > g["index_date"]))][ROW]
-    return rows[ROW].isin(set(reg)).astype(int)
+    pk, t0 = rows[PK].to_numpy(), rows[T0].to_numpy()
+    g = tables.spells("group_registrations")
+    reg = g.any_covering(pk, lambda q, s: (g["registered_date"][s] <= t0[q]) & (g["deregistered_date"][s] > t0[q]))
+    return pd.Series(reg.astype(int), index=rows.index)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,34 +375,25 @@ def derive_outcome(cohort: pd.DataFrame, spec, tables: WarehouseTables,
     -------
     OutcomeData
     """
-    rows = _rows(cohort)
+    rows = _rows(cohort, tables.keys)
     d = spec.definition
     admin = None
     if d == "first_charge":
-        ev = tables.charges
-        if spec.offence_categories:
-            ev = ev[ev["offence_category"].isin(spec.offence_categories)]
-        date = first_after(rows, ev, "offence_date")
+        date = first_after(rows, tables.charges(tuple(spec.offence_categories or ())))
     elif d == "first_guilty_decision":
-        ev = tables.convictions[tables.convictions["sanction"].isin(GUILTY_SANCTIONS)]
-        ev = ev[ev["decision_date"] <= tables.data_end]
-        date = first_after(rows, ev, "offence_date", window_days=spec.offence_window_days)
+        date = first_after(rows, tables.guilty_decisions(), window_days=spec.offence_window_days)
         admin = spec.offence_window_days
     elif d == "first_education_or_job":
         rows = rows[in_education_or_job(rows, tables, spec.hours_threshold) == 0]
-        edu = tables.education.rename(columns={"start_date": "date"})[["person_id", "date"]]
-        job = tables.employment[tables.employment["hours"] >= spec.hours_threshold]
-        job = job.rename(columns={"month_start": "date"})[["person_id", "date"]]
-        date = first_after(rows, pd.concat([edu, job], ignore_index=True), "date")
+        date = first_after(rows, tables.education_or_job_starts(spec.hours_threshold))
     elif d == "first_registration":
         rows = rows[registered_at_index(rows, tables) == 0]
-        date = first_after(rows, tables.group_registrations, "registered_date")
+        date = first_after(rows, tables.registrations())
     elif d == "first_negative_control_event":
-        ev = tables.negative_control_events()
-        date = first_after(rows, ev[ev["outcome"] == spec.negative_control], "event_date")
+        date = first_after(rows, tables.negative_control_events(spec.negative_control))
     elif d == "first_cooffence_with_member":
         rows = rows[registered_at_index(rows, tables) == 0]
-        date = first_after(rows, tables.cooffences(), "offence_date")
+        date = first_after(rows, tables.cooffences())
     else:  # the plan loader only lets known definitions through
         raise ValueError(f"unknown outcome definition {d!r}")
     ts = time_status(rows, date, admin_days=admin)
@@ -371,7 +401,8 @@ def derive_outcome(cohort: pd.DataFrame, spec, tables: WarehouseTables,
     frame = pd.concat([rows[[ROW, *keep, *(["index_date"] if "index_date" not in keep else [])]], ts], axis=1)
     start_stop = None
     if spec.remove_custody:
-        start_stop = remove_custody(frame, tables.custody, tables.data_end)
+        start_stop = _remove_custody(frame, rows[PK].to_numpy(), rows[T0].to_numpy(), tables.spells("custody"),
+                                     tables.end_day)
         start_stop = start_stop[[*keep, "start", "stop", "status"]]
     counts = None
     if spec.count and d == "first_charge":
@@ -389,20 +420,16 @@ def charge_counts(rows: pd.DataFrame, tables: WarehouseTables, categories: tuple
     follow-up. Person-time is the follow-up in days minus the days in custody (as in
     :func:`remove_custody`, without any event).
     """
-    rows = rows if ROW in rows else _rows(rows)
-    ev = tables.charges
-    if categories:
-        ev = ev[ev["offence_category"].isin(categories)]
-    m = rows[[ROW, "person_id", "index_date", "end_date"]].merge(ev[["person_id", "offence_date"]], on="person_id")
-    m = m[(m["offence_date"] > m["index_date"]) & (m["offence_date"] <= m["end_date"])]
-    n = rows[ROW].map(m.groupby(ROW).size()).fillna(0).astype(int)
+    rows = rows if ROW in rows and PK in rows else _rows(rows, tables.keys)
+    pk, t0, t1 = rows[PK].to_numpy(), rows[T0].to_numpy(), rows[T1].to_numpy()
+    n = tables.charges(tuple(categories or ())).count_between(pk, t0, t1)
     base = rows[[ROW, "person_id", "index_date"]].copy()
-    base["time"] = (rows["end_date"] - rows["index_date"]).dt.days.astype(float)
+    base["time"] = (t1 - t0).astype(float)
     base["status"] = 0
-    seg = remove_custody(base, tables.custody, tables.data_end)
+    seg = _remove_custody(base, pk, t0, tables.spells("custody"), tables.end_day)
     pt = rows[ROW].map((seg["stop"] - seg["start"]).groupby(seg[ROW]).sum()).fillna(0.0)
     keep = [c for c in KEEP if c in rows]
     out = rows[keep].copy()
-    out["n_events"] = n.to_numpy()
+    out["n_events"] = n.astype(int)
     out["person_time"] = pt.to_numpy()
     return out.reset_index(drop=True)

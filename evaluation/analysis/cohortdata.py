@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..contract import AALBORG_MUNICIPALITY
 from ..errors import InputError
-from ..io import read_warehouse
+from ..keyed import NEVER, PersonKeys, days, read_keyed
 
 COHORT_FILES = ("cohort.parquet", "cohort.json", "attrition.parquet", "balance.parquet", "propensity.parquet")
 
@@ -196,63 +196,61 @@ def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.da
     Each row gets its own ``set_id`` (negative for the comparison rows): no clustering.
     """
     d0 = pd.Timestamp(index_date)
+    t0 = int(days([d0])[0])
     as_of = pd.Timestamp(data_end).date()
-    persons = read_warehouse(warehouse, "persons", ["person_id", "birth_date"], as_of=as_of).reset_index(drop=True)
-    persons["person_id"] = persons["person_id"].astype(str)
-    bd = pd.to_datetime(persons["birth_date"])
-    before_birthday = (bd.dt.month > d0.month) | ((bd.dt.month == d0.month) & (bd.dt.day > d0.day))
-    age = d0.year - bd.dt.year - before_birthday.astype(int)
-    ok = persons[(age >= 14) & (age <= 25)][["person_id"]]
+    keys = PersonKeys()
+    persons = read_keyed(warehouse, "persons", keys, dates=("birth_date",), as_of=as_of)
+    res = read_keyed(warehouse, "residence", keys, dates=("from_date", "to_date"), texts=("municipality_code",),
+                     as_of=as_of)
+    vital = read_keyed(warehouse, "vital", keys, dates=("death_date", "emigration_date"), as_of=as_of)
+    cust = read_keyed(warehouse, "custody", keys, dates=("start_date", "end_date"), as_of=as_of)
+    contacts = read_keyed(warehouse, "contacts", keys, dates=("contact_date",), as_of=as_of)
+    n = len(keys)
 
-    res = read_warehouse(warehouse, "residence", ["person_id", "municipality_code", "from_date", "to_date"], as_of=as_of).reset_index(drop=True)
-    res["person_id"] = res["person_id"].astype(str)
-    fr, to = pd.to_datetime(res["from_date"]), pd.to_datetime(res["to_date"])
-    here = res[(res["municipality_code"].astype(str) == municipality) & (fr <= d0) & (to.isna() | (to >= d0))]
-    ok = ok[ok["person_id"].isin(set(here["person_id"]))]
+    def anyone(pk: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(n + 1, bool)
+        out[pk[rows]] = True  # a missing id (-1) lands in the extra last place
+        return out[:n]
 
-    vital = read_warehouse(warehouse, "vital", ["person_id", "death_date", "emigration_date"], as_of=as_of).reset_index(drop=True)
-    vital["person_id"] = vital["person_id"].astype(str)
-    # the first death and emigration date of each person, as datetimes (a vectorised minimum)
-    first_vital = vital.assign(death_date=pd.to_datetime(vital["death_date"]),
-                               emigration_date=pd.to_datetime(vital["emigration_date"])
-                               ).groupby("person_id")[["death_date", "emigration_date"]].min()
-    death = pd.to_datetime(ok["person_id"].map(first_vital["death_date"]))
-    emig = pd.to_datetime(ok["person_id"].map(first_vital["emigration_date"]))
-    alive = (death.isna() | (death > d0)) & (emig.isna() | (emig > d0))
-    ok = ok[alive.to_numpy()]
+    def first(pk: np.ndarray, day: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Each person's earliest day (of ``rows``), NEVER when none."""
+        out = np.full(n + 1, NEVER, "int64")
+        rows = np.ones(len(pk), bool) if rows is None else rows
+        np.minimum.at(out, pk[rows], day[rows])
+        return out[:n]
 
-    cust = read_warehouse(warehouse, "custody", ["person_id", "start_date", "end_date"], as_of=as_of).reset_index(drop=True)
-    cust["person_id"] = cust["person_id"].astype(str)
-    cs, ce = pd.to_datetime(cust["start_date"]), pd.to_datetime(cust["end_date"])
-    inside = cust[(cs <= d0) & (ce.isna() | (ce >= d0))]
-    ok = ok[~ok["person_id"].isin(set(inside["person_id"]))]
-
-    contacts = read_warehouse(warehouse, "contacts", ["person_id", "contact_date"], as_of=as_of).reset_index(drop=True)
-    contacts["person_id"] = contacts["person_id"].astype(str)
-    cdate = pd.to_datetime(contacts["contact_date"])
-    ok = ok[~ok["person_id"].isin(set(contacts[cdate <= d0]["person_id"]))]
-    contacts["d"] = cdate.to_numpy()
-    first_contact = contacts[contacts["d"] > d0].groupby("person_id")["d"].min()
-
-    ends = pd.DataFrame({
-        "death": pd.to_datetime(ok["person_id"].map(first_vital["death_date"])),
-        "emigration": pd.to_datetime(ok["person_id"].map(first_vital["emigration_date"])),
-        "contacted": ok["person_id"].map(first_contact),
-        "end_of_data": pd.Series(data_end, index=ok.index),
-    }, index=ok.index).astype("datetime64[ns]")
+    pk, born = persons["pk"], persons["birth_date"]
+    bd = born.astype("datetime64[D]")
+    month = bd.astype("datetime64[M]")
+    b_year = bd.astype("datetime64[Y]").astype("int64") + 1970
+    b_month = month.astype("int64") % 12 + 1
+    b_day = (bd - month.astype("datetime64[D]")).astype("int64") + 1
+    before_birthday = (b_month > d0.month) | ((b_month == d0.month) & (b_day > d0.day))
+    age = d0.year - b_year - before_birthday.astype(int)
+    code = np.flatnonzero(res["municipality_code_values"].astype(str) == municipality)
+    here = anyone(res["pk"], np.isin(res["municipality_code"], code) & (res["from_date"] <= t0)
+                  & (res["to_date"] >= t0))
+    death, emig = first(vital["pk"], vital["death_date"]), first(vital["pk"], vital["emigration_date"])
+    inside = anyone(cust["pk"], (cust["start_date"] <= t0) & (cust["end_date"] >= t0))
+    contacted_before = anyone(contacts["pk"], contacts["contact_date"] <= t0)
+    first_contact = first(contacts["pk"], contacts["contact_date"], contacts["contact_date"] > t0)
+    known = pk >= 0
+    who = np.where(known, pk, 0)
+    ok = known & (born != NEVER) & (age >= 14) & (age <= 25) & here[who] & (death[who] > t0) & (emig[who] > t0) \
+        & ~inside[who] & ~contacted_before[who]
+    p = pk[ok]
     order = ["death", "emigration", "contacted", "end_of_data"]
     # the first end (end of data is always there) and its reason: the first column at the
-    # minimum, in the order above (ties go to the earlier column), NaT skipped
-    days = ends[order].to_numpy("datetime64[ns]").view("int64")
-    days = np.where(days == np.iinfo("int64").min, np.iinfo("int64").max, days)
-    first = days.argmin(axis=1)
-    end_date = pd.Series(days[np.arange(len(days)), first].view("datetime64[ns]"), index=ends.index)
-    reason = pd.Series(np.array(order, dtype=object)[first], index=ends.index)
+    # minimum, in the order above (ties go to the earlier column); NEVER: no such date
+    ends = np.column_stack([death[p], emig[p], first_contact[p], np.full(len(p), int(days([data_end])[0]))])
+    at = ends.argmin(axis=1)
+    end_date = ends[np.arange(len(p)), at].astype("datetime64[D]").astype("datetime64[ns]")
+    reason = np.array(order, dtype=object)[at]
     comp = pd.DataFrame({
-        "person_id": ok["person_id"].to_numpy(),
-        "set_id": -np.arange(1, len(ok) + 1),
+        "person_id": keys.ids(p),
+        "set_id": -np.arange(1, len(p) + 1),
         "arm": "comparison", "treated": 0, "weight": 1.0,
-        "index_date": d0, "end_date": end_date.to_numpy(), "end_reason": reason.to_numpy(),
+        "index_date": d0, "end_date": end_date, "end_reason": reason,
     })
     treated = contacted[contacted["treated"] == 1][
         ["person_id", "set_id", "arm", "treated", "weight", "index_date", "end_date", "end_reason"]].copy()

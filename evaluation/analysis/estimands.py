@@ -360,38 +360,67 @@ def _one_step(beta: np.ndarray, information: np.ndarray, scores: np.ndarray, cou
     return beta[None, :] + np.linalg.solve(information, step.T).T
 
 
-def definition_covariates_at(warehouse, definition):
+def definition_covariates_at(warehouse, definition, persons=None):
     """A ``covariates_at`` callable for :func:`censoring_weights`: the cohort definition's
-    covariates as of each (person, date), computed as the cohort build computes them. Values
-    are kept, so outcomes sharing person-periods compute each (person, date) once."""
-    from ..cohort.covariates import TABLES_BY_KIND, compute_covariates
+    covariates as of each (person, date), computed as the cohort build computes them (persons
+    keyed by an integer, one DuckDB connection for all calls). Values are kept by (person key,
+    day), so outcomes sharing person-periods compute each (person, date) once.
+
+    ``persons``: the person ids that will be asked for (e.g. the cohort's); the rows of the
+    covariates' tables for them are keyed once. A person not among them is added when asked,
+    at the cost of keying the tables again.
+    """
+    from ..cohort.covariates import TABLES_BY_KIND, covariates_by_index, keyed_sources
     from ..cohort.warehouse import open_warehouse
+    from ..keyed import PersonKeys, days, person_day_key
 
     names = [c.name for c in definition.covariates]
-    known: list[pd.DataFrame] = []
+    keys = PersonKeys()
+    if persons is not None:
+        keys.encode(np.asarray(persons).astype(str))
+    known = {"key": np.zeros(0, "int64"), "values": np.zeros((0, len(names)), "int64"),
+             "con": None, "sources": None, "persons": 0}
 
-    def compute(pairs: pd.DataFrame) -> pd.DataFrame:
-        tables = {t for c in definition.covariates for t in TABLES_BY_KIND[c.kind]}
-        con = open_warehouse(warehouse, tables)
-        try:
-            rows = pd.DataFrame({"row_id": np.arange(len(pairs)), "person_id": pairs["person_id"].to_numpy(),
-                                 "t": pairs["t"].to_numpy()})
-            values = compute_covariates(con, rows, definition.covariates).reset_index(drop=True)
-        finally:
-            con.close()
-        return pd.concat([pairs.reset_index(drop=True), values], axis=1)
+    def connect(pk: np.ndarray):
+        """The warehouse connection, with the covariates' tables keyed by the known persons."""
+        if known["con"] is None:
+            known["con"] = open_warehouse(warehouse, {t for c in definition.covariates for t in TABLES_BY_KIND[c.kind]})
+        con = known["con"]
+        if known["sources"] is None or len(keys) > known["persons"]:
+            known["persons"] = len(keys)
+            every = np.arange(known["persons"])
+            con.register("_persons_df", pd.DataFrame({"pidx": every, "person_id": keys.ids(every)}))
+            con.execute("CREATE OR REPLACE TEMP TABLE keyed_persons AS "
+                        "SELECT pidx, CAST(person_id AS VARCHAR) AS person_id FROM _persons_df")
+            con.unregister("_persons_df")
+            known["sources"] = keyed_sources(con, definition.covariates, "keyed_persons")
+        return con
+
+    def compute(pk: np.ndarray, t: np.ndarray) -> np.ndarray:
+        con = connect(pk)
+        rows = pd.DataFrame({"row_id": np.arange(len(pk)), "pidx": pk, "t": t})
+        values = covariates_by_index(con, rows, definition.covariates, sources=known["sources"])
+        return np.column_stack([values[n].astype("int64") for n in names]) if names else np.zeros((len(pk), 0), "int64")
+
+    def lookup(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.searchsorted(known["key"], q)
+        found = pos < len(known["key"])
+        found[found] = known["key"][pos[found]] == q[found]
+        return pos, found
 
     def covariates_at(person_id: np.ndarray, at: np.ndarray) -> pd.DataFrame:
-        query = pd.DataFrame({"person_id": np.asarray(person_id).astype(str), "t": pd.to_datetime(at)})
-        cache = pd.concat(known, ignore_index=True) if known else None
-        merged = query if cache is None else query.merge(cache, on=["person_id", "t"], how="left")
-        missing = (merged[names].isna().any(axis=1) if cache is not None
-                   else pd.Series(True, index=merged.index))
-        if missing.any():
-            new = compute(query[missing.to_numpy()].drop_duplicates())
-            known.append(new)
-            merged = query.merge(pd.concat(known, ignore_index=True), on=["person_id", "t"], how="left")
-        return merged[names].astype("int64").reset_index(drop=True)
+        pk = keys.encode(np.asarray(person_id).astype(str))
+        t = days(pd.Series(pd.to_datetime(at)))
+        q = person_day_key(pk, t)
+        pos, found = lookup(q)
+        if not found.all():
+            new, first = np.unique(q[~found], return_index=True)
+            values = compute(pk[~found][first], t[~found][first])
+            key = np.r_[known["key"], new]
+            order = np.argsort(key, kind="stable")
+            known["key"], known["values"] = key[order], np.vstack([known["values"], values])[order]
+            pos, found = lookup(q)
+        return pd.DataFrame(known["values"][pos], columns=names).astype("int64")
 
     return covariates_at
 

@@ -690,10 +690,10 @@ def _weighted(plans, design: str) -> bool:
     return any(p.weighted for p in plans) or design == "iptw"
 
 
-def _lazy_covariates_at(study: Study):
+def _lazy_covariates_at(study: Study, persons=None):
     """The cohort definition's covariates as of any (person, date), for the per-protocol
     censoring model; the definition is read only when a later contact ended follow-up, and
-    values are shared by all outcomes."""
+    values are shared by all outcomes (``persons``: the ids that will be asked for)."""
     made: list = []
 
     def covariates_at(person_id, at):
@@ -701,7 +701,7 @@ def _lazy_covariates_at(study: Study):
             from ..cohort import load_definition
             from .estimands import definition_covariates_at
 
-            made.append(definition_covariates_at(study.warehouse, load_definition(study.cohort)))
+            made.append(definition_covariates_at(study.warehouse, load_definition(study.cohort), persons))
         return made[0](person_id, at)
 
     return covariates_at
@@ -786,7 +786,7 @@ def _outcomes(study: Study, plans, cohort: CohortData, tables, start: dt.date, d
             info(f"naive comparison: {int((naive['treated'] == 0).sum())} non-contacted eligible residents "
                  f"followed from {start.isoformat()}")
     threshold = study.report.suppression_threshold
-    covariates_at = _lazy_covariates_at(study)
+    covariates_at = _lazy_covariates_at(study, cohort.cohort.loc[cohort.cohort["treated"] == 0, "person_id"])
     results: list[OutcomeResult] = []
     for plan in plans:
         weighted = plan.weighted or design == "iptw"

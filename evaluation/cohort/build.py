@@ -72,7 +72,7 @@ from ..blas import single_threaded_blas
 from ..errors import ConfigError, InputError
 from ..progress import info, step
 from ..timeunits import months_to_days
-from .covariates import TABLES_BY_KIND, _quote, covariates_of_table_r, sources_by_index
+from .covariates import TABLES_BY_KIND, _quote, covariates_by_index
 from .definition import CohortDefinition
 from .warehouse import EPOCH, NEVER, from_days, latest_date, open_warehouse, to_days
 
@@ -724,16 +724,8 @@ def _person_dates(case_p: np.ndarray, case_t: np.ndarray, comparison: dict[str, 
 
 def _covariates(con, rows: pd.DataFrame, d: CohortDefinition) -> dict[str, np.ndarray]:
     """Covariates of ``rows`` (``row_id`` = position, ``pidx``, ``t`` in days), measured in
-    DuckDB with the persons keyed by their pool index (the table ``pool``); no per-row Python
-    objects and no joins on text ids over the sampled rows."""
-    frame = rows[["row_id", "pidx", "t"]]
-    con.register("_rows_df", frame)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE r AS
-                    SELECT row_id, pidx AS pk, DATE '{EPOCH}' + CAST(t AS INTEGER) AS t
-                    FROM _rows_df""")
-    con.unregister("_rows_df")
-    del frame
-    return covariates_of_table_r(con, d.covariates, sources_by_index(d.covariates, "pool"))
+    DuckDB with the persons keyed by their pool index (the table ``pool``)."""
+    return covariates_by_index(con, rows, d.covariates, "pool")
 
 
 def _describe(rows: pd.DataFrame, pool: _Pool, d: CohortDefinition) -> pd.DataFrame:

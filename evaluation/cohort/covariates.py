@@ -82,6 +82,31 @@ def compute_covariates(con, rows: pd.DataFrame, covariates: tuple[Covariate, ...
     return pd.DataFrame({c.name: values[c.name].astype("int64") for c in covariates}, index=index)
 
 
+def covariates_by_index(con, rows: pd.DataFrame, covariates: tuple[Covariate, ...],
+                        persons: str = "pool", sources: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """Covariates of ``rows`` (``row_id`` = position, ``pidx``, ``t`` in days since 1970-01-01),
+    the persons keyed by the column ``pidx`` of the table ``persons`` (see
+    :func:`sources_by_index`, or ``sources`` made by :func:`keyed_sources`); no per-row Python
+    objects and no joins on text ids over the rows. Returns ``{name: int32 values by row_id}``."""
+    con.register("_rows_df", rows[["row_id", "pidx", "t"]])
+    con.execute("""CREATE OR REPLACE TEMP TABLE r AS
+                    SELECT row_id, pidx AS pk, DATE '1970-01-01' + CAST(t AS INTEGER) AS t
+                    FROM _rows_df""")
+    con.unregister("_rows_df")
+    return covariates_of_table_r(con, covariates, sources or sources_by_index(covariates, persons))
+
+
+def keyed_sources(con, covariates: tuple[Covariate, ...], persons: str) -> dict[str, str]:
+    """The relations of :func:`sources_by_index` stored once as temporary tables
+    (``keyed_<name>``), for many :func:`covariates_by_index` calls on the same persons: each
+    call then joins integers instead of reading the warehouse and joining text ids again."""
+    out = {}
+    for name, sql in sources_by_index(covariates, persons).items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE keyed_{name} AS {sql}")
+        out[name] = f"SELECT * FROM keyed_{name}"
+    return out
+
+
 def sources_by_person_id(covariates: tuple[Covariate, ...]) -> dict[str, str]:
     """The relations the covariate queries read (:func:`covariates_of_table_r`), keyed by the
     person id as text (``pk``), straight from the warehouse views."""
