@@ -61,7 +61,7 @@ def test_resampled_incidence_equals_the_dense_weight_matrix():
     base = rng.uniform(0.2, 4.0, len(time))
     draws = rng.multinomial(1200, np.full(1200, 1 / 1200), size=40)
     assert (draws == 0).mean() > 0.3
-    new = bs.resampled_cumulative_incidence(draws, person, base, time, status, HORIZONS, entry)
+    new = bs.resampled_cumulative_incidence(bs.counts_by_person(draws), person, base, time, status, HORIZONS, entry)
     old = dense.cumulative_incidence_matrix(time, status, draws[:, person] * base[None, :], HORIZONS, entry)
     np.testing.assert_allclose(new, old, rtol=1e-10, atol=1e-15)
 
@@ -131,3 +131,14 @@ def test_ipcw_bootstrap_equals_the_dense_bootstrap(informative):
     old = dense.bootstrap_ipcw(cw, horizons, replicates=60, seed=3)
     pd.testing.assert_frame_equal(new, old, rtol=1e-9, atol=0)
     assert (new["se_rd"] > 0).all()
+
+
+def test_the_kernels_exp_is_within_two_units_in_the_last_place():
+    from evaluation.analysis._kernels import FLOOR, one_plus_exp_capped
+
+    z = np.r_[np.random.default_rng(10).uniform(-60.0, 60.0, 200_000), -40.0, 40.0, 0.0, -1e-300,
+              27.6, 27.7, -36.8, -37.5, 709.0, -745.0, 1e308]
+    mine = one_plus_exp_capped(z)
+    with np.errstate(over="ignore"):
+        exact = np.minimum(1.0 + np.exp(z), 1.0 / FLOOR)
+    assert np.max(np.abs(mine - exact) / np.spacing(exact)) <= 2

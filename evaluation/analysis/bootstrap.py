@@ -120,19 +120,28 @@ def cumulative_incidence_matrix(time: np.ndarray, status: np.ndarray, weights: n
     return binned_cumulative_incidence(*sums, bins.times, horizons)
 
 
-def resampled_cumulative_incidence(draws: np.ndarray, person: np.ndarray, weight: np.ndarray,
+def resampled_cumulative_incidence(counts: np.ndarray, person: np.ndarray, weight: np.ndarray,
                                    time: np.ndarray, status: np.ndarray, horizons: tuple[int, ...],
                                    entry: np.ndarray | None = None) -> np.ndarray:
-    """:func:`cumulative_incidence_matrix` for the replicate weights ``draws[b, person[i]] *
-    weight[i]`` of a person-level bootstrap (``draws``: times each person is drawn in each
-    replicate, (B, persons)), without building the (B, n) weight matrix."""
+    """:func:`cumulative_incidence_matrix` for the replicate weights ``counts[person[i], b] *
+    weight[i]`` of a person-level bootstrap (``counts``: times each person is drawn in each
+    replicate, (persons, B), see :func:`counts_by_person`), without building the (B, n) weight
+    matrix."""
     from ._kernels import bin_sums
 
+    person = np.asarray(person, np.int64)
+    if len(person) and not 0 <= person.min() <= person.max() < len(counts):
+        raise ValueError("a row's person is not among the persons of the draws")
     bins = event_bins(time, status, horizons, entry)
-    factor = np.ascontiguousarray(np.asarray(draws, float).T)
-    sums = bin_sums(factor, np.asarray(person, np.int64)[bins.rows], np.asarray(weight, float)[bins.rows],
+    sums = bin_sums(counts, person[bins.rows], np.asarray(weight, float)[bins.rows],
                     bins.enter, bins.leave, bins.event, bins.primary, len(bins.times))
     return binned_cumulative_incidence(*sums, bins.times, horizons)
+
+
+def counts_by_person(draws: np.ndarray) -> np.ndarray:
+    """The (B, persons) draws of a bootstrap as the (persons, B) float array the compiled loops
+    read (each person's counts side by side)."""
+    return np.ascontiguousarray(np.asarray(draws).T, dtype=float)
 
 
 def bootstrap_contrasts(frame: pd.DataFrame, horizons: tuple[int, ...], *, weights: str | None,
@@ -151,7 +160,8 @@ def bootstrap_contrasts(frame: pd.DataFrame, horizons: tuple[int, ...], *, weigh
     status = frame["status"].to_numpy(dtype=int)
     treated = frame["treated"].to_numpy(dtype=int)
     draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=replicates)
-    risks = {g: resampled_cumulative_incidence(draws, inverse[treated == g], base[treated == g],
+    counts = counts_by_person(draws)
+    risks = {g: resampled_cumulative_incidence(counts, inverse[treated == g], base[treated == g],
                                                time[treated == g], status[treated == g], horizons)
              for g in (1, 0)}
     return contrast_standard_errors(risks[1], risks[0], horizons)

@@ -45,6 +45,7 @@ from ..survival.estimability import mark_not_estimated
 from .bootstrap import (
     binned_cumulative_incidence,
     contrast_standard_errors,
+    counts_by_person,
     event_bins,
     replicate_risks,
     resampled_cumulative_incidence,
@@ -172,7 +173,9 @@ def _logit(y: np.ndarray, x: np.ndarray):
     """Coefficients, information matrix, per-row scores and standard errors of a logistic
     regression of the 0/1 ``y`` on ``x``."""
     beta, info, p = _logit_newton(x, y)
-    return beta, info, (y - p)[:, None] * x, np.sqrt(np.diag(np.linalg.inv(info)))
+    with np.errstate(invalid="ignore"):  # an inestimable term (collinear) has no standard error
+        se = np.sqrt(np.diag(np.linalg.inv(info)))
+    return beta, info, (y - p)[:, None] * x, se
 
 
 def _period_logit(y: np.ndarray, period: np.ndarray, x_period: np.ndarray):
@@ -297,10 +300,10 @@ def bootstrap_ipcw(cw: CensoringWeights, horizons: tuple[int, ...], replicates: 
     bounds are the full sample's). Returns the rows of :func:`.bootstrap.contrast_standard_errors`.
     """
     rows = cw.rows
-    ids, person = np.unique(rows["person_id"].to_numpy(), return_inverse=True)
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=replicates).astype(float)
     n_c = cw._design["n_contacted_rows"]
+    n_persons, person = _persons(rows, n_c, cw._design["row"])
+    rng = np.random.default_rng(seed)
+    counts = counts_by_person(rng.multinomial(n_persons, np.full(n_persons, 1.0 / n_persons), size=replicates))
     time, status = rows["stop"].to_numpy(float), rows["status"].to_numpy(int)
     entry, base = rows["start"].to_numpy(float), rows["base_weight"].to_numpy(float)
 
@@ -308,29 +311,39 @@ def bootstrap_ipcw(cw: CensoringWeights, horizons: tuple[int, ...], replicates: 
         return person[m], base[m], time[m], status[m], horizons, entry[m]
 
     contacted, comparison = slice(0, n_c), slice(n_c, len(rows))
-    r1 = resampled_cumulative_incidence(draws, *arm(contacted))
-    r0 = (_ipcw_replicate_risks(cw, draws, *arm(comparison)) if "b_den" in cw._design
-          else resampled_cumulative_incidence(draws, *arm(comparison)))
+    r1 = resampled_cumulative_incidence(counts, *arm(contacted))
+    r0 = (_ipcw_replicate_risks(cw, counts, *arm(comparison)) if "b_den" in cw._design
+          else resampled_cumulative_incidence(counts, *arm(comparison)))
     out = contrast_standard_errors(r1, r0, horizons)
     return out.assign(se_risk_contacted=r1.std(axis=0, ddof=1), se_risk_comparison=r0.std(axis=0, ddof=1))
 
 
+def _persons(rows: pd.DataFrame, n_contacted: int, row: np.ndarray) -> tuple[int, np.ndarray]:
+    """The number of distinct persons of ``rows`` and each row's position among them (sorted
+    ids, as ``np.unique``), found on the contacted rows and the first period of each comparison
+    row (a comparison row's periods share its person)."""
+    ids = rows["person_id"].to_numpy()
+    starts = _row_starts(row, int(row.max()) + 1 if len(row) else 0)[:-1]
+    distinct, inverse = np.unique(np.r_[ids[:n_contacted], ids[n_contacted + starts]], return_inverse=True)
+    return len(distinct), np.r_[inverse[:n_contacted], inverse[n_contacted:][row]].astype(np.int64)
+
+
 @single_threaded_blas
-def _ipcw_replicate_risks(cw: CensoringWeights, draws: np.ndarray, person: np.ndarray, base: np.ndarray,
+def _ipcw_replicate_risks(cw: CensoringWeights, counts: np.ndarray, person: np.ndarray, base: np.ndarray,
                           time: np.ndarray, status: np.ndarray, horizons: tuple[int, ...],
                           entry: np.ndarray) -> np.ndarray:
     """The comparison arm's cumulative incidence at ``horizons`` in each replicate (B, horizons),
-    its period rows weighted ``draws[b, person] * base * replicate IPCW``."""
+    its period rows weighted ``counts[person, b] * base * replicate IPCW``."""
     from ._kernels import ipcw_bin_sums
 
     d = cw._design
-    b_num = _one_step(d["b_num"], d["i_num"], _person_sums(d["s_num"], person, draws.shape[1]), draws)
-    b_den = _one_step(d["b_den"], d["i_den"], _person_sums(d["s_den"], person, draws.shape[1]), draws)
+    draws = counts.T
+    b_num = _one_step(d["b_num"], d["i_num"], _person_sums(d["s_num"], person, len(counts)), draws)
+    b_den = _one_step(d["b_den"], d["i_den"], _person_sums(d["s_den"], person, len(counts)), draws)
     bins = event_bins(time, status, horizons, entry, every_row=True)
     kept = entry < max(horizons)  # each comparison row's first periods, in period order
-    first = _row_starts(d["row"][kept], int(d["row"].max()) + 1)
-    row_person = person[_row_starts(d["row"], int(d["row"].max()) + 1)[:-1]]
-    sums = ipcw_bin_sums(np.ascontiguousarray(draws.T), row_person, first,
+    n_rows = int(d["row"].max()) + 1
+    sums = ipcw_bin_sums(counts, person[_row_starts(d["row"], n_rows)[:-1]], _row_starts(d["row"][kept], n_rows),
                          np.ascontiguousarray(d["x_den"][kept]), d["period"][kept].astype(np.int64),
                          np.ascontiguousarray(b_den.T), np.ascontiguousarray(_keep_num(d["x_period"], b_num)),
                          base[kept], *map(float, d["truncation_bounds"]), bins.enter[kept], bins.leave[kept],
