@@ -5,12 +5,15 @@ found there is still one clear message."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from evaluation.analysis import beside
 from evaluation.analysis.beside import PARALLEL_MIN_ROWS, default_jobs
+from evaluation.analysis.run import Outcomes
 from evaluation.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,21 +43,57 @@ def built(simulated_warehouse, tmp_path_factory):
     return study, folder / "output" / "2026Q3" / "results"
 
 
-def test_two_processes_write_the_same_bundle_as_one(built):
+@pytest.fixture(scope="module")
+def one_process(built):
     study, results = built
-    runner = CliRunner()
-    one = runner.invoke(cli, ["--quiet", "analyse", str(study), "--jobs", "1"])
-    assert one.exit_code == 0, one.output
-    first = _bundle(results)
-    est = json.loads(first[Path("estimates.json")])
-    assert est["falsification"]["placebo"]["evaluated"] and est["area"]["methods"]
-    two = runner.invoke(cli, ["--quiet", "analyse", str(study), "--jobs", "2"])
-    assert two.exit_code == 0, two.output
-    second = _bundle(results)
+    out = CliRunner().invoke(cli, ["--quiet", "analyse", str(study), "--jobs", "1"])
+    assert out.exit_code == 0, out.output
+    return _bundle(results), out.output
+
+
+def _same(first: dict[Path, bytes], second: dict[Path, bytes]) -> None:
     assert first.keys() == second.keys()
     for name, content in first.items():
         assert content == second[name], f"{name} differs between --jobs 1 and --jobs 2"
-    assert one.output == two.output
+
+
+def test_two_processes_write_the_same_bundle_as_one(built, one_process):
+    study, results = built
+    first, printed = one_process
+    est = json.loads(first[Path("estimates.json")])
+    assert est["falsification"]["placebo"]["evaluated"] and est["area"]["methods"]
+    two = CliRunner().invoke(cli, ["--quiet", "analyse", str(study), "--jobs", "2"])
+    assert two.exit_code == 0, two.output
+    _same(first, _bundle(results))
+    assert printed == two.output
+
+
+def test_the_second_process_takes_the_outcomes_the_first_leaves(built, one_process, monkeypatch):
+    """The first process analyses one outcome and then waits until the second has taken every
+    other one from the shared list (the patch acts in the first process only)."""
+    study, results = built
+    claim = beside._Counter.claim
+    analysed: list[int] = []
+
+    def first_takes_one(self, n):
+        if self.shared is None or self.shared.value == 0:
+            return claim(self, n)
+        deadline = time.monotonic() + 300
+        while self.shared.value <= n and time.monotonic() < deadline:  # the second's last claim finds none
+            time.sleep(0.1)
+        return None
+
+    def analyse(self, k):
+        analysed.append(k)
+        return analyse_one(self, k)
+
+    analyse_one = Outcomes.analyse
+    monkeypatch.setattr(beside._Counter, "claim", first_takes_one)
+    monkeypatch.setattr(Outcomes, "analyse", analyse)
+    out = CliRunner().invoke(cli, ["--quiet", "analyse", str(study), "--jobs", "2"])
+    assert out.exit_code == 0, out.output
+    assert analysed == [0]
+    _same(one_process[0], _bundle(results))
 
 
 def test_a_mistake_found_in_the_second_process_is_one_clear_message(built, simulated_warehouse):

@@ -1,17 +1,19 @@
-"""The parts of `evaluation analyse` that do not depend on the outcome analyses, run beside them.
+"""`evaluation analyse` on two cores: a second process beside the first.
 
 The placebo index (a second cohort build on a fake initiative start, and its primary contrasts),
 the area-level estimators and the contacts summary need only the warehouse, the plans and the
-cohort's metadata. On a machine with a second core they run in a second process while the first
-analyses the outcomes; at national scale this takes the placebo's cohort build, a third of the
-work, off the critical path.
+cohort's metadata. With ``jobs = 2`` a second process starts on them at once, while the first
+analyses the outcomes; when it is done it reads the cohort and the warehouse itself and takes
+outcomes from the same list as the first, one at a time, until none is left. At national scale
+the placebo's cohort build is a third of the work; the shared list keeps both cores busy to the
+end whatever the outcomes cost.
 
-What is computed does not depend on where: each part draws its random numbers from the study's
-seed and both processes use one BLAS thread, so ``--jobs 1`` and ``--jobs 2`` write the same
-bundle. A second process costs a few
-seconds of imports, so by default it is used only for cohorts of at least
-:data:`PARALLEL_MIN_ROWS` rows. If the second process dies (killed, out of memory), its work is
-done again in the first and a progress line says so.
+What is computed does not depend on where: each outcome and each check draws its random numbers
+from the study's seed, and both processes use one BLAS thread (:mod:`evaluation.blas`), so no
+sum is added up in an order that depends on ``jobs``: ``--jobs 1`` and ``--jobs 2`` write the same
+bundle. A second process costs a few seconds of imports and holds its own copy of the tables, so
+by default it is used only for cohorts of at least :data:`PARALLEL_MIN_ROWS` rows. If it dies
+(killed, out of memory), its work is done again in the first process and a progress line says so.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -40,21 +41,17 @@ def default_jobs(n_rows: int) -> int:
 
 @dataclass(frozen=True)
 class BesideInputs:
-    """What the side work needs (all of it can be sent to another process)."""
+    """What the second process needs (all of it can be sent to another process)."""
 
+    study: Any
+    quarter: Any
     plans: tuple
-    warehouse: Path
-    definition: Path
     cohort_meta: dict
     start: dt.date
-    data_end: dt.date
-    quarter: str
+    design: str
+    full: bool
     weighted: bool
-    seed: int
     replicates: int
-    area: bool
-    area_events: tuple[str, ...]
-    study_file: Path | None
 
 
 @dataclass
@@ -68,68 +65,122 @@ class BesideResults:
     contacts: pd.DataFrame
 
 
-def compute(inputs: BesideInputs) -> BesideResults:
-    """The side work, in this process."""
+def side_work(inputs: BesideInputs) -> BesideResults:
+    """The placebo index, the contacts summary and the area-level estimators, in this process."""
     from . import falsification as fals
     from .area import area_section
     from .run import contacts_summary
 
+    study, end = inputs.study, inputs.quarter.last_day
     with step("placebo index"):
-        placebo = fals.placebo(list(inputs.plans), inputs.warehouse, inputs.definition, inputs.cohort_meta,
-                               inputs.start, weighted=inputs.weighted, seed=inputs.seed,
+        placebo = fals.placebo(list(inputs.plans), study.warehouse, study.cohort, inputs.cohort_meta,
+                               inputs.start, weighted=inputs.weighted, seed=study.seed,
                                replicates=inputs.replicates)
-    contacts = contacts_summary(inputs.warehouse, inputs.start, inputs.data_end, inputs.quarter)
-    area, area_tables = (area_section(inputs.warehouse, inputs.start, inputs.data_end, inputs.area_events,
-                                      inputs.study_file) if inputs.area else (None, {}))
+    contacts = contacts_summary(study.warehouse, inputs.start, end, inputs.quarter.label)
+    area, area_tables = (area_section(study.warehouse, inputs.start, end, study.area_events, study.path)
+                         if inputs.full else (None, {}))
     return BesideResults(placebo=placebo, area=area, area_tables=area_tables, contacts=contacts)
 
 
-def _child_setup(quiet: bool) -> None:
+class _Counter:
+    """The next outcome to analyse, shared by the processes of a run (a plain number in one)."""
+
+    def __init__(self, shared=None) -> None:
+        self.shared = shared
+        self.value = 0
+
+    def claim(self, n: int) -> int | None:
+        if self.shared is None:
+            k, self.value = self.value, self.value + 1
+        else:
+            with self.shared.get_lock():
+                k = self.shared.value
+                self.shared.value = k + 1
+        return k if k < n else None
+
+
+_CHILD_COUNTER: _Counter | None = None
+
+
+def _child_setup(quiet: bool, shared) -> None:
     from threadpoolctl import threadpool_limits
 
     from ..progress import set_quiet
 
+    global _CHILD_COUNTER
     set_quiet(quiet)
     threadpool_limits(limits=1, user_api="blas")  # as in the first process: the same sums
+    _CHILD_COUNTER = _Counter(shared)
 
 
-class Beside:
-    """The side work, started at once in a second process when ``jobs`` > 1 (else run when its
-    :meth:`result` is asked for)."""
+def _second(inputs: BesideInputs, n: int) -> tuple[BesideResults, dict[int, Any]]:
+    """The second process: the side work, then outcomes from the shared list."""
+    from .run import Outcomes
 
-    def __init__(self, inputs: BesideInputs, jobs: int) -> None:
+    side = side_work(inputs)
+    done: dict[int, Any] = {}
+    outcomes = None
+    while (k := _CHILD_COUNTER.claim(n)) is not None:
+        if outcomes is None:
+            outcomes = Outcomes.read(inputs.study, inputs.quarter, list(inputs.plans), inputs.start,
+                                     inputs.design, inputs.full)
+        done[k] = outcomes.analyse(k)
+    return side, done
+
+
+def analyse_beside(outcomes, inputs: BesideInputs, jobs: int) -> tuple[list, BesideResults]:
+    """Every outcome of ``outcomes`` (a :class:`~evaluation.analysis.run.Outcomes`) and the side
+    work, in ``jobs`` processes (1 or 2); the outcome results in plan order."""
+    n = len(outcomes.tasks)
+    second = _Second(inputs, n) if jobs > 1 else None
+    counter = second.counter if second else _Counter()
+    try:
+        done = {}
+        while (k := counter.claim(n)) is not None:
+            done[k] = outcomes.analyse(k)
+        side, theirs = second.result() if second else (side_work(inputs), {})
+    finally:
+        if second:
+            second.close()
+    done.update(theirs)
+    for k in range(n):  # claimed by a second process that stopped before it finished
+        if k not in done:
+            done[k] = outcomes.analyse(k)
+    return [done[k] for k in range(n)], side
+
+
+class _Second:
+    """The second process, started at once."""
+
+    def __init__(self, inputs: BesideInputs, n: int) -> None:
+        import multiprocessing
+
         from ..progress import is_quiet
 
         self.inputs = inputs
-        self._executor: ProcessPoolExecutor | None = None
-        self._future: Future | None = None
-        if jobs > 1:
-            import multiprocessing
+        # spawn, not fork: the first process holds DuckDB and BLAS threads
+        ctx = multiprocessing.get_context("spawn")
+        self.counter = _Counter(ctx.Value("i", 0))
+        self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            max_workers=1, mp_context=ctx, initializer=_child_setup, initargs=(is_quiet(), self.counter.shared))
+        self._future: Future = self._executor.submit(_second, inputs, n)
+        info("placebo index, area-level estimators and contacts summary: started in a second process, "
+             "which then takes outcomes too")
 
-            # spawn, not fork: the first process holds DuckDB and BLAS threads
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_child_setup, initargs=(is_quiet(),))
-            self._future = self._executor.submit(compute, inputs)
-            info("placebo index, area-level estimators and contacts summary: started in a second process")
-
-    def result(self) -> BesideResults:
-        if self._future is None:
-            return compute(self.inputs)
+    def result(self) -> tuple[BesideResults, dict[int, Any]]:
         try:
             with step("waiting for the second process"):
                 return self._future.result()
         except BrokenProcessPool:
             info("the second process stopped before it finished: its work is done again here")
-            return compute(self.inputs)
-        finally:
-            self.close()
+            return side_work(self.inputs), {}
 
     def close(self) -> None:
-        """Stop the second process (also when the outcome analyses failed)."""
+        """Stop the second process (also when the first failed)."""
         if self._executor is None:
             return
-        for process in list(getattr(self._executor, "_processes", {}).values()):
-            if process.is_alive() and self._future is not None and not self._future.done():
+        if not self._future.done():
+            for process in list(getattr(self._executor, "_processes", {}).values()):
                 process.terminate()
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._executor = None

@@ -737,7 +737,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
     from ..io import read_warehouse
     from ..outcomes import WarehouseTables
     from ..quarters import study_quarter
-    from .beside import Beside, BesideInputs, default_jobs
+    from .beside import BesideInputs, analyse_beside, default_jobs
 
     if not study.analyses:
         raise ConfigError("lists no analysis plan", file=str(study.path), key="study.analyses")
@@ -759,47 +759,76 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
     start = find_initiative_start(cohort.meta, study.cohort, contacts)
     design = str(cohort.meta.get("design", "risk_set_matching"))
     jobs = default_jobs(len(cohort.cohort)) if jobs is None else jobs
-    beside = Beside(BesideInputs(
-        plans=tuple(plans), warehouse=Path(study.warehouse), definition=Path(study.cohort),
-        cohort_meta=cohort.meta, start=start, data_end=data_end, quarter=q.label,
-        weighted=_weighted(plans, design), seed=study.seed, replicates=BOOTSTRAP_REPLICATES,
-        area=full, area_events=study.area_events, study_file=study.path), jobs)
-    try:
-        results, naive = _outcomes(study, plans, cohort, tables, start, data_end, design, full)
-        side = beside.result()
-    finally:
-        beside.close()
+    outcomes = Outcomes(study, plans, cohort, tables, start, data_end, design, full)
+    results, side = analyse_beside(outcomes, BesideInputs(
+        study=study, quarter=q, plans=tuple(plans), cohort_meta=cohort.meta, start=start, design=design,
+        full=full, weighted=_weighted(plans, design), replicates=BOOTSTRAP_REPLICATES), jobs)
+    naive = full and any(p.naive for p in plans)  # the naive comparison is in the bundle
     falsification = study_checks(plans, study, cohort, tables, design, results, side.placebo)
     estimates = _estimates(study, q, scope, design, cohort, plans, results, naive, start, falsification, side)
     _write_bundle(study, q, scope, cohort, cohort_dir, plans, results, estimates, side)
     return estimates
 
 
-def _outcomes(study: Study, plans, cohort: CohortData, tables, start: dt.date, data_end: dt.date,
-              design: str, full: bool) -> tuple[list[OutcomeResult], pd.DataFrame | None]:
-    """Every outcome of every plan (:func:`analyse_outcome`), and the naive population."""
-    naive = None
-    if full and any(p.naive for p in plans):
-        with step("naive comparison population"):
-            naive = naive_population(study.warehouse, cohort.contacted_for_naive(), start,
-                                     pd.Timestamp(data_end))
-            info(f"naive comparison: {int((naive['treated'] == 0).sum())} non-contacted eligible residents "
-                 f"followed from {start.isoformat()}")
-    threshold = study.report.suppression_threshold
-    covariates_at = _lazy_covariates_at(study, cohort.cohort.loc[cohort.cohort["treated"] == 0, "person_id"])
-    results: list[OutcomeResult] = []
-    for plan in plans:
-        weighted = plan.weighted or design == "iptw"
-        for spec in plan.outcomes if full else [o for o in plan.outcomes if o.primary]:
-            with step(f"outcome {spec.id}"):
-                results.append(analyse_outcome(spec, plan, cohort, tables, naive if plan.naive else None,
-                                               threshold, weighted, seed=study.seed,
-                                               covariates_at=covariates_at))
-    return results, naive
+@dataclass
+class Outcomes:
+    """What every outcome analysis of one run reads, and the outcomes in plan order
+    (:attr:`tasks`); :meth:`analyse` analyses one of them. Each process of a run has its own
+    (:mod:`.beside`); the naive population and the censoring model's covariates are made once
+    per process, when the first outcome needs them."""
+
+    study: Study
+    plans: list[Plan]
+    cohort: CohortData
+    tables: Any
+    start: dt.date
+    data_end: dt.date
+    design: str
+    full: bool
+    naive: pd.DataFrame | None = None
+    covariates_at: Any = None
+
+    @classmethod
+    def read(cls, study: Study, quarter: Quarter, plans: list[Plan], start: dt.date, design: str,
+             full: bool) -> Outcomes:
+        """The cohort and the warehouse tables read again (in a second process)."""
+        from ..outcomes import WarehouseTables
+
+        with step("reading the cohort and the warehouse"):
+            cohort = read_cohort(study.cohort_dir(quarter))
+            tables = WarehouseTables.read(study.warehouse, quarter.last_day)
+        return cls(study, plans, cohort, tables, start, quarter.last_day, design, full)
+
+    @property
+    def tasks(self) -> list[tuple[Plan, OutcomeSpec]]:
+        return [(plan, spec) for plan in self.plans
+                for spec in (plan.outcomes if self.full else [o for o in plan.outcomes if o.primary])]
+
+    def analyse(self, k: int) -> OutcomeResult:
+        """Outcome ``k`` of :attr:`tasks` (:func:`analyse_outcome`)."""
+        plan, spec = self.tasks[k]
+        self._prepare()
+        weighted = plan.weighted or self.design == "iptw"
+        with step(f"outcome {spec.id}"):
+            return analyse_outcome(spec, plan, self.cohort, self.tables, self.naive if plan.naive else None,
+                                   self.study.report.suppression_threshold, weighted, seed=self.study.seed,
+                                   covariates_at=self.covariates_at)
+
+    def _prepare(self) -> None:
+        if self.covariates_at is not None:
+            return
+        self.covariates_at = _lazy_covariates_at(
+            self.study, self.cohort.cohort.loc[self.cohort.cohort["treated"] == 0, "person_id"])
+        if self.full and any(p.naive for p in self.plans):
+            with step("naive comparison population"):
+                self.naive = naive_population(self.study.warehouse, self.cohort.contacted_for_naive(),
+                                              self.start, pd.Timestamp(self.data_end))
+                info(f"naive comparison: {int((self.naive['treated'] == 0).sum())} non-contacted "
+                     f"eligible residents followed from {self.start.isoformat()}")
 
 
 def _estimates(study: Study, q: Quarter, scope: str, design: str, cohort: CohortData, plans,
-               results: list[OutcomeResult], naive, start: dt.date, falsification: dict,
+               results: list[OutcomeResult], naive: bool, start: dt.date, falsification: dict,
                side) -> dict[str, Any]:
     """The content of estimates.json."""
     from ..quality import data_quality
@@ -815,7 +844,7 @@ def _estimates(study: Study, q: Quarter, scope: str, design: str, cohort: Cohort
                   "seed": study.seed, "initiative_start": start.isoformat(),
                   "quarter": q.label, "analysis_date": data_end.isoformat(),
                   "report_quarter": q.label, "scope": scope,
-                  "naive_index_date": start.isoformat() if naive is not None else None},
+                  "naive_index_date": start.isoformat() if naive else None},
         "cohort": {"n_contacted": int((c["treated"] == 1).sum()), "n_comparison": int((c["treated"] == 0).sum()),
                    "n_sets": int(c["set_id"].nunique()), "ratio": ratio,
                    "smd_max_after": _num(cohort.smd_max_after), "smd_max_before": _num(cohort.smd_max_before),
