@@ -143,11 +143,9 @@ def kaplan_meier(
     weighted = weights is not None
     t, s, e, w = _as_arrays(time, status, entry, weights)
     km_status = np.where(s == event_of_interest, 1, 0)
-    table = risk_table(t, km_status, 1, e, w)
+    table, survival = _km_steps(t, km_status, e, w)
     n, d = table.at_risk, table.events
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(n > 0, 1.0 - d / n, 1.0)
-        survival = np.cumprod(factor)
         term = np.where((n - d) > 0, d / (n * (n - d)), 0.0)
     greenwood = np.cumsum(term)
     if weighted:
@@ -273,6 +271,15 @@ def value_at(curve: pd.DataFrame, horizons, max_time: float) -> pd.DataFrame:
     return frame
 
 
+def _km_steps(t, km_status, e, w):
+    """The risk table at the event times (status 1 = event) and the survival just after each."""
+    table = risk_table(t, km_status, 1, e, w)
+    n, d = table.at_risk, table.events
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survival = np.cumprod(np.where(n > 0, 1.0 - d / n, 1.0))
+    return table, survival
+
+
 def rmst(
     time,
     status,
@@ -293,12 +300,13 @@ def rmst(
     -------
     (rmst, std_error)
     """
-    curve = kaplan_meier(time, status, event_of_interest, entry, weights)
-    inside = curve["time"].to_numpy() <= horizon
-    times = curve["time"].to_numpy()[inside]
-    surv = curve["estimate"].to_numpy()[inside]
-    n = curve["at_risk"].to_numpy()[inside]
-    d = curve["events"].to_numpy()[inside]
+    t, s, e, w = _as_arrays(time, status, entry, weights)
+    table, survival = _km_steps(t, np.where(s == event_of_interest, 1, 0), e, w)
+    inside = np.asarray(table.time) <= horizon
+    times = np.asarray(table.time)[inside]
+    surv = survival[inside]
+    n = np.asarray(table.at_risk)[inside]
+    d = np.asarray(table.events)[inside]
     knots = np.concatenate([[0.0], times, [float(horizon)]])
     heights = np.concatenate([[1.0], surv])
     pieces = heights * np.diff(knots)
@@ -309,9 +317,8 @@ def rmst(
         h = np.where((n - d) > 0, d / (n * (n - d)), 0.0)
     variance = float(np.sum(tail**2 * h))
     if weights is not None:
-        t, s, e, w = _as_arrays(time, status, entry, weights)
-        variance = rmst_robust_variance(curve["time"].to_numpy(), curve["at_risk"].to_numpy(),
-                                        curve["events"].to_numpy(), curve["estimate"].to_numpy(),
+        variance = rmst_robust_variance(np.asarray(table.time), np.asarray(table.at_risk),
+                                        np.asarray(table.events), survival,
                                         float(horizon), t, s == event_of_interest, e, w,
                                         _cluster_codes(cluster))
     return area, float(np.sqrt(variance))
