@@ -58,3 +58,16 @@ def test_bootstrap_is_deterministic_for_a_seed():
     a = bootstrap_contrasts(f, HORIZONS, weights=None, replicates=50, seed=7)
     b = bootstrap_contrasts(f, HORIZONS, weights=None, replicates=50, seed=7)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_kept_bootstrap_counts_are_the_draws_made_anew():
+    from evaluation.analysis.bootstrap import bootstrap_counts
+
+    first = bootstrap_counts(1234, 50, seed=9)
+    rng = np.random.default_rng(9)
+    fresh = rng.multinomial(1234, np.full(1234, 1 / 1234), size=50).T
+    assert first.shape == (1234, 50) and np.array_equal(first, fresh)
+    assert bootstrap_counts(1234, 50, seed=9) is first  # kept, not drawn again
+    assert not first.flags.writeable  # no caller can change the draws another one reads
+    other = bootstrap_counts(1234, 50, seed=10)
+    assert not np.array_equal(other, first) and other.sum(axis=0).tolist() == [1234] * 50

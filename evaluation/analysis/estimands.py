@@ -44,8 +44,8 @@ from ..errors import InputError
 from ..survival.estimability import mark_not_estimated
 from .bootstrap import (
     binned_cumulative_incidence,
+    bootstrap_counts,
     contrast_standard_errors,
-    counts_by_person,
     event_bins,
     replicate_risks,
     resampled_cumulative_incidence,
@@ -302,8 +302,7 @@ def bootstrap_ipcw(cw: CensoringWeights, horizons: tuple[int, ...], replicates: 
     rows = cw.rows
     n_c = cw._design["n_contacted_rows"]
     n_persons, person = _persons(rows, n_c, cw._design["row"])
-    rng = np.random.default_rng(seed)
-    counts = counts_by_person(rng.multinomial(n_persons, np.full(n_persons, 1.0 / n_persons), size=replicates))
+    counts = bootstrap_counts(n_persons, replicates, seed)
     time, status = rows["stop"].to_numpy(float), rows["status"].to_numpy(int)
     entry, base = rows["start"].to_numpy(float), rows["base_weight"].to_numpy(float)
 
