@@ -61,13 +61,32 @@ def test_bootstrap_is_deterministic_for_a_seed():
 
 
 def test_kept_bootstrap_counts_are_the_draws_made_anew():
+    from evaluation.analysis import bootstrap
+
+    first = bootstrap.bootstrap_counts(1234, 50, seed=9)
+    bootstrap._KEPT.clear()
+    again = bootstrap.bootstrap_counts(1234, 50, seed=9)
+    assert first.shape == (1234, 50) and np.array_equal(first, again) and again is not first
+    assert bootstrap.bootstrap_counts(1234, 50, seed=9) is again  # kept, not drawn again
+    assert not first.flags.writeable  # no caller can change the draws another one reads
+    other = bootstrap.bootstrap_counts(1234, 50, seed=10)
+    assert not np.array_equal(other, first) and other.sum(axis=0).tolist() == [1234] * 50
+
+
+def test_bootstrap_counts_are_multinomial_with_equal_probabilities():
+    """n persons drawn with replacement: each count is Binomial(n, 1/n) (mean 1, variance
+    1 - 1/n), two persons' counts have covariance -1/n, and a replicate sums to n."""
     from evaluation.analysis.bootstrap import bootstrap_counts
 
-    first = bootstrap_counts(1234, 50, seed=9)
-    rng = np.random.default_rng(9)
-    fresh = rng.multinomial(1234, np.full(1234, 1 / 1234), size=50).T
-    assert first.shape == (1234, 50) and np.array_equal(first, fresh)
-    assert bootstrap_counts(1234, 50, seed=9) is first  # kept, not drawn again
-    assert not first.flags.writeable  # no caller can change the draws another one reads
-    other = bootstrap_counts(1234, 50, seed=10)
-    assert not np.array_equal(other, first) and other.sum(axis=0).tolist() == [1234] * 50
+    n, b = 40, 20000
+    c = bootstrap_counts(n, b, seed=3)
+    assert (c.sum(axis=0) == n).all()
+    se = np.sqrt((1 - 1 / n) / b)  # of the mean count of one person
+    assert np.abs(c.mean(axis=1) - 1).max() < 5 * se
+    var = c.var(axis=1, ddof=1)
+    assert np.abs(var - (1 - 1 / n)).max() < 5 * np.sqrt(2 / b) * (1 - 1 / n) + 0.02
+    cov = np.cov(c)[np.triu_indices(n, 1)]
+    assert abs(cov.mean() + 1 / n) < 0.003
+    # P(count = 0) = (1 - 1/n)^n
+    p0 = (1 - 1 / n) ** n
+    assert abs((c == 0).mean() - p0) < 5 * np.sqrt(p0 * (1 - p0) / (n * b))

@@ -151,13 +151,15 @@ _KEPT_BYTES = 1 << 30
 
 def bootstrap_counts(n_persons: int, replicates: int, seed: int) -> np.ndarray:
     """How often each of ``n_persons`` persons is drawn in each of ``replicates`` person-level
-    bootstrap replicates: ``default_rng(seed).multinomial(n, [1/n] * n, size=replicates)`` as a
-    read-only (persons, B) float array (:func:`counts_by_person`).
+    bootstrap replicates, as a read-only (persons, B) float array (:func:`counts_by_person`).
 
-    The draws depend only on the number of persons, the replicates and the seed, and the same
-    ones are asked for again and again (every outcome of a plan, both estimands, the negative
-    controls and subgroups of the same size): they are kept (up to 1 GiB, newest first), since
-    drawing 300 x 80,000 counts takes seconds. The result is the same as drawing anew.
+    Each replicate draws ``n_persons`` persons with replacement, each with probability 1/n
+    (``default_rng(seed).integers``, counted per person): the counts are multinomial(n, 1/n),
+    drawn about 7 times faster than by ``Generator.multinomial``, which draws one binomial per
+    person in turn. The draws depend only on the number of persons, the replicates and the seed,
+    and the same ones are asked for again and again (every outcome of a plan, both estimands,
+    the negative controls and subgroups of the same size): they are kept (up to 1 GiB, newest
+    first). The result is the same as drawing anew.
     """
     key = (int(n_persons), int(replicates), int(seed))
     for i, (k, counts) in enumerate(_KEPT):
@@ -165,7 +167,10 @@ def bootstrap_counts(n_persons: int, replicates: int, seed: int) -> np.ndarray:
             _KEPT.append(_KEPT.pop(i))
             return counts
     rng = np.random.default_rng(seed)
-    counts = counts_by_person(rng.multinomial(n_persons, np.full(n_persons, 1.0 / n_persons), size=replicates))
+    n, b = int(n_persons), int(replicates)
+    drawn = rng.integers(0, max(n, 1), size=(b, n), dtype=np.int64)
+    drawn += (np.arange(b, dtype=np.int64) * n)[:, None]  # replicate r counts in [r n, (r + 1) n)
+    counts = counts_by_person(np.bincount(drawn.ravel(), minlength=b * n).reshape(b, n))
     counts.setflags(write=False)
     _KEPT.append((key, counts))
     while sum(c.nbytes for _, c in _KEPT) > _KEPT_BYTES and len(_KEPT) > 1:
