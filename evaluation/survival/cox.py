@@ -518,12 +518,19 @@ def _cox_evaluate(rs: _RiskSets, x: np.ndarray, weights: np.ndarray, beta: np.nd
 
 
 def _suffix_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """``values[starts[k]:].sum(axis=0)`` for each k (``starts`` non-decreasing, <= n)."""
+    """``values[starts[k]:].sum(axis=0)`` for each k (``starts`` non-decreasing, <= n).
+
+    Accumulated in extended precision: with strata (each on its own stretch of the time axis)
+    a risk set of a few rows is the difference of two sums over every later stratum, and in
+    double precision their rounding (about n x 1e-16 of the total) made the log-likelihood of a
+    stratified model on 140,000 rows jump by 1e-3 between neighbouring coefficients, so that
+    Newton steps were halved 30 times over."""
     if len(starts) and starts[-1] < len(values) and np.all(np.diff(starts) > 0):
         segments = np.add.reduceat(values, starts, axis=0)  # rows starts[k] .. starts[k+1]-1
-        return np.cumsum(segments[::-1], axis=0)[::-1]
-    cs = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
-    return cs[-1] - cs[starts]
+        return np.cumsum(segments[::-1].astype(np.longdouble), axis=0)[::-1].astype(float)
+    cs = np.vstack([np.zeros((1, values.shape[1]), np.longdouble),
+                    np.cumsum(values.astype(np.longdouble), axis=0)])
+    return (cs[-1] - cs[starts]).astype(float)
 
 
 def _score_residuals(rs: _RiskSets, x, r_unw, denom, abar, ties):
