@@ -787,17 +787,23 @@ class Outcomes:
     full: bool
     naive: pd.DataFrame | None = None
     covariates_at: Any = None
+    #: Where the first process leaves the tables and the naive population for the second
+    #: (:class:`.beside.Handoff`), or None.
+    handoff: Any = None
 
     @classmethod
     def read(cls, study: Study, quarter: Quarter, plans: list[Plan], start: dt.date, design: str,
-             full: bool) -> Outcomes:
-        """The cohort and the warehouse tables read again (in a second process)."""
+             full: bool, handoff=None) -> Outcomes:
+        """The cohort and the warehouse tables again, in a second process: the tables as the
+        first process left them in ``handoff`` if it has, else read from the warehouse."""
         from ..outcomes import WarehouseTables
 
         with step("reading the cohort and the warehouse"):
             cohort = read_cohort(study.cohort_dir(quarter))
-            tables = WarehouseTables.read(study.warehouse, quarter.last_day)
-        return cls(study, plans, cohort, tables, start, quarter.last_day, design, full)
+            tables = handoff.get("tables") if handoff is not None else None
+            if tables is None:
+                tables = WarehouseTables.read(study.warehouse, quarter.last_day)
+        return cls(study, plans, cohort, tables, start, quarter.last_day, design, full, handoff=handoff)
 
     @property
     def tasks(self) -> list[tuple[Plan, OutcomeSpec]]:
@@ -819,12 +825,18 @@ class Outcomes:
             return
         self.covariates_at = _lazy_covariates_at(
             self.study, self.cohort.cohort.loc[self.cohort.cohort["treated"] == 0, "person_id"])
-        if self.full and any(p.naive for p in self.plans):
-            with step("naive comparison population"):
-                self.naive = naive_population(self.study.warehouse, self.cohort.contacted_for_naive(),
-                                              self.start, pd.Timestamp(self.data_end))
-                info(f"naive comparison: {int((self.naive['treated'] == 0).sum())} non-contacted "
-                     f"eligible residents followed from {self.start.isoformat()}")
+        if not (self.full and any(p.naive for p in self.plans)):
+            return
+        self.naive = self.handoff.get("naive") if self.handoff is not None else None
+        if self.naive is not None:
+            return
+        with step("naive comparison population"):
+            self.naive = naive_population(self.study.warehouse, self.cohort.contacted_for_naive(),
+                                          self.start, pd.Timestamp(self.data_end))
+            info(f"naive comparison: {int((self.naive['treated'] == 0).sum())} non-contacted "
+                 f"eligible residents followed from {self.start.isoformat()}")
+        if self.handoff is not None:
+            self.handoff.put("naive", self.naive)
 
 
 def _estimates(study: Study, q: Quarter, scope: str, design: str, cohort: CohortData, plans,
