@@ -43,8 +43,8 @@ def month_start(day: np.ndarray) -> np.ndarray:
 
 
 class PersonKeys:
-    """One integer key per person id (text), shared by the tables read with it; keys are
-    positions in the order ids were first seen."""
+    """One integer key per text value (a person id), shared by the tables read with it; keys
+    are positions in the order values were first seen."""
 
     def __init__(self) -> None:
         self._index = pd.Index([], dtype=object)
@@ -52,45 +52,71 @@ class PersonKeys:
     def __len__(self) -> int:
         return len(self._index)
 
-    def add(self, ids) -> np.ndarray:
-        """Keys of ``ids`` (unique text values), new ids getting new keys."""
-        ids = pd.Index(np.asarray(ids, dtype=object))
-        codes = self._index.get_indexer(ids)
-        new = codes < 0
-        if new.any():
-            codes[new] = len(self._index) + np.arange(int(new.sum()))
-            self._index = self._index.append(ids[new])
-        return codes.astype("int64")
+    @classmethod
+    def of_persons(cls, folder: str | Path) -> PersonKeys:
+        """Keys starting with the ids of the warehouse's ``persons`` table (when it has one),
+        so that the other tables, whose persons it lists, add none."""
+        import pyarrow.parquet as pq
+
+        keys = cls()
+        path = Path(folder) / f"persons{WAREHOUSE_EXTENSION}"
+        if path.is_file():
+            try:
+                ids = pq.read_table(path, columns=["person_id"]).column("person_id")
+            except (OSError, KeyError, ValueError):  # read_keyed reports an unreadable table
+                return keys
+            keys.add(ids.to_numpy())
+        return keys
+
+    def add(self, values) -> None:
+        """Give the values not seen before (repeats allowed) new keys."""
+        new = pd.Index(pd.unique(np.asarray(values, dtype=object)))
+        new = new[self._index.get_indexer(new) < 0]
+        if len(new):
+            self._index = self._index.append(new)
 
     def encode(self, values) -> np.ndarray:
-        """Keys of ``values`` (text, repeats allowed), new ids getting new keys."""
-        inverse, uniques = pd.factorize(np.asarray(values, dtype=object))
-        return self.add(uniques)[inverse] if len(uniques) else np.full(len(inverse), -1, "int64")
+        """Keys of ``values`` (text, repeats allowed), new values getting new keys."""
+        self.add(values)
+        return self.lookup(values)
 
     def ids(self, keys: np.ndarray) -> np.ndarray:
-        """The person ids (text) of ``keys``."""
+        """The values (text) of ``keys``."""
         return self._index.to_numpy()[np.asarray(keys, "int64")]
 
-    def lookup(self, ids) -> np.ndarray:
-        """Keys of ``ids`` (any text values); -1 for an id no table holds."""
-        return self._index.get_indexer(pd.Index(np.asarray(ids, dtype=object))).astype("int64")
+    def lookup(self, values) -> np.ndarray:
+        """Keys of ``values`` (any text values); -1 for a value not seen."""
+        return self._index.get_indexer(pd.Index(np.asarray(values, dtype=object))).astype("int64")
 
 
-def _dictionary(column):
-    """(indices with -1 for null, dictionary values) of a column read as a dictionary."""
+def _dictionary(column) -> tuple[np.ndarray, np.ndarray]:
+    """(codes: int64 positions in ``values``, -1 for null; ``values``) of a column, its
+    chunks' dictionaries unified in Arrow: no per-row Python objects."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column if pa.types.is_string(column.type) or pa.types.is_date(column.type)
                                       else pc.cast(column, pa.string()))
-    column = column.unify_dictionaries() if isinstance(column, pa.ChunkedArray) else column
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if isinstance(column, pa.ChunkedArray):
+        column = column.unify_dictionaries()
+        chunks = [c for c in column.chunks if len(c)]
+    else:
+        chunks = [column] if len(column) else []
     if not chunks:
         return np.zeros(0, "int64"), np.zeros(0, object)
     values = chunks[0].dictionary.to_numpy(zero_copy_only=False)
-    idx = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in chunks]).astype("int64")
-    return idx, values
+    return np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in chunks]).astype("int64"), values
+
+
+def _encode(column, keys: PersonKeys) -> np.ndarray:
+    """Person keys (int32, -1 for null) of a column of ids: each distinct id looked up once."""
+    idx, values = _dictionary(column)
+    known = keys.lookup(values)
+    if (known < 0).any():
+        keys.add(values[known < 0])
+        known = keys.lookup(values)
+    return np.r_[known, -1].astype("int32")[idx]  # a null (-1) takes the last place
 
 
 def read_keyed(folder: str | Path, name: str, keys: PersonKeys, *, dates: tuple[str, ...] = (),
@@ -129,51 +155,48 @@ def read_keyed(folder: str | Path, name: str, keys: PersonKeys, *, dates: tuple[
                                                                   or pa.types.is_large_string(schema.field(c).type)])
     except (pa.ArrowInvalid, OSError, duckdb.Error) as exc:
         raise InputError(f"cannot be read as Parquet ({type(exc).__name__})", file=str(path)) from None
-    out: dict[str, np.ndarray] = {}
-    coded = {}
-    for c in text_cols:
-        coded[c] = _dictionary(table.column(c))
-    idx, ids = coded["person_id"]
-    person = keys.add(ids)
-    out["pk"] = np.where(idx >= 0, person[np.maximum(idx, 0)] if len(person) else -1, -1)
+    n = table.num_rows
+    out: dict[str, np.ndarray] = {"pk": _encode(table.column("person_id"), keys)}
     for c in texts:
-        out[c], out[c + "_values"] = coded[c]
-    keep = np.ones(table.num_rows, bool)
+        out[c], out[c + "_values"] = _dictionary(table.column(c))
+    keep = np.ones(n, bool)
     con = duckdb.connect()
     try:
         if month:  # the cut and the month's first day, once per distinct month
-            m_idx, m_values = coded[month]
-            con.register("m", pd.DataFrame({month: m_values}).assign(_i=np.arange(len(m_values))))
+            m_idx, m_values = _dictionary(table.column(month))
+            con.register("m", pd.DataFrame({month: m_values, "_i": np.arange(len(m_values))}))
             sql = as_of_select(name, "m", [month, "_i"], as_of if month in rules else None, [month, "_i"])
             first = con.execute(f"""SELECT _i, CAST(substr(CAST({month} AS VARCHAR), 1, 7) || '-01' AS DATE)
                                            - DATE '1970-01-01' AS d FROM ({sql})""").fetchnumpy()
-            start = np.full(len(m_values) + 1, NEVER, "int64")
-            ok = np.zeros(len(m_values) + 1, bool)
+            start = np.full(len(m_values) + 1, NEVER, "int32")  # the last place: a missing month
             start[np.asarray(first["_i"], "int64")] = np.asarray(first["d"], "int64")
-            ok[np.asarray(first["_i"], "int64")] = True
-            keep &= ok[m_idx] & (m_idx >= 0)
             out[month] = start[m_idx]
+            keep &= out[month] != NEVER
         for c in numbers:
             out[c] = table.column(c).cast(pa.float64()).to_numpy()
         dated = [c for c in rules if c != month]
         if dated or dates:
             plain = table.select(list(dict.fromkeys([*dates, *dated]))).append_column(
-                "_i", pa.array(np.arange(table.num_rows, dtype="int64")))
+                "_i", pa.array(np.arange(n, dtype="int64")))
             con.register("t", plain)
             sql = as_of_select(name, "t", plain.column_names, as_of if dated else None)
-            exprs = [f"coalesce(CAST({c} AS DATE) - DATE '1970-01-01', {NEVER}) AS {c}" for c in dates]
+            exprs = [f"CAST(coalesce(CAST({c} AS DATE) - DATE '1970-01-01', {NEVER}) AS INTEGER) AS {c}"
+                     for c in dates]
             got = con.execute(f"SELECT {', '.join(['_i', *exprs])} FROM ({sql})").fetchnumpy()
             at = np.asarray(got["_i"], "int64")
             for c in dates:
-                out[c] = np.full(table.num_rows, NEVER, "int64")
-                out[c][at] = np.asarray(got[c], "int64")
-            rows = np.zeros(table.num_rows, bool)
-            rows[at] = True
-            keep &= rows
+                out[c] = np.full(n, NEVER, "int32")
+                out[c][at] = np.asarray(got[c], "int32")
+            if len(at) < n:
+                rows = np.zeros(n, bool)
+                rows[at] = True
+                keep &= rows
     except duckdb.Error as exc:  # a value that cannot be read as a date
         raise InputError(f"cannot be read: {type(exc).__name__}", file=str(path)) from None
     finally:
         con.close()
+    if keep.all():
+        return out
     return {k: v if k.endswith("_values") else v[keep] for k, v in out.items()}
 
 

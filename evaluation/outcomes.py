@@ -78,7 +78,7 @@ class WarehouseTables:
     def read(cls, folder: str | Path, data_end: dt.date | pd.Timestamp) -> WarehouseTables:
         """Read the tables needed from ``folder`` as of ``data_end`` (nothing dated after it)."""
         as_of = pd.Timestamp(data_end).date()
-        keys = PersonKeys()
+        keys = PersonKeys.of_persons(folder)
         spec = {
             "charges": {"dates": ("offence_date",), "texts": ("case_id", "offence_category")},
             "convictions": {"dates": ("decision_date", "offence_date"), "texts": ("sanction",)},
@@ -113,12 +113,10 @@ class WarehouseTables:
             return Events(a["pk"][keep], a["offence_date"][keep])
         return self._once("guilty", make)
 
-    def education_or_job_starts(self, hours_threshold: float) -> Events:
-        """Education spell starts and the first days of months with at least ``hours_threshold`` hours."""
-        def make():
-            e, j = self._arrays["education"], self._jobs(hours_threshold)
-            return Events(np.r_[e["pk"], j[0]], np.r_[e["start_date"], j[1]])
-        return self._once(("edu_job", float(hours_threshold)), make)
+    def education_starts(self) -> Events:
+        """Education spells by start date."""
+        a = self._arrays["education"]
+        return self._once("education_starts", lambda: Events(a["pk"], a["start_date"]))
 
     def _jobs(self, hours_threshold: float) -> tuple[np.ndarray, np.ndarray]:
         a = self._arrays["employment"]
@@ -385,7 +383,8 @@ def derive_outcome(cohort: pd.DataFrame, spec, tables: WarehouseTables,
         admin = spec.offence_window_days
     elif d == "first_education_or_job":
         rows = rows[in_education_or_job(rows, tables, spec.hours_threshold) == 0]
-        date = first_after(rows, tables.education_or_job_starts(spec.hours_threshold))
+        date = np.fmin(first_after(rows, tables.education_starts()),
+                       first_after(rows, tables.job_months(spec.hours_threshold)))
     elif d == "first_registration":
         rows = rows[registered_at_index(rows, tables) == 0]
         date = first_after(rows, tables.registrations())

@@ -198,7 +198,7 @@ def naive_population(warehouse: Path, contacted: pd.DataFrame, index_date: dt.da
     d0 = pd.Timestamp(index_date)
     t0 = int(days([d0])[0])
     as_of = pd.Timestamp(data_end).date()
-    keys = PersonKeys()
+    keys = PersonKeys.of_persons(warehouse)
     persons = read_keyed(warehouse, "persons", keys, dates=("birth_date",), as_of=as_of)
     res = read_keyed(warehouse, "residence", keys, dates=("from_date", "to_date"), texts=("municipality_code",),
                      as_of=as_of)
