@@ -13,6 +13,7 @@ has that one child) are printed. Target: 1M persons (about 2,000 contacted) in a
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -81,7 +82,9 @@ def measured(args: list[str], what: str, steps: bool = False) -> dict:
            "peak_tree_mib": round(int(found["TREERSS"]) / 1024, 1)}
     if steps:
         done = (line.rsplit(": done in ", 1) for line in proc.stderr.splitlines() if ": done in " in line)
-        out["steps"] = [[label, float(sec.split()[0])] for label, sec in done]
+        # a DuckDB progress bar may share the line: the label is what follows it
+        out["steps"] = [[re.sub(r".*remaining\)\s*", "", label).strip(), float(sec.split()[0])]
+                        for label, sec in done]
     return out
 
 
