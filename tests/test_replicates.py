@@ -142,3 +142,15 @@ def test_the_kernels_exp_is_within_two_units_in_the_last_place():
     with np.errstate(over="ignore"):
         exact = np.minimum(1.0 + np.exp(z), 1.0 / FLOOR)
     assert np.max(np.abs(mine - exact) / np.spacing(exact)) <= 2
+
+
+@pytest.mark.parametrize("ids", [
+    ["p10", "p9", "p10", "Ø2", "æ1", "p9", "A"],
+    [12, 3, 12, 100, 3],
+    pd.Series(["b", None, "a", "b", None], dtype=object),
+])
+def test_person_index_is_numpys_sorted_unique_of_the_ids_as_text(ids):
+    n, position = bs.person_index(ids if isinstance(ids, pd.Series) else pd.Series(ids))
+    distinct, inverse = np.unique(pd.Series(ids).astype(str).to_numpy(), return_inverse=True)
+    assert n == len(distinct)
+    np.testing.assert_array_equal(position, inverse)

@@ -178,6 +178,17 @@ def bootstrap_counts(n_persons: int, replicates: int, seed: int) -> np.ndarray:
     return counts
 
 
+def person_index(ids) -> tuple[int, np.ndarray]:
+    """The number of distinct persons among ``ids`` and each row's position among them, the
+    persons sorted by their id as text: ``np.unique(ids.astype(str), return_inverse=True)``,
+    found by hashing rather than by sorting every row."""
+    ids = ids if isinstance(ids, pd.Series) else pd.Series(np.asarray(ids, dtype=object))
+    if pd.api.types.infer_dtype(ids, skipna=False) != "string":
+        ids = ids.astype(str)
+    codes, distinct = pd.factorize(ids, sort=True)
+    return len(distinct), codes.astype(np.int64)
+
+
 def bootstrap_contrasts(frame: pd.DataFrame, horizons: tuple[int, ...], *, weights: str | None,
                         cluster: str = "person_id", replicates: int = 300,
                         seed: int = 0) -> pd.DataFrame:
@@ -187,12 +198,12 @@ def bootstrap_contrasts(frame: pd.DataFrame, horizons: tuple[int, ...], *, weigh
     the ``weights`` column. Returns one row per horizon: ``time``, ``se_rd``, ``se_log_rr``,
     ``replicates``.
     """
-    ids, inverse = np.unique(frame[cluster].astype(str).to_numpy(), return_inverse=True)
+    n_persons, inverse = person_index(frame[cluster])
     base = (frame[weights].to_numpy(dtype=float) if weights else np.ones(len(frame)))
     time = frame["time"].to_numpy(dtype=float)
     status = frame["status"].to_numpy(dtype=int)
     treated = frame["treated"].to_numpy(dtype=int)
-    counts = bootstrap_counts(len(ids), replicates, seed)
+    counts = bootstrap_counts(n_persons, replicates, seed)
     risks = {g: resampled_cumulative_incidence(counts, inverse[treated == g], base[treated == g],
                                                time[treated == g], status[treated == g], horizons)
              for g in (1, 0)}

@@ -47,6 +47,7 @@ from .bootstrap import (
     bootstrap_counts,
     contrast_standard_errors,
     event_bins,
+    person_index,
     replicate_risks,
     resampled_cumulative_incidence,
 )
@@ -323,8 +324,8 @@ def _persons(rows: pd.DataFrame, n_contacted: int, row: np.ndarray) -> tuple[int
     row (a comparison row's periods share its person)."""
     ids = rows["person_id"].to_numpy()
     starts = _row_starts(row, int(row.max()) + 1 if len(row) else 0)[:-1]
-    distinct, inverse = np.unique(np.r_[ids[:n_contacted], ids[n_contacted + starts]], return_inverse=True)
-    return len(distinct), np.r_[inverse[:n_contacted], inverse[n_contacted:][row]].astype(np.int64)
+    n_persons, inverse = person_index(np.r_[ids[:n_contacted], ids[n_contacted + starts]])
+    return n_persons, np.r_[inverse[:n_contacted], inverse[n_contacted:][row]]
 
 
 @single_threaded_blas
