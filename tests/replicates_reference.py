@@ -1,15 +1,16 @@
 """The dense replicate engine the package used before the binned one, kept as a test oracle.
 
 Straightforward and slow: (B x rows) weight matrices, sorted and cumulated per replicate. The
-tests compare the package's engine with these functions on random data; nothing in the package
-imports this module.
+tests compare the package's engine with these functions on random data; the replicates' draws
+are the package's (:func:`evaluation.analysis.bootstrap.bootstrap_counts`), so both compute the
+same replicates. Nothing in the package imports this module.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from evaluation.analysis.bootstrap import contrast_standard_errors
+from evaluation.analysis.bootstrap import bootstrap_counts, contrast_standard_errors
 
 
 def cumulative_incidence_matrix(time, status, weights, horizons, entry=None):
@@ -54,13 +55,12 @@ def replicate_risks(time, status, treated, weights, horizons, entry=None):
 
 def bootstrap_contrasts(frame, horizons, *, weights, cluster="person_id", replicates=300, seed=0):
     """Bootstrap standard errors of the risk difference and log risk ratio at each horizon."""
-    rng = np.random.default_rng(seed)
     ids, inverse = np.unique(frame[cluster].astype(str).to_numpy(), return_inverse=True)
     base = (frame[weights].to_numpy(dtype=float) if weights else np.ones(len(frame)))
     time = frame["time"].to_numpy(dtype=float)
     status = frame["status"].to_numpy(dtype=int)
     treated = frame["treated"].to_numpy(dtype=int)
-    draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=replicates)
+    draws = bootstrap_counts(len(ids), replicates, seed).T  # the package's draws: same seed, same draws
     w = draws[:, inverse] * base[None, :]
     return contrast_standard_errors(*replicate_risks(time, status, treated, w, horizons), horizons)
 
@@ -106,8 +106,7 @@ def bootstrap_ipcw(cw, horizons, replicates=300, seed=0, block=25):
     Newton step, on dense (block x rows) weight matrices."""
     rows = cw.rows
     ids, person = np.unique(rows["person_id"].to_numpy(), return_inverse=True)
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=replicates).astype(float)
+    draws = bootstrap_counts(len(ids), replicates, seed).T
     d = cw._design
     n_c = d["n_contacted_rows"]
     period_person = person[n_c:]
