@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..blas import single_threaded_blas
 from ..progress import info, step
 
 #: Cohort rows from which ``jobs = None`` (automatic) uses a second process.
@@ -86,8 +87,8 @@ def side_work(inputs: BesideInputs) -> BesideResults:
 
 class Handoff:
     """A private folder (mode 0700, removed at the end of the run) in which the first process
-    leaves what it has already computed for the second: the warehouse tables (read in 25 s at
-    1M persons, loaded again from here in 2 s) and the naive population. A file is written
+    leaves what it has already computed for the second: the warehouse tables (10-25 s to read at
+    1M persons, 2 s to load from here) and the naive population. A file is written
     under a temporary name and renamed, so the second process sees it whole or not at all; what
     is not there yet the second process computes itself. The files hold pseudonymised register
     rows, as the warehouse does, and never leave the machine."""
@@ -142,16 +143,14 @@ _CHILD_COUNTER: _Counter | None = None
 
 
 def _child_setup(quiet: bool, shared) -> None:
-    from threadpoolctl import threadpool_limits
-
     from ..progress import set_quiet
 
     global _CHILD_COUNTER
     set_quiet(quiet)
-    threadpool_limits(limits=1, user_api="blas")  # as in the first process: the same sums
     _CHILD_COUNTER = _Counter(shared)
 
 
+@single_threaded_blas  # as the first process's analyse_study: the same sums
 def _second(inputs: BesideInputs, n: int, folder: str) -> tuple[BesideResults, dict[int, Any]]:
     """The second process: the side work, then outcomes from the shared list."""
     from .run import Outcomes

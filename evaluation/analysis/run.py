@@ -763,7 +763,7 @@ def analyse_study(study: Study, quarter: Quarter | None = None, *,
     results, side = analyse_beside(outcomes, BesideInputs(
         study=study, quarter=q, plans=tuple(plans), cohort_meta=cohort.meta, start=start, design=design,
         full=full, weighted=_weighted(plans, design), replicates=BOOTSTRAP_REPLICATES), jobs)
-    naive = full and any(p.naive for p in plans)  # the naive comparison is in the bundle
+    naive = outcomes.with_naive
     falsification = study_checks(plans, study, cohort, tables, design, results, side.placebo)
     estimates = _estimates(study, q, scope, design, cohort, plans, results, naive, start, falsification, side)
     _write_bundle(study, q, scope, cohort, cohort_dir, plans, results, estimates, side)
@@ -806,6 +806,11 @@ class Outcomes:
         return cls(study, plans, cohort, tables, start, quarter.last_day, design, full, handoff=handoff)
 
     @property
+    def with_naive(self) -> bool:
+        """Whether the naive comparison is part of this run."""
+        return self.full and any(p.naive for p in self.plans)
+
+    @property
     def tasks(self) -> list[tuple[Plan, OutcomeSpec]]:
         return [(plan, spec) for plan in self.plans
                 for spec in (plan.outcomes if self.full else [o for o in plan.outcomes if o.primary])]
@@ -825,7 +830,7 @@ class Outcomes:
             return
         self.covariates_at = _lazy_covariates_at(
             self.study, self.cohort.cohort.loc[self.cohort.cohort["treated"] == 0, "person_id"])
-        if not (self.full and any(p.naive for p in self.plans)):
+        if not self.with_naive:
             return
         self.naive = self.handoff.get("naive") if self.handoff is not None else None
         if self.naive is not None:
